@@ -1,0 +1,106 @@
+"""``make dev``: all five services in one process, at the same URLs as behind the gateway.
+
+Nothing strips prefixes, so the dispatcher only picks the app that owns a path's first segment.
+"""
+
+import importlib
+import json
+import logging
+import os
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from common.database import resolve_database_url
+from common.logging import configure_logging
+from common.migrations import upgrade
+from common.problems import PROBLEM_JSON, problem_body
+from common.settings import CommonSettings
+
+GATEWAY_DIR = Path(__file__).resolve().parent
+ROOT = GATEWAY_DIR.parent
+logger = logging.getLogger("devserver")
+
+
+def routing_table() -> dict[str, str]:
+    """Prefix -> service name, from ``services.json``."""
+    services = json.loads((GATEWAY_DIR / "services.json").read_text())["services"]
+    return {prefix: service["name"] for service in services for prefix in service["prefixes"]}
+
+
+class PrefixDispatcher:
+    """An ASGI app that hands each request to the service owning its first path segment."""
+
+    def __init__(self, apps: dict[str, FastAPI], routes: dict[str, str]) -> None:
+        self.apps = apps
+        self.by_prefix: dict[str, ASGIApp] = {prefix: apps[name] for prefix, name in routes.items()}
+        self.index = (GATEWAY_DIR / "index.html").read_bytes()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        segment = scope["path"].split("/")[1]
+        app = self.by_prefix.get(segment)
+        if app is not None:
+            await app(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] == "/":
+            await self._respond(send, 200, "text/html; charset=utf-8", self.index)
+        elif scope["type"] == "http":
+            body = problem_body(404, instance=scope["path"], detail="No service serves this path")
+            await self._respond(send, 404, PROBLEM_JSON, json.dumps(body).encode())
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        await receive()  # lifespan.startup
+        async with AsyncExitStack() as stack:
+            try:
+                for app in self.apps.values():
+                    await stack.enter_async_context(app.router.lifespan_context(app))
+            except Exception as exc:
+                logger.exception("startup failed")
+                await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                return
+            await send({"type": "lifespan.startup.complete"})
+            await receive()  # lifespan.shutdown
+        await send({"type": "lifespan.shutdown.complete"})
+
+    @staticmethod
+    async def _respond(send: Send, status: int, content_type: str, body: bytes) -> None:
+        headers = [(b"content-type", content_type.encode()), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def prepare_environment(port: int) -> None:
+    """One database for every service (embedded unless DATABASE_URL), migrated to head."""
+    os.environ["DATABASE_URL"] = resolve_database_url(CommonSettings())
+    os.environ.setdefault("AUTH_JWKS_URL", f"http://127.0.0.1:{port}/auth/jwks.json")
+    os.environ.setdefault("AUTH_ISSUER", f"http://localhost:{port}/auth")
+    for name in sorted(set(routing_table().values())):
+        upgrade(ROOT / "services" / name)
+        logger.info("migrated", extra={"schema": name})
+
+
+def build() -> PrefixDispatcher:
+    routes = routing_table()
+    apps = {
+        name: importlib.import_module(f"{name}.main").create_app()
+        for name in sorted(set(routes.values()))
+    }
+    return PrefixDispatcher(apps, routes)
+
+
+def main() -> None:
+    port = int(os.environ.get("PORT", "8000"))
+    host = os.environ.get("HOST", "127.0.0.1")
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"), default_service="devserver")
+    prepare_environment(port)
+    logger.info("serving", extra={"url": f"http://{host}:{port}/"})
+    uvicorn.run(build(), host=host, port=port, log_config=None)
+
+
+if __name__ == "__main__":
+    main()

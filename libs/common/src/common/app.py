@@ -1,0 +1,126 @@
+"""The app factory: each service's ``main.py`` is a call to ``create_service_app``."""
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import httpx
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from common.auth import KeySource, RemoteJWKS, StaticKeys, TokenVerifier
+from common.database import Database, resolve_database_url
+from common.errors import ServiceUnavailable
+from common.logging import configure_logging
+from common.middleware import HttpMetrics, RequestContextMiddleware
+from common.problems import install_problem_handlers
+from common.settings import CommonSettings
+
+logger = logging.getLogger(__name__)
+ExtraLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def ops_router(prefix: str, registry: CollectorRegistry) -> APIRouter:
+    """``/<prefix>/healthz``, ``/<prefix>/readyz`` and ``/<prefix>/metrics``."""
+    router = APIRouter(prefix=f"/{prefix}", tags=["operations"])
+
+    @router.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="The database answers",
+        responses={503: {"description": "The database is unreachable"}},
+    )
+    async def readyz(request: Request) -> dict[str, str]:
+        database: Database = request.app.state.db
+        try:
+            await database.ping()
+        except Exception as exc:
+            logger.warning("readiness check failed", extra={"error": repr(exc)})
+            raise ServiceUnavailable("The database is unreachable") from exc
+        return {"status": "ready"}
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def _key_source(settings: CommonSettings, http: httpx.AsyncClient) -> KeySource:
+    if settings.auth_public_key:
+        return StaticKeys.from_pem(settings.auth_public_key)
+    return RemoteJWKS(
+        settings.auth_jwks_url,
+        http,
+        cache_seconds=settings.jwks_cache_seconds,
+        min_refetch_seconds=settings.jwks_min_refetch_seconds,
+    )
+
+
+def create_service_app(
+    *,
+    name: str,
+    settings: CommonSettings,
+    routers: Sequence[APIRouter],
+    description: str = "",
+    version: str = "0.1.0",
+    key_source: Callable[[FastAPI], KeySource] | None = None,
+    lifespan: ExtraLifespan | None = None,
+) -> FastAPI:
+    """A FastAPI app serving every route under ``/<name>/`` (docs, health, metrics included).
+
+    The lifespan opens the database engine, an httpx client and the token verifier; ``lifespan``
+    adds the service's own resources inside that; ``key_source`` replaces the configured keys
+    (customers verifies with the keys it signs with).
+    """
+    configure_logging(settings.log_level, default_service=name)
+    registry = CollectorRegistry()
+
+    @asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.db = Database(
+            resolve_database_url(settings), schema=name, pool_size=settings.db_pool_size
+        )
+        app.state.http = httpx.AsyncClient()
+        keys = key_source(app) if key_source else _key_source(settings, app.state.http)
+        app.state.verifier = TokenVerifier(
+            issuer=settings.auth_issuer, audience=settings.auth_audience, keys=keys
+        )
+        try:
+            if lifespan:
+                async with lifespan(app):
+                    yield
+            else:
+                yield
+        finally:
+            await app.state.http.aclose()
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title=name,
+        description=description,
+        version=version,
+        lifespan=run,
+        docs_url=f"/{name}/docs",
+        redoc_url=None,
+        openapi_url=f"/{name}/openapi.json",
+        swagger_ui_oauth2_redirect_url=f"/{name}/docs/oauth2-redirect",
+        swagger_ui_parameters={"persistAuthorization": True},
+        default_response_class=JSONResponse,
+    )
+    install_problem_handlers(app)
+    app.add_middleware(
+        RequestContextMiddleware,
+        service=name,
+        metrics=HttpMetrics(registry),
+        max_body_bytes=settings.max_body_bytes,
+    )
+    app.include_router(ops_router(name, registry))
+    for router in routers:
+        app.include_router(router)
+    return app

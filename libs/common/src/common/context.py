@@ -1,0 +1,22 @@
+"""Per-request facts (request id, subject) visible to logging anywhere in the request."""
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass
+class RequestContext:
+    service: str
+    request_id: str
+    subject: str | None = None
+
+
+_current: ContextVar[RequestContext | None] = ContextVar("request_context", default=None)
+
+
+def current_request() -> RequestContext | None:
+    return _current.get()
+
+
+def set_current_request(context: RequestContext | None) -> None:
+    _current.set(context)

@@ -1,0 +1,44 @@
+"""Settings every service shares; each service subclasses them with its own env prefix."""
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+
+class CommonSettings(BaseSettings):
+    """Variables shared by all services are read without a prefix (``DATABASE_URL``, ``ENV``...)."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    env: Environment = Field("development", validation_alias="ENV")
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    database_url: str | None = Field(
+        None,
+        validation_alias="DATABASE_URL",
+        description="PostgreSQL URL; unset means the embedded server under DATA_DIR",
+    )
+    data_dir: Path = Field(Path(".data"), validation_alias="DATA_DIR")
+    db_pool_size: int = Field(5, ge=1, le=100, validation_alias="DB_POOL_SIZE")
+    auth_issuer: str = Field("http://localhost:8000/auth", validation_alias="AUTH_ISSUER")
+    auth_audience: str = Field("platform", validation_alias="AUTH_AUDIENCE")
+    auth_jwks_url: str = Field(
+        "http://localhost:8000/auth/jwks.json", validation_alias="AUTH_JWKS_URL"
+    )
+    auth_public_key: str | None = Field(
+        None,
+        validation_alias="AUTH_PUBLIC_KEY",
+        description="PEM public key; when set it is used instead of the JWKS URL",
+    )
+    jwks_cache_seconds: float = Field(300, ge=0, validation_alias="JWKS_CACHE_SECONDS")
+    jwks_min_refetch_seconds: float = Field(30, ge=0, validation_alias="JWKS_MIN_REFETCH_SECONDS")
+    max_body_bytes: int = Field(1_048_576, ge=1, validation_alias="MAX_BODY_BYTES")
+
+    @model_validator(mode="after")
+    def _refuse_development_defaults_in_production(self) -> Self:
+        if self.env == "production" and not self.database_url:
+            raise ValueError("ENV=production needs DATABASE_URL; the embedded server is for dev")
+        return self

@@ -1,0 +1,23 @@
+"""initial: the customers schema (its tables come with the service's domain work)
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-23
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.execute('CREATE SCHEMA IF NOT EXISTS "customers"')
+
+
+def downgrade() -> None:
+    """The schema stays: it holds the version table this downgrade is recorded in."""

@@ -1,0 +1,1 @@
+"""Identity provider and customer records."""

@@ -1,0 +1,1 @@
+"""Ex-customer to homeless-service matching."""

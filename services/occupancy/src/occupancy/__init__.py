@@ -1,0 +1,1 @@
+"""Room occupancy with durable logs."""

@@ -1,0 +1,13 @@
+from pathlib import Path
+
+from pydantic_settings import SettingsConfigDict
+
+from common.settings import CommonSettings
+
+SERVICE_DIR = Path(__file__).resolve().parents[2]
+
+
+class Settings(CommonSettings):
+    """points's settings: the shared ones plus its own, read from POINTS_* variables."""
+
+    model_config = SettingsConfigDict(env_prefix="POINTS_", extra="ignore", populate_by_name=True)
