@@ -7,6 +7,8 @@ import importlib
 import json
 import logging
 import os
+import signal
+import sys
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -93,7 +95,13 @@ def build() -> PrefixDispatcher:
     return PrefixDispatcher(apps, routes)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """uvicorn re-raises SIGTERM once it has shut down; exit normally so atexit stops PostgreSQL."""
+    sys.exit(0)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     port = int(os.environ.get("PORT", "8000"))
     host = os.environ.get("HOST", "127.0.0.1")
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"), default_service="devserver")

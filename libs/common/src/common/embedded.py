@@ -1,9 +1,12 @@
 """The embedded PostgreSQL (pgserver) used by ``make dev`` and the tests when no URL is given."""
 
+import json
 import logging
 import warnings
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 logger = logging.getLogger(__name__)
 
@@ -17,9 +20,22 @@ def start_embedded_postgres(pgdata: Path) -> Any:
     logging.getLogger("pgserver").setLevel(logging.WARNING)
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(pgdata)
     server = pgserver.get_server(pgdata.resolve(), cleanup_mode="stop")
     logger.info("embedded postgres ready", extra={"pgdata": str(pgdata)})
     return server
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop processes that died without saying so from pgserver's list of handle holders.
+
+    pgserver stops the server when its last holder exits; a holder killed outright stays listed
+    forever and would keep every later server running after its own last user is gone.
+    """
+    handles = pgdata / ".handle_pids.json"
+    if handles.exists():
+        alive = [pid for pid in json.loads(handles.read_text() or "[]") if psutil.pid_exists(pid)]
+        handles.write_text(json.dumps(alive))
 
 
 def embedded_database_url(data_dir: Path) -> str:

@@ -1,0 +1,31 @@
+# Every target installs what it needs first (uv through pip, then the workspace).
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+PORT ?= 8000
+
+.PHONY: help bootstrap dev stack up down test test-e2e lint format bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+bootstrap: ## install uv (when missing) and the locked workspace into .venv
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --locked --quiet
+
+dev: bootstrap ## run all five services in one process on :$(PORT) (embedded PostgreSQL unless DATABASE_URL)
+	PORT=$(PORT) $(UV) run python gateway/devserver.py
+
+test: bootstrap ## run the whole suite against a real PostgreSQL (TEST_DATABASE_URL or an embedded server)
+	$(UV) run pytest
+
+lint: bootstrap ## ruff (check + format --check) and mypy
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy libs/common/src services/*/src gateway
+
+format: bootstrap ## apply ruff's fixes and formatting
+	$(UV) run ruff check --fix .
+	$(UV) run ruff format .
+
+clean: ## remove the embedded database and caches (.data/ holds the dev database)
+	rm -rf .data .pytest_cache .mypy_cache .ruff_cache
