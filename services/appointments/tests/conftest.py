@@ -1,8 +1,8 @@
 import pytest
 
-from common.testing.plugin import ServiceUnderTest
 from appointments.config import SERVICE_DIR, Settings
 from appointments.main import create_app
+from common.testing.plugin import ServiceUnderTest
 
 
 @pytest.fixture(scope="session")

@@ -48,7 +48,14 @@ def public_jwk(public_key_pem: str) -> dict[str, str]:
     )
     digest = hashlib.sha256(canonical.encode()).digest()
     kid = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-    return {"kty": "RSA", "use": "sig", "alg": ALGORITHM, "kid": kid, "n": fields["n"], "e": fields["e"]}
+    return {
+        "kty": "RSA",
+        "use": "sig",
+        "alg": ALGORITHM,
+        "kid": kid,
+        "n": fields["n"],
+        "e": fields["e"],
+    }
 
 
 @dataclass(frozen=True)
@@ -128,7 +135,9 @@ class RemoteJWKS:
             except (httpx.HTTPError, ValueError, KeyError) as exc:
                 logger.warning("jwks fetch failed", extra={"url": self.url, "error": str(exc)})
                 if not self._by_kid:
-                    raise ServiceUnavailable("The identity provider's keys are unavailable") from exc
+                    raise ServiceUnavailable(
+                        "The identity provider's keys are unavailable"
+                    ) from exc
                 return
             self._by_kid = {
                 key["kid"]: key for key in keys if key.get("kty") == "RSA" and "kid" in key

@@ -38,13 +38,11 @@ class Database:
             max_overflow=pool_size,
             connect_args={"server_settings": {"search_path": schema}, "timeout": 5},
         )
-        self.sessions = async_sessionmaker(
-            self.engine, class_=AsyncSession, expire_on_commit=False
-        )
+        self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
-    async def ping(self, timeout: float = 2.0) -> None:
-        """Raise unless the database answers ``SELECT 1`` within ``timeout`` seconds."""
-        async with asyncio.timeout(timeout), self.engine.connect() as connection:
+    async def ping(self, within_seconds: float = 2.0) -> None:
+        """Raise unless the database answers ``SELECT 1`` in time."""
+        async with asyncio.timeout(within_seconds), self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:

@@ -16,12 +16,12 @@ def start_embedded_postgres(pgdata: Path) -> Any:
     with warnings.catch_warnings():
         # platformdirs warns that XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless.
         warnings.simplefilter("ignore")
-        import pgserver
+        from pgserver.postgres_server import get_server
     logging.getLogger("pgserver").setLevel(logging.WARNING)
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     _forget_dead_handles(pgdata)
-    server = pgserver.get_server(pgdata.resolve(), cleanup_mode="stop")
+    server = get_server(pgdata.resolve(), cleanup_mode="stop")
     logger.info("embedded postgres ready", extra={"pgdata": str(pgdata)})
     return server
 
@@ -40,4 +40,5 @@ def _forget_dead_handles(pgdata: Path) -> None:
 
 def embedded_database_url(data_dir: Path) -> str:
     """URL of the embedded server under ``data_dir``, starting it when needed."""
-    return start_embedded_postgres(data_dir / "pg").get_uri()
+    uri: str = start_embedded_postgres(data_dir / "pg").get_uri()
+    return uri

@@ -62,5 +62,6 @@ def configure_logging(level: str = "INFO", default_service: str = "platform") ->
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per outgoing call is noise
     # uvicorn's own access line would duplicate ours, without the request id.
     logging.getLogger("uvicorn.access").disabled = True

@@ -1,4 +1,4 @@
-"""One ASGI middleware per app: request id, body-size limit, access log, metrics, last-resort 500."""
+"""One ASGI middleware per app: request id, body limit, access log, metrics, last-resort 500."""
 
 import json
 import logging
@@ -25,9 +25,7 @@ class HttpMetrics:
 
     def __init__(self, registry: CollectorRegistry) -> None:
         labels = ("method", "route", "status")
-        self.requests = Counter(
-            "http_requests", "HTTP requests served", labels, registry=registry
-        )
+        self.requests = Counter("http_requests", "HTTP requests served", labels, registry=registry)
         self.latency = Histogram(
             "http_request_duration_seconds", "Time to serve a request", labels, registry=registry
         )
@@ -40,7 +38,7 @@ class HttpMetrics:
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
-            candidate = value.decode("latin-1")
+            candidate: str = value.decode("latin-1")
             if _VALID_REQUEST_ID.match(candidate):
                 return candidate
     return uuid.uuid4().hex

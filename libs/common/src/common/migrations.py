@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from common.database import async_url, resolve_database_url
 from common.settings import CommonSettings
 
+
 def alembic_config(service_dir: Path, database_url: str | None = None) -> Config:
     """The service's ``alembic.ini``, with the database URL carried as an attribute.
 
@@ -26,20 +27,25 @@ def alembic_config(service_dir: Path, database_url: str | None = None) -> Config
     config.attributes["database_url"] = database_url
     return config
 
+
 def upgrade(service_dir: Path, database_url: str | None = None, revision: str = "head") -> None:
     """Migrate one service's schema (blocking: call it in a thread from async code)."""
     command.upgrade(alembic_config(service_dir, database_url), revision)
+
 
 def _only_schema(schema: str) -> Any:
     def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
         return type_ != "schema" or name == schema
 
-    def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare: Any) -> bool:
+    def include_object(
+        obj: Any, name: str | None, type_: str, reflected: bool, compare: Any
+    ) -> bool:
         if type_ == "table":
             return bool(obj.schema == schema)
         return True
 
     return include_name, include_object
+
 
 def _run(connection: Connection, schema: str, metadata: MetaData) -> None:
     connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
@@ -56,6 +62,7 @@ def _run(connection: Connection, schema: str, metadata: MetaData) -> None:
     with context.begin_transaction():
         context.run_migrations()
 
+
 async def _run_online(url: str, schema: str, metadata: MetaData) -> None:
     engine = create_async_engine(async_url(url))
     try:
@@ -63,6 +70,7 @@ async def _run_online(url: str, schema: str, metadata: MetaData) -> None:
             await connection.run_sync(_run, schema, metadata)
     finally:
         await engine.dispose()
+
 
 def run_migrations(schema: str, metadata: MetaData) -> None:
     """Body of every service's ``env.py`` (online mode only: migrations run against a database)."""

@@ -1,6 +1,7 @@
 """RFC 9457 ``application/problem+json`` responses for every error a service can produce."""
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -43,7 +44,7 @@ def problem_response(
     status: int,
     *,
     instance: str,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **fields: Any,
 ) -> JSONResponse:
     return JSONResponse(

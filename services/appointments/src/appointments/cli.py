@@ -1,5 +1,5 @@
-from common.cli import ServiceCli
 from appointments.config import SERVICE_DIR
+from common.cli import ServiceCli
 
 
 def main() -> int:

@@ -8,6 +8,8 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 class Settings(CommonSettings):
-    """appointments's settings: the shared ones plus its own, read from APPOINTMENTS_* variables."""
+    """Settings of appointments: the shared ones plus its own, from APPOINTMENTS_* variables."""
 
-    model_config = SettingsConfigDict(env_prefix="APPOINTMENTS_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="APPOINTMENTS_", extra="ignore", populate_by_name=True
+    )

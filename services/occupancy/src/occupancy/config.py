@@ -8,6 +8,8 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 class Settings(CommonSettings):
-    """occupancy's settings: the shared ones plus its own, read from OCCUPANCY_* variables."""
+    """Settings of occupancy: the shared ones plus its own, from OCCUPANCY_* variables."""
 
-    model_config = SettingsConfigDict(env_prefix="OCCUPANCY_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(
+        env_prefix="OCCUPANCY_", extra="ignore", populate_by_name=True
+    )

@@ -4,7 +4,10 @@ from common.app import create_service_app
 from occupancy.config import Settings
 from occupancy.routes import router
 
-DESCRIPTION = "Who is in a public room now; every action logged as daily CSV files in S3, and a live event stream."
+DESCRIPTION = (
+    "Who is in a public room now; every action logged as daily CSV files in S3, and a "
+    "live event stream."
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -8,6 +8,6 @@ SERVICE_DIR = Path(__file__).resolve().parents[2]
 
 
 class Settings(CommonSettings):
-    """points's settings: the shared ones plus its own, read from POINTS_* variables."""
+    """Settings of points: the shared ones plus its own, from POINTS_* variables."""
 
     model_config = SettingsConfigDict(env_prefix="POINTS_", extra="ignore", populate_by_name=True)

@@ -4,7 +4,9 @@ from common.app import create_service_app
 from points.config import Settings
 from points.routes import router
 
-DESCRIPTION = "Each account's points ledger: payer transactions, spending oldest points first, balances."
+DESCRIPTION = (
+    "Each account's points ledger: payer transactions, spending oldest points first, balances."
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

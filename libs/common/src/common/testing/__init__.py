@@ -31,7 +31,9 @@ class KeyPair:
         ).decode()
         public_pem = (
             key.public_key()
-            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
             .decode()
         )
         return cls(private_pem, public_pem)
@@ -82,9 +84,13 @@ class TokenFactory:
             )
         )
 
-    def token(self, subject: str = "user-1", roles: Iterable[str] = ("customer",), **kw: Any) -> str:
+    def token(
+        self, subject: str = "user-1", roles: Iterable[str] = ("customer",), **kw: Any
+    ) -> str:
         return self.sign(self.claims(subject, roles, **kw))
 
-    def auth(self, subject: str = "user-1", roles: Iterable[str] = ("customer",), **kw: Any) -> dict[str, str]:
+    def auth(
+        self, subject: str = "user-1", roles: Iterable[str] = ("customer",), **kw: Any
+    ) -> dict[str, str]:
         """An ``Authorization`` header for a caller with these roles."""
         return {"Authorization": f"Bearer {self.token(subject, roles, **kw)}"}

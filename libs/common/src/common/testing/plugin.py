@@ -30,8 +30,10 @@ from common.testing import TEST_AUDIENCE, TEST_ISSUER, TokenFactory
 
 @dataclass(frozen=True)
 class ServiceUnderTest:
+    """What a service's tests run: its schema name, its folder (for migrations), its factory."""
+
     name: str
-    directory: Path
+    directory: Path | None
     create_app: Callable[..., FastAPI]
     settings_class: type[CommonSettings]
 
@@ -105,7 +107,7 @@ async def service_database(
     service: ServiceUnderTest, database_url: str, admin_engine: AsyncEngine
 ) -> str:
     """The session's database with the service's schema migrated (once) and emptied (each test)."""
-    if (database_url, service.directory) not in _migrated:
+    if service.directory and (database_url, service.directory) not in _migrated:
         await asyncio.to_thread(upgrade, service.directory, database_url)
         _migrated.add((database_url, service.directory))
     await empty_schema(admin_engine, service.name)

@@ -1,0 +1,53 @@
+"""A probe service built with common's app factory: the routes exercise auth, errors and bodies."""
+
+import pytest
+from fastapi import APIRouter, Depends, FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+
+from common.app import create_service_app
+from common.auth import CurrentUser, Principal, require_roles
+from common.errors import Conflict
+from common.settings import CommonSettings
+from common.testing.plugin import ServiceUnderTest
+
+
+class Item(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=20)
+    secret: str
+
+
+def probe_router() -> APIRouter:
+    router = APIRouter(prefix="/probe")
+
+    @router.get("/me")
+    async def me(principal: CurrentUser) -> dict[str, object]:
+        return {"subject": principal.subject, "roles": sorted(principal.roles)}
+
+    @router.get("/admin")
+    async def admin_only(principal: Principal = Depends(require_roles("admin"))) -> dict[str, str]:
+        return {"subject": principal.subject}
+
+    @router.post("/items", status_code=201)
+    async def create_item(item: Item) -> dict[str, str]:
+        return {"name": item.name}
+
+    @router.post("/conflict")
+    async def conflict() -> None:
+        raise Conflict("That item exists already")
+
+    @router.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("internal detail that must not leak")
+
+    return router
+
+
+def create_probe_app(settings: CommonSettings) -> FastAPI:
+    return create_service_app(name="probe", settings=settings, routers=[probe_router()])
+
+
+@pytest.fixture(scope="session")
+def service() -> ServiceUnderTest:
+    return ServiceUnderTest("probe", None, create_probe_app, CommonSettings)

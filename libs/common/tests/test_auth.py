@@ -1,0 +1,121 @@
+"""Token verification through a real app: one valid token, and every forgery refused with 401."""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from common.auth import require_roles
+from common.testing import KeyPair, TokenFactory
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def b64url_json(value: object) -> str:
+    return b64url(json.dumps(value).encode())
+
+
+def unsigned(factory: TokenFactory, alg: str) -> str:
+    header = b64url_json({"alg": alg, "typ": "JWT", "kid": factory.keys.kid})
+    return f"{header}.{b64url_json(factory.claims())}."
+
+
+def hs256_with_public_key(factory: TokenFactory) -> str:
+    """The classic confusion attack: HMAC keyed with the RSA public key the verifier trusts."""
+    header = b64url_json({"alg": "HS256", "typ": "JWT", "kid": factory.keys.kid})
+    signing_input = f"{header}.{b64url_json(factory.claims(roles=['admin']))}"
+    key = factory.keys.public_pem.encode()
+    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64url(signature)}"
+
+
+def tampered(factory: TokenFactory) -> str:
+    header, _, signature = factory.token().split(".")
+    return f"{header}.{b64url_json(factory.claims(roles=['admin']))}.{signature}"
+
+
+def signed_by_other_key(factory: TokenFactory) -> str:
+    """Signed by an untrusted key but claiming the trusted key's kid."""
+    impostor = TokenFactory(keys=KeyPair.generate())
+    return impostor.sign(factory.claims(), headers={"kid": factory.keys.kid})
+
+
+def unknown_kid(factory: TokenFactory) -> str:
+    return factory.sign(factory.claims(), headers={"kid": "no-such-key"})
+
+
+FORGERIES: dict[str, Callable[[TokenFactory], str]] = {
+    "expired": lambda f: f.sign(f.claims(iat=int(time.time()) - 120, exp=int(time.time()) - 60)),
+    "not yet valid": lambda f: f.sign(f.claims(nbf=int(time.time()) + 600)),
+    "wrong issuer": lambda f: f.sign(f.claims(iss="https://evil.example/auth")),
+    "wrong audience": lambda f: f.sign(f.claims(aud="another-platform")),
+    "missing sub": lambda f: f.sign(f.claims(sub=None)),
+    "missing exp": lambda f: f.sign(f.claims(exp=None)),
+    "roles not a list": lambda f: f.sign({**f.claims(), "roles": "admin"}),
+    "wrong key": signed_by_other_key,
+    "unknown kid": unknown_kid,
+    "alg none": lambda f: unsigned(f, "none"),
+    "HS256 with the public key": hs256_with_public_key,
+    "tampered payload": tampered,
+    "garbage": lambda f: "not-a-jwt",
+    "empty segments": lambda f: "..",
+}
+
+
+async def test_a_valid_token_is_accepted(
+    client: httpx.AsyncClient, token_factory: TokenFactory
+) -> None:
+    response = await client.get(
+        "/probe/me", headers=token_factory.auth("alice", ["customer", "staff"])
+    )
+    assert response.status_code == 200
+    assert response.json() == {"subject": "alice", "roles": ["customer", "staff"]}
+
+
+@pytest.mark.parametrize("forgery", FORGERIES.values(), ids=FORGERIES.keys())
+async def test_forged_tokens_are_refused_with_a_problem(
+    client: httpx.AsyncClient, token_factory: TokenFactory, forgery: Callable[[TokenFactory], str]
+) -> None:
+    response = await client.get(
+        "/probe/me", headers={"Authorization": f"Bearer {forgery(token_factory)}"}
+    )
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert response.json()["status"] == 401
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Basic dXNlcjpwYXNz"}, {"Authorization": "Bearer"}],
+    ids=["no header", "basic scheme", "empty bearer"],
+)
+async def test_a_missing_bearer_token_is_refused(
+    client: httpx.AsyncClient, headers: dict[str, str]
+) -> None:
+    response = await client.get("/probe/me", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["detail"] == "A bearer token is required"
+
+
+async def test_require_roles_admits_only_the_named_roles(
+    client: httpx.AsyncClient, token_factory: TokenFactory
+) -> None:
+    admin = await client.get("/probe/admin", headers=token_factory.auth("root", ["admin"]))
+    customer = await client.get("/probe/admin", headers=token_factory.auth("bob", ["customer"]))
+    assert admin.status_code == 200
+    assert customer.status_code == 403
+    assert customer.headers["content-type"] == "application/problem+json"
+    assert "admin" in customer.json()["detail"]
+
+
+def test_require_roles_refuses_a_role_that_does_not_exist() -> None:
+    with pytest.raises(ValueError, match="unknown roles"):
+        require_roles("superuser")
