@@ -1,0 +1,92 @@
+"""The `make dev` server as a real process: every service at the gateway URLs, then a clean stop."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = [s["name"] for s in json.loads((ROOT / "gateway/services.json").read_text())["services"]]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], within_seconds: float = 60) -> None:
+    deadline = time.monotonic() + within_seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the dev server exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {within_seconds}s")
+
+
+@pytest.fixture(scope="module")
+def dev_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "DATABASE_URL": database_url,
+        "DATA_DIR": str(tmp_path_factory.mktemp("devdata")),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "gateway/devserver.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/points/healthz", process)
+        yield base
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_is_healthy_and_ready(dev_server: str, service: str) -> None:
+    assert httpx.get(f"{dev_server}/{service}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{dev_server}/{service}/readyz").json() == {"status": "ready"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_shows_its_docs(dev_server: str, service: str) -> None:
+    docs = httpx.get(f"{dev_server}/{service}/docs")
+    assert docs.status_code == 200
+    assert "swagger-ui" in docs.text
+    assert f"/{service}/openapi.json" in docs.text
+    spec = httpx.get(f"{dev_server}/{service}/openapi.json").json()
+    assert f"/{service}/healthz" in spec["paths"]
+
+
+def test_an_unknown_path_is_a_problem(dev_server: str) -> None:
+    response = httpx.get(f"{dev_server}/no-such-service/x")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["instance"] == "/no-such-service/x"
+
+
+def test_the_index_links_every_docs_page(dev_server: str) -> None:
+    index = httpx.get(f"{dev_server}/").text
+    for service in SERVICES:
+        assert f'href="/{service}/docs"' in index
