@@ -6,7 +6,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from common.auth import KeySource, RemoteJWKS, StaticKeys, TokenVerifier
@@ -111,7 +110,6 @@ def create_service_app(
         openapi_url=f"/{name}/openapi.json",
         swagger_ui_oauth2_redirect_url=f"/{name}/docs/oauth2-redirect",
         swagger_ui_parameters={"persistAuthorization": True},
-        default_response_class=JSONResponse,
     )
     install_problem_handlers(app)
     app.add_middleware(

@@ -1,6 +1,6 @@
 """Per-request facts (request id, subject) visible to logging anywhere in the request."""
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 
@@ -18,5 +18,9 @@ def current_request() -> RequestContext | None:
     return _current.get()
 
 
-def set_current_request(context: RequestContext | None) -> None:
-    _current.set(context)
+def set_current_request(context: RequestContext | None) -> Token[RequestContext | None]:
+    return _current.set(context)
+
+
+def reset_current_request(token: Token[RequestContext | None]) -> None:
+    _current.reset(token)

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from common.context import RequestContext, set_current_request
+from common.context import RequestContext, reset_current_request, set_current_request
 from common.problems import PROBLEM_JSON, problem_body
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -68,7 +68,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         context = RequestContext(service=self.service, request_id=_request_id(scope))
-        set_current_request(context)
+        context_token = set_current_request(context)
         started = time.perf_counter()
         response: dict[str, Any] = {"status": 500, "started": False}
 
@@ -95,6 +95,7 @@ class RequestContextMiddleware:
                 await self._send_problem(scope, send_with_request_id, 500, None)
         finally:
             self._record(scope, context, response["status"], time.perf_counter() - started)
+            reset_current_request(context_token)
 
     def _too_large(self) -> str:
         return f"The body is larger than {self.max_body_bytes} bytes"
