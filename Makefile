@@ -27,5 +27,9 @@ format: bootstrap ## apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
 
+bench: bootstrap ## run every benchmark (installs wrk with apt-get when missing) and write bench/REPORT.md
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(UV) run python -m bench
+
 clean: ## remove the embedded database and caches (.data/ holds the dev database)
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Benchmarks: ``make bench`` runs every module of ``bench.benchmarks`` and writes ``REPORT.md``."""

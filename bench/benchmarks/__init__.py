@@ -1,0 +1,1 @@
+"""One module per benchmark, each with `run(ctx: Context) -> Section` (see bench.runner)."""

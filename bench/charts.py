@@ -1,0 +1,33 @@
+"""PNG plots for the report, drawn with matplotlib's object API (no global pyplot state)."""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from bench.wrk import WrkResult
+
+LATENCY_PERCENTILES = (50, 90, 99)
+
+
+def throughput_and_latency(results: Sequence[WrkResult], *, title: str, path: Path) -> Path:
+    """Requests/s and latency percentiles against the number of connections, side by side."""
+    connections = [r.connections for r in results]
+    figure = Figure(figsize=(11, 4.2), layout="constrained")
+    throughput, latency = figure.subplots(1, 2)
+    throughput.plot(connections, [r.requests_per_second for r in results], marker="o")
+    throughput.set(title="Throughput", xlabel="connections", ylabel="requests per second")
+    for percentile in LATENCY_PERCENTILES:
+        milliseconds = [r.ms(percentile) for r in results]
+        latency.plot(connections, milliseconds, marker="o", label=f"p{percentile}")
+    latency.set(title="Latency", xlabel="connections", ylabel="milliseconds")
+    latency.legend()
+    for axes in (throughput, latency):
+        axes.set_xscale("log", base=2)
+        axes.set_xticks(connections, labels=[str(c) for c in connections])
+        axes.set_ylim(bottom=0)
+        axes.grid(alpha=0.3)
+    figure.suptitle(title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    return path

@@ -1,0 +1,106 @@
+"""What a benchmark gets: the database, helpers that start services and load, and its folders."""
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import wrk
+from bench.services import RunningService, migrate, run_service
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Which CPUs the services use and which the load generators use.
+
+    With two CPUs or more, a service's one worker gets the first and the load generators the
+    rest, so that they do not take turns on one core. PostgreSQL is not pinned.
+    """
+
+    service_cpus: tuple[int, ...]
+    load_cpus: tuple[int, ...]
+
+    @classmethod
+    def split(cls) -> "Placement":
+        cpus = tuple(sorted(os.sched_getaffinity(0)))
+        if len(cpus) < 2:
+            return cls((), ())
+        return cls(cpus[:1], cpus[1:])
+
+    def describe(self) -> str:
+        if not self.service_cpus:
+            return "not pinned (fewer than two CPUs): services and load generators share the CPU"
+        return (
+            f"service worker on CPU {_cpu_list(self.service_cpus)}, load generators (wrk, httpx) "
+            f"on CPU {_cpu_list(self.load_cpus)}, PostgreSQL not pinned"
+        )
+
+
+def _cpu_list(cpus: tuple[int, ...]) -> str:
+    return ",".join(map(str, cpus))
+
+
+def _taskset(cpus: tuple[int, ...]) -> list[str]:
+    return ["taskset", "-c", _cpu_list(cpus)] if cpus else []
+
+
+@dataclass
+class Context:
+    """Given to each benchmark's ``run``; one per benchmark, sharing the run's database."""
+
+    name: str
+    database_url: str
+    data_dir: Path
+    results_dir: Path
+    plots_dir: Path
+    placement: Placement
+    migrated: set[str] = field(default_factory=set)
+
+    @contextmanager
+    def service(self, name: str, env: Mapping[str, str] | None = None) -> Iterator[RunningService]:
+        """Service ``name`` migrated and running (one uvicorn worker) for the block's duration.
+
+        It gets the run's database and a scratch ``DATA_DIR``; ``env`` adds or overrides variables.
+        """
+        if name not in self.migrated:
+            migrate(name, self.database_url)
+            self.migrated.add(name)
+        environment = {"DATABASE_URL": self.database_url, "DATA_DIR": str(self.data_dir)}
+        with run_service(
+            name,
+            env={**environment, **(env or {})},
+            log=self.results_dir / f"{name}.log",
+            command_prefix=_taskset(self.placement.service_cpus),
+        ) as running:
+            yield running
+
+    def wrk(self, url: str, *, connections: int, duration: int, label: str = "") -> wrk.WrkResult:
+        """Run wrk on the load CPUs; its raw output is kept in the results folder."""
+        threads = max(1, min(connections, len(self.placement.load_cpus)))
+        result, output = wrk.run(
+            url,
+            connections=connections,
+            duration=duration,
+            threads=threads,
+            command_prefix=_taskset(self.placement.load_cpus),
+        )
+        (self.results_dir / f"wrk-{label or f'c{connections}'}.txt").write_text(output)
+        return result
+
+    @contextmanager
+    def load_generator(self) -> Iterator[None]:
+        """Run the block (e.g. ``asyncio.run`` of an httpx scenario) on the load CPUs."""
+        if not self.placement.load_cpus:
+            yield
+            return
+        previous = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, self.placement.load_cpus)
+        try:
+            yield
+        finally:
+            os.sched_setaffinity(0, previous)
+
+    def plot_path(self, stem: str = "") -> Path:
+        """Where to save a PNG for the report: ``bench/plots/<benchmark>[-<stem>].png``."""
+        return self.plots_dir / f"{self.name}{f'-{stem}' if stem else ''}.png"

@@ -1,0 +1,108 @@
+"""``python -m bench``: run every module of ``bench.benchmarks`` and write ``bench/REPORT.md``.
+
+A benchmark is a module in ``bench/benchmarks/`` with ``run(ctx: Context) -> Section``; modules
+run in alphabetical order. A failing benchmark becomes a section saying so, and the exit status
+is 1.
+"""
+
+import importlib
+import pkgutil
+import shutil
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import benchmarks, machine, wrk
+from bench.context import Context, Placement
+from bench.report import Section, render
+from bench.services import database
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPORT = BENCH_DIR / "REPORT.md"
+PLOTS = BENCH_DIR / "plots"
+RESULTS = BENCH_DIR / "results"
+
+Benchmark = Callable[[Context], Section]
+
+
+def discover() -> dict[str, Benchmark]:
+    """Each module's name and its ``run`` function."""
+    names = sorted(module.name for module in pkgutil.iter_modules(benchmarks.__path__))
+    return {name: importlib.import_module(f"{benchmarks.__name__}.{name}").run for name in names}
+
+
+def main() -> int:
+    wrk_version = wrk.require()
+    placement = Placement.split()
+    started = datetime.now(UTC)
+    clock = machine.CpuClock.read()
+    revision = machine.git_revision()
+    for folder in (RESULTS, PLOTS):
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+    with database() as db, tempfile.TemporaryDirectory(prefix="bench-data-") as data_dir:
+        machine_table = machine.describe(
+            placement=placement.describe(), database=db, wrk_version=wrk_version
+        )
+        sections, failures = _run_all(db.url, Path(data_dir), placement)
+    header = _header(started, revision, start=clock, end=machine.CpuClock.read())
+    REPORT.write_text(
+        render(header=header, machine=machine_table, sections=sections, report_dir=BENCH_DIR)
+    )
+    print(f"wrote {REPORT}", file=sys.stderr)
+    if failures:
+        print(f"failed: {', '.join(failures)}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _header(
+    started: datetime, revision: str, *, start: machine.CpuClock, end: machine.CpuClock
+) -> str:
+    minutes, seconds = divmod(round(end.wall - start.wall), 60)
+    return (
+        f"Written by `make bench` on {started:%Y-%m-%d %H:%M} UTC at commit {revision}; "
+        f"the run took {minutes} min {seconds} s. Every figure below comes from that one run; "
+        "wrk's raw output and the services' logs are in `bench/results/` (not committed). "
+        "While it ran, other processes (the embedded PostgreSQL and the hypervisor's steal "
+        f"included) used {end.others_since(start):.0%} of the machine's CPU time; the more they "
+        "used, the lower and noisier the figures are than on an idle machine."
+    )
+
+
+def _run_all(
+    database_url: str, data_dir: Path, placement: Placement
+) -> tuple[list[Section], list[str]]:
+    """Every benchmark's section, and the names of those that failed."""
+    migrated: set[str] = set()
+    sections, failures = [], []
+    for name, run in discover().items():
+        print(f"bench: {name}", file=sys.stderr, flush=True)
+        context = Context(
+            name=name,
+            database_url=database_url,
+            data_dir=data_dir,
+            results_dir=RESULTS / name,
+            plots_dir=PLOTS,
+            placement=placement,
+            migrated=migrated,
+        )
+        context.results_dir.mkdir()
+        try:
+            sections.append(run(context))
+        except Exception as exc:
+            (context.results_dir / "error.txt").write_text(traceback.format_exc())
+            traceback.print_exc()
+            failures.append(name)
+            sections.append(_failed(name, exc))
+    return sections, failures
+
+
+def _failed(name: str, exc: Exception) -> Section:
+    return Section(
+        title=f"{name}: failed",
+        method=f"This benchmark failed with `{exc!r}`; the traceback is in "
+        f"`bench/results/{name}/error.txt`.",
+    )

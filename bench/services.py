@@ -1,0 +1,124 @@
+"""Real processes for benchmarks: a PostgreSQL, and services run by uvicorn on loopback ports."""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from common.embedded import start_embedded_postgres
+from common.migrations import upgrade
+from common.settings import CommonSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+LOOPBACK = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str
+    origin: str
+    """Where it comes from, for the report."""
+
+
+@contextmanager
+def database() -> Iterator[Database]:
+    """``DATABASE_URL`` when set, else an embedded PostgreSQL in a temporary folder."""
+    configured = CommonSettings().database_url
+    if configured:
+        yield Database(configured, "DATABASE_URL")
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-pg-") as folder:
+        server = start_embedded_postgres(Path(folder) / "pg")
+        try:
+            yield Database(server.get_uri(), "embedded pgserver in a temporary folder")
+        finally:
+            server.cleanup()
+
+
+def migrate(service: str, database_url: str) -> None:
+    """Bring one service's schema to head."""
+    upgrade(ROOT / "services" / service, database_url)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class RunningService:
+    name: str
+    base_url: str
+    log: Path
+
+
+@contextmanager
+def run_service(
+    name: str,
+    *,
+    env: Mapping[str, str],
+    log: Path,
+    command_prefix: Sequence[str] = (),
+    ready_timeout: float = 30.0,
+) -> Iterator[RunningService]:
+    """One uvicorn worker serving ``<name>.main:create_app``, until the block ends.
+
+    The service's output is appended to ``log``; it is ready once ``/<name>/readyz`` answers 200.
+    """
+    port = free_port()
+    command = [
+        *command_prefix,
+        sys.executable,
+        "-m",
+        "uvicorn",
+        f"{name}.main:create_app",
+        "--factory",
+        f"--host={LOOPBACK}",
+        f"--port={port}",
+        "--workers=1",
+        "--no-access-log",
+    ]
+    base_url = f"http://{LOOPBACK}:{port}"
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT
+        )
+        try:
+            _wait_ready(process, f"{base_url}/{name}/readyz", ready_timeout, log)
+            yield RunningService(name, base_url, log)
+        finally:
+            _stop(process)
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the service exited with {process.returncode}; see {log}")
+        try:
+            if httpx.get(url, timeout=1.0, trust_env=False).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} was not ready after {timeout:.0f} s; see {log}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
