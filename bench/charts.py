@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import StrMethodFormatter
 
 from bench.wrk import WrkResult
 
@@ -20,14 +21,15 @@ def throughput_and_latency(results: Sequence[WrkResult], *, title: str, path: Pa
     for percentile in LATENCY_PERCENTILES:
         milliseconds = [r.ms(percentile) for r in results]
         latency.plot(connections, milliseconds, marker="o", label=f"p{percentile}")
-    latency.set(title="Latency", xlabel="connections", ylabel="milliseconds")
+    latency.set(title="Latency (log scale)", xlabel="connections", ylabel="milliseconds")
+    latency.set_yscale("log")
+    latency.yaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
     latency.legend()
+    throughput.set_ylim(bottom=0)
     for axes in (throughput, latency):
         axes.set_xscale("log", base=2)
         axes.set_xticks(connections, labels=[str(c) for c in connections])
-        axes.set_ylim(bottom=0)
-        axes.grid(alpha=0.3)
+        axes.grid(alpha=0.3, which="both")
     figure.suptitle(title)
-    path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     return path
