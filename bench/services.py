@@ -72,7 +72,7 @@ def run_service(
     command_prefix: Sequence[str] = (),
     ready_timeout: float = 30.0,
 ) -> Iterator[RunningService]:
-    """One uvicorn worker serving ``<name>.main:create_app``, until the block ends.
+    """One uvicorn worker serving ``<name>.main:create_app`` as ``make stack`` runs it.
 
     The service's output is appended to ``log``; it is ready once ``/<name>/readyz`` answers 200.
     """
@@ -87,7 +87,6 @@ def run_service(
         f"--host={LOOPBACK}",
         f"--port={port}",
         "--workers=1",
-        "--no-access-log",
     ]
     base_url = f"http://{LOOPBACK}:{port}"
     with log.open("ab") as output:
