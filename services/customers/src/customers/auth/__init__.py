@@ -1,0 +1,1 @@
+"""Identity: credentials, sessions (access and refresh tokens), password reset, service clients."""

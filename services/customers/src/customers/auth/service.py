@@ -1,0 +1,273 @@
+"""Rules of identity: signup, login with throttling, token rotation, password reset and change."""
+
+import logging
+import math
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from common.auth import Principal
+from common.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
+from customers.auth.repository import AuthRepository
+from customers.auth.schemas import SignupRequest
+from customers.auth.tokens import AccessToken, TokenIssuer, digest, new_opaque_token
+from customers.config import Settings
+from customers.notifier import Notifier, PasswordResetMessage
+from customers.passwords import PasswordHasher, PasswordPolicy
+from customers.records.models import Customer
+from customers.records.repository import CustomerRepository, DuplicateCustomer
+from customers.records.service import new_customer_id, require_offered_language
+
+SERVICE_SUBJECT_PREFIX = "client:"  # ':' never occurs in a customer id, so subjects cannot clash
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AuthComponents:
+    """What every request's AuthService shares, built once per app."""
+
+    settings: Settings
+    hasher: PasswordHasher
+    policy: PasswordPolicy
+    tokens: TokenIssuer
+    notifier: Notifier
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: AccessToken
+    refresh_token: str
+
+
+def personal_words(email: str) -> list[str]:
+    """What a password must not be built from: the email and the words of its local part."""
+    local_part = email.split("@", 1)[0]
+    return [email, local_part, *re.split(r"[._+-]+", local_part)]
+
+
+class AuthService:
+    def __init__(self, session: AsyncSession, components: AuthComponents) -> None:
+        self.session = session
+        self.components = components
+        self.settings = components.settings
+        self.auth = AuthRepository(session)
+        self.customers = CustomerRepository(session)
+
+    async def signup(self, data: SignupRequest) -> Customer:
+        require_offered_language(data.language, self.settings.allowed_languages)
+        if await self.customers.by_email(data.email):
+            raise _email_taken()
+        await self.components.policy.check(
+            data.password, personal=personal_words(data.email), field="password"
+        )
+        password_hash = await self.components.hasher.hash(data.password)
+        try:
+            customer = await self.customers.insert(
+                customer_id=new_customer_id(),
+                email=data.email,
+                country=data.country,
+                language=data.language,
+            )
+        except DuplicateCustomer as exc:  # a concurrent signup won the race
+            raise _email_taken() from exc
+        await self.auth.set_password_hash(customer.customer_id, password_hash)
+        await self.session.commit()
+        return customer
+
+    async def login(self, email: str, password: str, client_address: str) -> TokenPair:
+        """Tokens for a right password; the same 401, in the same time, for any wrong pair."""
+        attempt_id = await self._admit_attempt(email, client_address)
+        account = await self.auth.account(email)
+        customer, password_hash = account or (None, None)
+        matches = await self.components.hasher.verify(password, password_hash)
+        if customer is None or password_hash is None or not matches:
+            raise Unauthorized("The email or password is wrong")
+        await self.auth.forget_attempt(attempt_id)
+        await self.auth.forget_failures(email)
+        if self.components.hasher.needs_rehash(password_hash):
+            new_hash = await self.components.hasher.hash(password)
+            await self.auth.set_password_hash(customer.customer_id, new_hash)
+        pair = await self._issue(customer, family_id=uuid.uuid4())
+        await self.session.commit()
+        return pair
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate: the token is spent and a new one returned; a spent token revokes its family."""
+        found = await self.auth.refresh_token_for_update(digest(refresh_token))
+        if found is None:
+            raise _invalid_refresh_token()
+        stored, expired = found
+        if stored.used_at is not None:
+            await self.auth.revoke_family(stored.family_id)
+            await self.session.commit()
+            logger.warning("refresh token reused", extra={"customer_id": stored.customer_id})
+            raise _invalid_refresh_token()
+        if stored.revoked_at is not None or expired:
+            raise _invalid_refresh_token()
+        customer = await self.customers.by_id(stored.customer_id)
+        assert customer is not None  # the foreign key guarantees it
+        assert stored.id is not None
+        await self.auth.mark_refresh_token_used(stored.id)
+        pair = await self._issue(customer, family_id=stored.family_id)
+        await self.session.commit()
+        return pair
+
+    async def logout(self, refresh_token: str) -> None:
+        """End the session the token belongs to; unknown tokens are ignored."""
+        found = await self.auth.refresh_token_for_update(digest(refresh_token))
+        if found:
+            await self.auth.revoke_family(found[0].family_id)
+            await self.session.commit()
+
+    async def me(self, caller: Principal) -> Customer:
+        customer = await self.customers.by_id(caller.subject)
+        if customer is None:
+            raise NotFound("The token's subject is not a customer")
+        return customer
+
+    async def request_password_reset(self, email: str) -> None:
+        """Send a reset token when the email is known (the caller cannot tell whether it was)."""
+        customer = await self.customers.by_email(email)
+        if customer is None:
+            return
+        min_interval = timedelta(seconds=self.settings.password_reset_min_interval_seconds)
+        if await self.auth.reset_requested_within(customer.customer_id, min_interval):
+            return
+        await self.auth.discard_unused_reset_tokens(customer.customer_id)
+        token = new_opaque_token()
+        ttl = timedelta(seconds=self.settings.password_reset_ttl_seconds)
+        expires_at = await self.auth.add_reset_token(customer.customer_id, digest(token), ttl)
+        message = PasswordResetMessage(customer.customer_id, customer.email, token, expires_at)
+        await self.components.notifier.password_reset(self.session, message)
+        await self.session.commit()
+
+    async def confirm_password_reset(self, token: str, new_password: str) -> None:
+        """Set the password, spend the token and end every session of the account."""
+        stored = await self.auth.usable_reset_token_for_update(digest(token))
+        if stored is None or stored.id is None:
+            raise BadRequest("The reset token is unknown, used or expired")
+        customer = await self.customers.by_id(stored.customer_id)
+        assert customer is not None  # the foreign key guarantees it
+        await self.components.policy.check(
+            new_password, personal=personal_words(customer.email), field="new_password"
+        )
+        await self._set_password(customer, new_password)
+        await self.auth.mark_reset_token_used(stored.id)
+        await self.auth.forget_failures(customer.email)
+        await self.session.commit()
+
+    async def change_password(
+        self, caller: Principal, current_password: str, new_password: str, client_address: str
+    ) -> None:
+        """Like a login (throttled), then set the new password and end every session."""
+        customer = await self.me(caller)
+        await self.components.policy.check(
+            new_password, personal=personal_words(customer.email), field="new_password"
+        )
+        attempt_id = await self._admit_attempt(customer.email, client_address)
+        current_hash = await self.auth.password_hash(customer.customer_id)
+        if not await self.components.hasher.verify(current_password, current_hash):
+            raise Forbidden("The current password is wrong")
+        await self.auth.forget_attempt(attempt_id)
+        await self._set_password(customer, new_password)
+        await self.session.commit()
+
+    async def client_credentials(self, client_id: str, client_secret: str) -> AccessToken:
+        """A ``service`` token for a configured client whose secret matches its hash."""
+        secret_hash = self.settings.service_clients.get(client_id)
+        if not await self.components.hasher.verify(client_secret, secret_hash):
+            raise Unauthorized("The client id or secret is wrong")
+        return self.components.tokens.access_token(SERVICE_SUBJECT_PREFIX + client_id, ["service"])
+
+    async def _issue(self, customer: Customer, *, family_id: uuid.UUID) -> TokenPair:
+        refresh_token = new_opaque_token()
+        ttl = timedelta(seconds=self.settings.refresh_token_ttl_seconds)
+        await self.auth.add_refresh_token(
+            customer.customer_id, family_id, digest(refresh_token), ttl
+        )
+        access = self.components.tokens.access_token(
+            customer.customer_id, customer.roles, customer.email
+        )
+        return TokenPair(access, refresh_token)
+
+    async def _set_password(self, customer: Customer, password: str) -> None:
+        """Store the new hash and revoke every refresh token of the account."""
+        await self.auth.set_password_hash(
+            customer.customer_id, await self.components.hasher.hash(password)
+        )
+        await self.auth.revoke_sessions(customer.customer_id)
+
+    async def _admit_attempt(self, email: str, client_address: str) -> int:
+        """Record the attempt (committed, so other processes count it), then check the limits.
+
+        An attempt stays recorded unless it succeeds, so failures and attempts still in flight
+        both count: a burst of parallel guesses cannot slip past the limit.
+        """
+        attempt_id = await self.auth.record_attempt(email, client_address)
+        await self.session.commit()
+        wait = await self.auth.wait_before_attempt(
+            email=email,
+            client_address=client_address,
+            attempt_id=attempt_id,
+            limit_per_email=self.settings.login_max_failures_per_email,
+            limit_per_address=self.settings.login_max_failures_per_address,
+            window=timedelta(seconds=self.settings.login_throttle_window_seconds),
+        )
+        if wait is None:
+            return attempt_id
+        await self.auth.forget_attempt(attempt_id)
+        await self.session.commit()
+        raise TooManyRequests(
+            "Too many failed logins; try again later",
+            retry_after=math.ceil(wait.total_seconds()),
+        )
+
+
+async def ensure_admin(
+    session: AsyncSession, hasher: PasswordHasher, policy: PasswordPolicy, email: str, password: str
+) -> str:
+    """Create an admin, or make the account an admin with this password; says what it did."""
+    account = await AuthRepository(session).account(email)
+    if account is None:
+        await policy.check(password, personal=personal_words(email), field="password")
+        customer = await CustomerRepository(session).insert(
+            customer_id=new_customer_id(), email=email, country=None, language=None, roles=["admin"]
+        )
+        await AuthRepository(session).set_password_hash(
+            customer.customer_id, await hasher.hash(password)
+        )
+        await session.commit()
+        return "created the admin"
+    customer, current_hash = account
+    done = []
+    if "admin" not in customer.roles:
+        roles = sorted({*customer.roles, "admin"})
+        await CustomerRepository(session).update(customer.customer_id, roles=roles)
+        done.append("granted the admin role")
+    if not await hasher.verify(password, current_hash):
+        await policy.check(password, personal=personal_words(email), field="password")
+        await AuthRepository(session).set_password_hash(
+            customer.customer_id, await hasher.hash(password)
+        )
+        await AuthRepository(session).revoke_sessions(customer.customer_id)
+        done.append("set the password")
+    await session.commit()
+    return " and ".join(done) or "nothing to do: already an admin with this password"
+
+
+async def purge_expired(session: AsyncSession, settings: Settings) -> None:
+    """Housekeeping: drop login attempts and tokens nothing can use any more."""
+    window = timedelta(seconds=settings.login_throttle_window_seconds)
+    await AuthRepository(session).purge_expired(window)
+    await session.commit()
+
+
+def _email_taken() -> Conflict:
+    return Conflict("A customer with this email exists; use the password reset to get access")
+
+
+def _invalid_refresh_token() -> Unauthorized:
+    return Unauthorized("The refresh token is unknown, spent, revoked or expired")

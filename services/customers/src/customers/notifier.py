@@ -1,0 +1,56 @@
+"""How messages reach customers: an interface, and the built-in transactional outbox."""
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from customers.auth.repository import AuthRepository
+
+logger = logging.getLogger(__name__)
+VISIBLE_TOKEN_CHARS = 4
+
+
+@dataclass(frozen=True)
+class PasswordResetMessage:
+    customer_id: str
+    email: str
+    token: str
+    expires_at: datetime
+
+
+class Notifier(Protocol):
+    async def password_reset(self, session: AsyncSession, message: PasswordResetMessage) -> None:
+        """Send (or queue, in ``session``'s transaction) the reset token to the customer."""
+        ...
+
+
+def masked(token: str) -> str:
+    return token[:VISIBLE_TOKEN_CHARS] + "*" * (len(token) - VISIBLE_TOKEN_CHARS)
+
+
+class OutboxNotifier:
+    """Writes each message to the ``outbox`` table, in the same transaction as the token.
+
+    A mail relay delivers from there. The debug log shows the token masked, except in
+    development, where it is the only way to read it without querying the database.
+    """
+
+    def __init__(self, *, reveal_tokens: bool) -> None:
+        self.reveal_tokens = reveal_tokens
+
+    async def password_reset(self, session: AsyncSession, message: PasswordResetMessage) -> None:
+        payload = {"token": message.token, "expires_at": message.expires_at.isoformat()}
+        await AuthRepository(session).add_outbox_message(
+            message.customer_id, "password_reset", message.email, payload
+        )
+        logger.debug(
+            "password reset token queued",
+            extra={
+                "customer_id": message.customer_id,
+                "token": message.token if self.reveal_tokens else masked(message.token),
+                "expires_at": message.expires_at.isoformat(),
+            },
+        )

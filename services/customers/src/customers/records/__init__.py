@@ -1,0 +1,1 @@
+"""Customer records: the profile every account has (email, country, language, roles)."""

@@ -1,0 +1,94 @@
+"""The /customers endpoints: parse, authorize, call CustomerService, shape the response."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from common.auth import CurrentUser, Principal, require_roles
+from common.database import DbSession
+from customers.config import Settings
+from customers.records.schemas import (
+    CustomerCreate,
+    CustomerOut,
+    CustomerPage,
+    CustomerQuery,
+    CustomerUpdate,
+    RolesUpdate,
+)
+from customers.records.service import CustomerService
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+NOT_VISIBLE: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such customer, or not the caller's to see", **PROBLEM}
+}
+
+
+def _customer_service(request: Request, session: DbSession) -> CustomerService:
+    settings: Settings = request.app.state.settings
+    return CustomerService(session, offered_languages=settings.allowed_languages)
+
+
+Customers = Annotated[CustomerService, Depends(_customer_service)]
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
+
+
+@router.get("", summary="List customers (admin), ordered by email")
+async def list_customers(
+    query: Annotated[CustomerQuery, Query()], _: Admin, customers: Customers
+) -> CustomerPage:
+    items, total = await customers.page(query)
+    return CustomerPage(
+        items=[CustomerOut.model_validate(item) for item in items],
+        total=total,
+        limit=query.limit,
+        offset=query.offset,
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Create a customer record without a password (admin)",
+    responses={409: {"description": "The email or id is taken", **PROBLEM}},
+)
+async def create_customer(data: CustomerCreate, _: Admin, customers: Customers) -> CustomerOut:
+    return CustomerOut.model_validate(await customers.create(data))
+
+
+@router.get(
+    "/{email}", summary="One customer (the customer, an admin or a service)", responses=NOT_VISIBLE
+)
+async def read_customer(email: str, caller: CurrentUser, customers: Customers) -> CustomerOut:
+    return CustomerOut.model_validate(await customers.visible(email, caller))
+
+
+@router.patch(
+    "/{email}",
+    summary="Change country or language (the customer or an admin)",
+    responses=NOT_VISIBLE,
+)
+async def update_customer(
+    email: str, data: CustomerUpdate, caller: CurrentUser, customers: Customers
+) -> CustomerOut:
+    changes = data.model_dump(exclude_unset=True)
+    return CustomerOut.model_validate(await customers.update(email, changes, caller))
+
+
+@router.delete(
+    "/{email}",
+    status_code=204,
+    summary="Delete a customer with their credentials and tokens (the customer or an admin)",
+    responses=NOT_VISIBLE,
+)
+async def delete_customer(email: str, caller: CurrentUser, customers: Customers) -> None:
+    await customers.delete(email, caller)
+
+
+@router.put(
+    "/{email}/roles",
+    summary="Replace a customer's roles (admin); tokens show them from the next login or refresh",
+    responses={404: {"description": "No such customer", **PROBLEM}},
+)
+async def set_roles(email: str, data: RolesUpdate, _: Admin, customers: Customers) -> CustomerOut:
+    return CustomerOut.model_validate(await customers.set_roles(email, data.roles))

@@ -1,0 +1,87 @@
+"""Request and response models of the customer endpoints and the import."""
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from common.auth import ROLES
+from customers.fields import (
+    MAX_EMAIL_LENGTH,
+    CountryCode,
+    CustomerId,
+    EmailAddress,
+    LanguageCode,
+    RequestBody,
+)
+
+ASSIGNABLE_ROLES = sorted(ROLES - {"service"})  # service tokens come from client credentials only
+
+
+def assignable_role(role: str) -> str:
+    if role not in ASSIGNABLE_ROLES:
+        raise ValueError(f"not a role a customer can hold; one of {', '.join(ASSIGNABLE_ROLES)}")
+    return role
+
+
+Role = Annotated[
+    str, AfterValidator(assignable_role), Field(json_schema_extra={"enum": ASSIGNABLE_ROLES})
+]
+
+
+class CustomerOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    customer_id: str
+    email: str
+    country: str | None
+    language: str | None
+    roles: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerPage(BaseModel):
+    items: list[CustomerOut]
+    total: int = Field(description="Customers matching the filters, on all pages")
+    limit: int
+    offset: int
+
+
+class CustomerQuery(RequestBody):
+    """Filters and page of ``GET /customers``."""
+
+    country: CountryCode | None = None
+    language: LanguageCode | None = None
+    email_prefix: Annotated[
+        str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=MAX_EMAIL_LENGTH)
+    ] = ""
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+class CustomerCreate(RequestBody):
+    customer_id: CustomerId | None = Field(None, description="Public id; generated when absent")
+    email: EmailAddress
+    country: CountryCode | None = None
+    language: LanguageCode | None = None
+
+
+class CustomerUpdate(RequestBody):
+    """Only the fields given change; null clears one."""
+
+    country: CountryCode | None = None
+    language: LanguageCode | None = None
+
+
+class RolesUpdate(RequestBody):
+    roles: list[Role] = Field(min_length=1, max_length=len(ASSIGNABLE_ROLES))
+
+
+class CustomerImportRow(RequestBody):
+    """One customer of the export file."""
+
+    customer_id: CustomerId
+    email: EmailAddress
+    country: CountryCode | None = None
+    language: LanguageCode | None = None
