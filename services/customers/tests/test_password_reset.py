@@ -1,0 +1,168 @@
+"""Password reset through the outbox, and password change; tokens never reach a response."""
+
+import logging
+
+import pytest
+
+
+async def reset_token_for(api, email: str) -> str:
+    response = await api.client.post("/auth/password-reset/request", json={"email": email})
+    assert response.status_code == 202
+    assert response.content == b""
+    rows = await api.execute(
+        "SELECT payload->>'token' AS token FROM customers.outbox"
+        " WHERE recipient = lower(:email) ORDER BY id DESC LIMIT 1",
+        email=email,
+    )
+    return str(rows[0].token)
+
+
+async def confirm(api, token: str, password: str):
+    return await api.client.post(
+        "/auth/password-reset/confirm", json={"token": token, "new_password": password}
+    )
+
+
+async def test_reset_sets_a_new_password_and_ends_every_session(api) -> None:
+    await api.signup("reset@example.com")
+    session = await api.login("reset@example.com")
+    token = await reset_token_for(api, "Reset@Example.com")
+
+    assert (await confirm(api, token, api.other_password)).status_code == 204
+
+    old = await api.client.post(
+        "/auth/login", json={"email": "reset@example.com", "password": api.password}
+    )
+    assert old.status_code == 401
+    await api.login("reset@example.com", api.other_password)
+    revoked = await api.client.post(
+        "/auth/refresh", json={"refresh_token": session["refresh_token"]}
+    )
+    assert revoked.status_code == 401
+
+
+async def test_a_reset_token_works_once(api) -> None:
+    await api.signup("once@example.com")
+    token = await reset_token_for(api, "once@example.com")
+    assert (await confirm(api, token, api.other_password)).status_code == 204
+    reused = await confirm(api, token, "yet-another-quiet-meadow-77")
+    assert reused.status_code == 400
+    assert reused.headers["content-type"] == "application/problem+json"
+    await api.login("once@example.com", api.other_password)
+
+
+async def test_an_expired_reset_token_is_refused(api) -> None:
+    await api.signup("late@example.com")
+    token = await reset_token_for(api, "late@example.com")
+    await api.execute(
+        "UPDATE customers.password_reset_tokens SET expires_at = now() - interval '1 second'"
+    )
+    assert (await confirm(api, token, api.other_password)).status_code == 400
+    await api.login("late@example.com")
+
+
+async def test_reset_tokens_expire_after_30_minutes_and_are_stored_hashed(api) -> None:
+    await api.signup("ttl@example.com")
+    token = await reset_token_for(api, "ttl@example.com")
+    rows = await api.execute(
+        "SELECT token_hash, extract(epoch FROM expires_at - created_at) AS ttl"
+        " FROM customers.password_reset_tokens"
+    )
+    assert [row.ttl for row in rows] == [1800]
+    assert rows[0].token_hash != token
+
+
+async def test_a_weak_new_password_is_refused_and_keeps_the_token_usable(api) -> None:
+    await api.signup("weak@example.com")
+    token = await reset_token_for(api, "weak@example.com")
+    weak = await confirm(api, token, "password1")
+    assert weak.status_code == 422
+    assert (await confirm(api, token, api.other_password)).status_code == 204
+
+
+async def test_an_unknown_email_gets_202_too_and_nothing_is_sent(api) -> None:
+    response = await api.client.post(
+        "/auth/password-reset/request", json={"email": "nobody@example.com"}
+    )
+    assert response.status_code == 202
+    assert await api.count("outbox") == 0
+
+
+async def test_requests_in_quick_succession_send_one_message(api) -> None:
+    await api.signup("spam@example.com")
+    for _ in range(3):
+        await api.client.post("/auth/password-reset/request", json={"email": "spam@example.com"})
+    assert await api.count("outbox") == 1
+    assert await api.count("password_reset_tokens") == 1
+
+
+async def test_a_new_request_replaces_an_unused_token(api) -> None:
+    await api.signup("again@example.com")
+    first = await reset_token_for(api, "again@example.com")
+    await api.execute(
+        "UPDATE customers.password_reset_tokens SET created_at = now() - interval '2 minutes'"
+    )
+    second = await reset_token_for(api, "again@example.com")
+    assert (await confirm(api, first, api.other_password)).status_code == 400
+    assert (await confirm(api, second, api.other_password)).status_code == 204
+
+
+async def test_an_imported_customer_without_password_gets_one_by_reset(api, token_factory) -> None:
+    admin = token_factory.auth("admin-1", ["admin"])
+    created = await api.client.post(
+        "/customers", json={"email": "imported@example.com"}, headers=admin
+    )
+    assert created.status_code == 201
+    token = await reset_token_for(api, "imported@example.com")
+    assert (await confirm(api, token, api.other_password)).status_code == 204
+    await api.login("imported@example.com", api.other_password)
+
+
+async def test_the_log_masks_the_token_outside_development(
+    api, caplog: pytest.LogCaptureFixture
+) -> None:
+    await api.signup("logged@example.com")
+    with caplog.at_level(logging.DEBUG, logger="customers.notifier"):
+        token = await reset_token_for(api, "logged@example.com")
+    assert token not in caplog.text
+    [record] = [r for r in caplog.records if r.name == "customers.notifier"]
+    assert record.token.startswith(token[:4])
+    assert record.token.endswith("*" * 20)
+
+
+async def test_password_change_needs_the_current_password_and_ends_sessions(api) -> None:
+    await api.signup("change@example.com")
+    session = await api.login("change@example.com")
+    headers = api.bearer(session)
+
+    wrong = await api.client.post(
+        "/auth/password/change",
+        json={"current_password": "not-it", "new_password": api.other_password},
+        headers=headers,
+    )
+    assert wrong.status_code == 403
+    weak = await api.client.post(
+        "/auth/password/change",
+        json={"current_password": api.password, "new_password": "12345678"},
+        headers=headers,
+    )
+    assert weak.status_code == 422
+    changed = await api.client.post(
+        "/auth/password/change",
+        json={"current_password": api.password, "new_password": api.other_password},
+        headers=headers,
+    )
+    assert changed.status_code == 204
+    await api.login("change@example.com", api.other_password)
+    revoked = await api.client.post(
+        "/auth/refresh", json={"refresh_token": session["refresh_token"]}
+    )
+    assert revoked.status_code == 401
+
+
+async def test_password_change_needs_a_token(api) -> None:
+    response = await api.client.post(
+        "/auth/password/change",
+        json={"current_password": api.password, "new_password": api.other_password},
+    )
+    assert response.status_code == 401
