@@ -15,6 +15,15 @@ bootstrap: ## install uv (when missing) and the locked workspace into .venv
 dev: bootstrap ## run all five services in one process on :$(PORT) (embedded PostgreSQL unless DATABASE_URL)
 	PORT=$(PORT) $(UV) run python gateway/devserver.py
 
+stack: bootstrap ## each service its own uvicorn process, real nginx on :$(PORT) (needs nginx; same database as dev)
+	PORT=$(PORT) $(UV) run python -m gateway.stack
+
+up: ## docker compose: postgres, minio, migrations, the five services, nginx on :8000
+	docker compose up --build
+
+down: ## stop and remove the compose containers (volumes stay; docker compose down -v drops them)
+	docker compose down
+
 test: bootstrap ## run the whole suite against a real PostgreSQL (TEST_DATABASE_URL or an embedded server)
 	$(UV) run pytest
 

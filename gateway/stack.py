@@ -1,0 +1,299 @@
+"""``make stack``: each service in its own uvicorn process, behind a real nginx.
+
+The same database choice as ``make dev`` (embedded PostgreSQL under ``.data`` unless
+``DATABASE_URL``), migrated first; nginx runs from a config rendered into ``<data dir>/stack``.
+Ctrl-C or SIGTERM stops nginx and the services; the embedded PostgreSQL stops when this process
+exits (pgserver's atexit), as in ``make dev``.
+
+Python API (the end-to-end tests use it)::
+
+    with running_stack(port=8080, database_url=url, data_dir=tmp) as stack:
+        httpx.get(f"{stack.url}/points/healthz")
+"""
+
+import argparse
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from common.logging import configure_logging
+from common.settings import CommonSettings
+from gateway.devserver import GATEWAY_DIR, ROOT, prepare_environment
+
+TEMPLATE = GATEWAY_DIR / "nginx.conf.template"
+_PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+logger = logging.getLogger("stack")
+
+
+class StackError(RuntimeError):
+    """A process of the stack failed to start or died."""
+
+
+def service_ports() -> dict[str, int]:
+    """Service name -> its native port, from ``services.json``."""
+    services = json.loads((GATEWAY_DIR / "services.json").read_text())["services"]
+    return {service["name"]: service["port"] for service in services}
+
+
+def upstream_variable(service: str) -> str:
+    """The template variable holding a service's address: ``points`` -> ``POINTS_UPSTREAM``."""
+    return f"{service.upper()}_UPSTREAM"
+
+
+def render_template(template: str, values: Mapping[str, str]) -> str:
+    """Fill ``${NAME}`` placeholders as the nginx image's envsubst does; each must have a value."""
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise KeyError(f"the gateway template needs ${{{name}}}")
+        return values[name]
+
+    return _PLACEHOLDER.sub(fill, template)
+
+
+def gateway_values(listen: str, ports: Mapping[str, int], max_body_bytes: int) -> dict[str, str]:
+    """Template values for a gateway in front of services on local ports."""
+    values = {upstream_variable(name): f"127.0.0.1:{port}" for name, port in ports.items()}
+    values.update(
+        GATEWAY_LISTEN=listen,
+        GATEWAY_HTML_ROOT=str(GATEWAY_DIR),
+        MAX_BODY_BYTES=str(max_body_bytes),
+    )
+    return values
+
+
+def _main_config(runtime: Path) -> str:
+    """The top-level nginx.conf around the rendered template; every file stays under ``runtime``."""
+    # As root, nginx would run its workers as "nobody", who cannot read a private data dir.
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    temp_paths = "".join(
+        f"    {kind}_temp_path {runtime / 'tmp' / kind};\n"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return (
+        f"{user}worker_processes auto;\npid {runtime / 'nginx.pid'};\ndaemon off;\n"
+        "events {\n    worker_connections 1024;\n}\n"
+        f"http {{\n{temp_paths}    include {runtime / 'gateway.conf'};\n}}\n"
+    )
+
+
+def write_nginx_config(runtime: Path, values: Mapping[str, str]) -> Path:
+    """Render the gateway into ``runtime``; returns the nginx.conf to start nginx with."""
+    (runtime / "tmp").mkdir(parents=True, exist_ok=True)
+    (runtime / "gateway.conf").write_text(render_template(TEMPLATE.read_text(), values))
+    config = runtime / "nginx.conf"
+    config.write_text(_main_config(runtime))
+    return config
+
+
+def find_nginx() -> str | None:
+    """The nginx binary; Debian puts it in /usr/sbin, which a normal user's PATH may lack."""
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+
+
+def nginx_command(config: Path, *args: str) -> list[str]:
+    """nginx with ``config``, logging errors to stderr; ``args`` such as ``-t``."""
+    nginx = find_nginx()
+    if nginx is None:
+        raise StackError("nginx is not installed (Debian: apt-get install nginx)")
+    return [nginx, "-p", str(config.parent), "-c", str(config), "-e", "stderr", *args]
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _prepared_environment(port: int, database_url: str | None, data_dir: Path) -> dict[str, str]:
+    """``make dev``'s environment (database resolved and migrated), without keeping it here."""
+    saved = dict(os.environ)
+    try:
+        os.environ["DATA_DIR"] = str(data_dir)
+        if database_url:
+            os.environ["DATABASE_URL"] = database_url
+        prepare_environment(port)
+        return dict(os.environ)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@dataclass
+class Stack:
+    """The running processes: one uvicorn per service and nginx in front at ``url``."""
+
+    url: str
+    ports: dict[str, int]
+    env: dict[str, str]
+    log_dir: Path | None
+    nginx_config: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
+    _logs: ExitStack = field(default_factory=ExitStack, init=False, repr=False)
+
+    def _output(self, name: str) -> IO[bytes] | None:
+        """Where a process writes: ``<log_dir>/<name>.log``, or this terminal."""
+        if self.log_dir is None:
+            return None
+        return self._logs.enter_context((self.log_dir / f"{name}.log").open("ab"))
+
+    def _spawn(self, name: str, command: list[str]) -> None:
+        output = self._output(name)
+        self.processes[name] = subprocess.Popen(  # noqa: S603 (our own commands, no shell)
+            command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+            process_group=0,  # Ctrl-C reaches only this process, which stops the others in order
+        )
+
+    def start_service(self, name: str) -> None:
+        """Start one service's uvicorn on its port (it must not be running)."""
+        command = [sys.executable, "-m", "uvicorn", f"{name}.main:create_app", "--factory"]
+        self._spawn(name, [*command, "--host", "127.0.0.1", "--port", str(self.ports[name])])
+
+    def start_nginx(self) -> None:
+        self._spawn("nginx", nginx_command(self.nginx_config))
+
+    def stop(self, *names: str, timeout: float = 10) -> None:
+        """Stop processes (services or ``nginx``) together: SIGTERM, SIGKILL after ``timeout``."""
+        for name in names:
+            self.processes[name].terminate()
+        for name in names:
+            process = self.processes.pop(name)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def stop_all(self) -> None:
+        """nginx first, so nothing new arrives, then every service; then close the log files."""
+        if "nginx" in self.processes:
+            self.stop("nginx")
+        self.stop(*self.processes)
+        self._logs.close()
+
+    def check_alive(self) -> None:
+        """Raise StackError when a process has exited."""
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                where = f"; see {self.log_dir / f'{name}.log'}" if self.log_dir else ""
+                raise StackError(f"{name} exited with {process.returncode}{where}")
+
+    def wait_until_ready(self, timeout: float = 60) -> None:
+        """Wait until every service's ``/<name>/readyz`` answers 200 through nginx."""
+        deadline = time.monotonic() + timeout
+        waiting = set(self.ports)
+        with httpx.Client(base_url=self.url, timeout=2) as client:
+            while waiting:
+                self.check_alive()
+                if time.monotonic() > deadline:
+                    raise StackError(f"not ready after {timeout}s: {', '.join(sorted(waiting))}")
+                for name in sorted(waiting):
+                    if _answers(client, f"/{name}/readyz"):
+                        waiting.discard(name)
+                time.sleep(0.1 if waiting else 0)
+
+    def watch(self, interval: float = 0.5) -> None:
+        """Block until a process dies (StackError) or this process is interrupted."""
+        while True:
+            self.check_alive()
+            time.sleep(interval)
+
+
+def _answers(client: httpx.Client, path: str) -> bool:
+    try:
+        return client.get(path).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@contextmanager
+def running_stack(
+    *,
+    port: int = 8000,
+    database_url: str | None = None,
+    data_dir: Path | None = None,
+    ports: Mapping[str, int] | None = None,
+    log_dir: Path | None = None,
+) -> Iterator[Stack]:
+    """Migrate, start every service and nginx on ``port``, wait until ready; stop them on exit.
+
+    ``database_url`` defaults to ``DATABASE_URL`` or the embedded server under ``data_dir``
+    (``DATA_DIR``, ``.data``); ``ports`` replaces the services' ports from ``services.json``;
+    ``log_dir`` collects each process's output in ``<name>.log`` instead of this terminal.
+    """
+    settings = CommonSettings()
+    data_dir = data_dir or settings.data_dir
+    ports = dict(ports or service_ports())
+    values = gateway_values(f"127.0.0.1:{port}", ports, settings.max_body_bytes)
+    stack = Stack(
+        url=f"http://127.0.0.1:{port}",
+        ports=ports,
+        env=_prepared_environment(port, database_url, data_dir),
+        log_dir=log_dir,
+        nginx_config=write_nginx_config(data_dir / "stack", values),
+    )
+    try:
+        for name in ports:
+            stack.start_service(name)
+        stack.start_nginx()
+        stack.wait_until_ready()
+        yield stack
+    finally:
+        stack.stop_all()
+
+
+def _stop_on_signal(signum: int, frame: object) -> None:
+    """The first SIGINT or SIGTERM stops the stack; later ones must not cut its shutdown short."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise SystemExit(0)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        prog="make stack", description="Each service in its own uvicorn process, behind nginx."
+    )
+    parser.add_argument(
+        "--free-service-ports",
+        action="store_true",
+        help="run the services on free ports instead of those in services.json",
+    )
+    args = parser.parse_args()
+    signal.signal(signal.SIGINT, _stop_on_signal)
+    signal.signal(signal.SIGTERM, _stop_on_signal)
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"), default_service="stack")
+    port = int(os.environ.get("PORT", "8000"))
+    ports = {name: free_port() for name in service_ports()} if args.free_service_ports else None
+    try:
+        with running_stack(port=port, ports=ports) as stack:
+            logger.info("serving", extra={"url": f"http://localhost:{port}/", "ports": stack.ports})
+            stack.watch()
+    except StackError as exc:
+        logger.error("stack failed", extra={"error": str(exc)})
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
