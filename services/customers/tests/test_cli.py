@@ -11,6 +11,10 @@ from customers.cli import main
 from customers.config import Settings
 
 EXPORT = Path(__file__).parent / "data" / "customers_export.json"
+ALL_CUSTOMERS = (
+    "SELECT customer_id, email, country, language, roles, updated_at"
+    " FROM customers.customers ORDER BY customer_id"
+)
 EXPECTED_REJECTS = {
     3: "email",
     4: "country",
@@ -50,9 +54,7 @@ async def test_import_reports_rejects_by_row_and_a_second_run_changes_nothing(
     assert set(rejects) == set(EXPECTED_REJECTS)
     for row, reason in EXPECTED_REJECTS.items():
         assert reason in rejects[row], rejects[row]
-    stored = await api.execute(
-        "SELECT customer_id, email, country, language, roles, updated_at FROM customers.customers ORDER BY customer_id"
-    )
+    stored = await api.execute(ALL_CUSTOMERS)
     assert [tuple(row[:5]) for row in stored] == [
         ("c-001", "alice@example.com", "DE", "de", ["customer"]),
         ("c-002", "bob@example.com", "AT", "en", ["customer"]),
@@ -63,9 +65,7 @@ async def test_import_reports_rejects_by_row_and_a_second_run_changes_nothing(
     second = report_lines(capsys.readouterr().out)
     assert second[0] == "12 rows: 0 created, 0 updated, 3 unchanged, 9 rejected"
     assert second[1:] == first[1:]
-    again = await api.execute(
-        "SELECT customer_id, email, country, language, roles, updated_at FROM customers.customers ORDER BY customer_id"
-    )
+    again = await api.execute(ALL_CUSTOMERS)
     assert again == stored  # not even updated_at moved
 
 
