@@ -1,8 +1,12 @@
 """Password reset through the outbox, and password change; tokens never reach a response."""
 
+import json
 import logging
 
+import httpx
 import pytest
+
+from common.logging import JsonFormatter
 
 
 async def reset_token_for(api, email: str) -> str:
@@ -124,10 +128,26 @@ async def test_the_log_masks_the_token_outside_development(
     await api.signup("logged@example.com")
     with caplog.at_level(logging.DEBUG, logger="customers.notifier"):
         token = await reset_token_for(api, "logged@example.com")
-    assert token not in caplog.text
     [record] = [r for r in caplog.records if r.name == "customers.notifier"]
-    assert record.token.startswith(token[:4])
-    assert record.token.endswith("*" * 20)
+    line = JsonFormatter("customers").format(record)  # what the service prints
+    assert token not in line
+    assert json.loads(line)["token"] == token[:4] + "*" * (len(token) - 4)
+    assert "logged@example.com" not in line
+
+
+async def test_development_logs_the_whole_token(
+    api, service, settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    await api.signup("dev@example.com")
+    app = service.create_app(settings.model_copy(update={"env": "development"}))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            with caplog.at_level(logging.DEBUG, logger="customers.notifier"):
+                await client.post("/auth/password-reset/request", json={"email": "dev@example.com"})
+    [row] = await api.execute("SELECT payload->>'token' AS token FROM customers.outbox")
+    [record] = [r for r in caplog.records if r.name == "customers.notifier"]
+    assert record.token == row.token
 
 
 async def test_password_change_needs_the_current_password_and_ends_sessions(api) -> None:
