@@ -5,6 +5,7 @@ from typing import Annotated
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic_core import PydanticCustomError
 
 from customers.records.models import CUSTOMER_ID_PATTERN
 
@@ -16,21 +17,21 @@ def normalize_email(value: str) -> str:
     try:
         checked = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise ValueError(str(exc)) from exc
+        raise PydanticCustomError("email", str(exc)) from exc
     return checked.normalized.lower()
 
 
 def country_code(value: str) -> str:
     code = value.upper()
     if pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError("not an ISO 3166-1 alpha-2 country code")
+        raise PydanticCustomError("country", "not an ISO 3166-1 alpha-2 country code")
     return code
 
 
 def language_code(value: str) -> str:
     code = value.lower()
     if pycountry.languages.get(alpha_2=code) is None:
-        raise ValueError("not an ISO 639-1 language code")
+        raise PydanticCustomError("language", "not an ISO 639-1 language code")
     return code
 
 

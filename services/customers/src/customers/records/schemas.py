@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from common.auth import ROLES
 from customers.fields import (
@@ -20,7 +21,11 @@ ASSIGNABLE_ROLES = sorted(ROLES - {"service"})  # service tokens come from clien
 
 def assignable_role(role: str) -> str:
     if role not in ASSIGNABLE_ROLES:
-        raise ValueError(f"not a role a customer can hold; one of {', '.join(ASSIGNABLE_ROLES)}")
+        raise PydanticCustomError(
+            "role",
+            "not a role a customer can hold; one of {roles}",
+            {"roles": ", ".join(ASSIGNABLE_ROLES)},
+        )
     return role
 
 
