@@ -1,11 +1,23 @@
 """Signup, login (JSON and OAuth2 form), me, refresh rotation and logout through HTTP."""
 
 import asyncio
+from typing import Any
 
 import httpx
+import pytest
 from jose import jwt
 
 from common.testing import TokenFactory
+
+
+@pytest.fixture
+def settings_overrides(fast_settings: dict[str, Any]) -> dict[str, Any]:
+    """Room for the concurrent logins below (throttling has its own tests)."""
+    return {
+        **fast_settings,
+        "login_max_failures_per_email": 50,
+        "login_max_failures_per_address": 50,
+    }
 
 
 async def test_signup_login_me_refresh_logout_then_refresh_is_refused(api) -> None:
@@ -158,3 +170,13 @@ async def test_me_needs_a_token(client: httpx.AsyncClient) -> None:
     response = await client.get("/auth/me")
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_many_concurrent_logins_to_one_account_all_succeed(api) -> None:
+    await api.signup("popular@example.com")
+    body = {"email": "popular@example.com", "password": api.password}
+    for _ in range(3):
+        answers = await asyncio.gather(
+            *(api.client.post("/auth/login", json=body) for _ in range(20))
+        )
+        assert [answer.status_code for answer in answers] == [200] * 20

@@ -1,3 +1,5 @@
+"""Settings of customers: the shared ones plus its own, read from CUSTOMERS_* variables."""
+
 import ipaddress
 import os
 import re
@@ -92,7 +94,9 @@ class Settings(CommonSettings):
     def _hashed_secrets(cls, value: dict[str, str]) -> dict[str, str]:
         plain = [client for client, secret in value.items() if not secret.startswith("$argon2id$")]
         if plain:
-            raise ValueError(f"secrets of {plain} are not argon2id hashes (customers hash-secret)")
+            raise ValueError(
+                f"secrets of {plain} are not argon2id hashes (see: customers service-client)"
+            )
         return value
 
     @model_validator(mode="after")

@@ -188,7 +188,19 @@ class AuthRepository:
         await self.session.exec(delete(LoginAttempt).where(col(LoginAttempt.id) == attempt_id))
 
     async def forget_failures(self, email: str) -> None:
-        await self.session.exec(delete(LoginAttempt).where(col(LoginAttempt.email) == email))
+        """Delete the email's attempts, skipping rows another transaction holds.
+
+        Concurrent successful logins sweep the same rows; waiting for each other's row locks
+        would deadlock, and a row another sweep holds is being deleted anyway.
+        """
+        unlocked = (
+            select(LoginAttempt.id)
+            .where(LoginAttempt.email == email)
+            .with_for_update(skip_locked=True)
+        )
+        await self.session.exec(
+            delete(LoginAttempt).where(col(LoginAttempt.id).in_(unlocked.scalar_subquery()))
+        )
 
     # outbox
 

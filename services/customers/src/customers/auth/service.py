@@ -79,14 +79,13 @@ class AuthService:
 
     async def login(self, email: str, password: str, client_address: str) -> TokenPair:
         """Tokens for a right password; the same 401, in the same time, for any wrong pair."""
-        attempt_id = await self._admit_attempt(email, client_address)
+        await self._admit_attempt(email, client_address)
         account = await self.auth.account(email)
         customer, password_hash = account or (None, None)
         matches = await self.components.hasher.verify(password, password_hash)
         if customer is None or password_hash is None or not matches:
             raise Unauthorized("The email or password is wrong")
-        await self.auth.forget_attempt(attempt_id)
-        await self.auth.forget_failures(email)
+        await self.auth.forget_failures(email)  # this attempt's row included
         if self.components.hasher.needs_rehash(password_hash):
             new_hash = await self.components.hasher.hash(password)
             await self.auth.set_password_hash(customer.customer_id, new_hash)
@@ -167,11 +166,11 @@ class AuthService:
         await self.components.policy.check(
             new_password, personal=personal_words(customer.email), field="new_password"
         )
-        attempt_id = await self._admit_attempt(customer.email, client_address)
+        await self._admit_attempt(customer.email, client_address)
         current_hash = await self.auth.password_hash(customer.customer_id)
         if not await self.components.hasher.verify(current_password, current_hash):
             raise Forbidden("The current password is wrong")
-        await self.auth.forget_attempt(attempt_id)
+        await self.auth.forget_failures(customer.email)
         await self._set_password(customer, new_password)
         await self.session.commit()
 
@@ -200,7 +199,7 @@ class AuthService:
         )
         await self.auth.revoke_sessions(customer.customer_id)
 
-    async def _admit_attempt(self, email: str, client_address: str) -> int:
+    async def _admit_attempt(self, email: str, client_address: str) -> None:
         """Record the attempt (committed, so other processes count it), then check the limits.
 
         An attempt stays recorded unless it succeeds, so failures and attempts still in flight
@@ -217,7 +216,7 @@ class AuthService:
             window=timedelta(seconds=self.settings.login_throttle_window_seconds),
         )
         if wait is None:
-            return attempt_id
+            return
         await self.auth.forget_attempt(attempt_id)
         await self.session.commit()
         raise TooManyRequests(
