@@ -35,6 +35,9 @@ from common.settings import CommonSettings
 from gateway.devserver import GATEWAY_DIR, ROOT, prepare_environment
 
 TEMPLATE = GATEWAY_DIR / "nginx.conf.template"
+# Compiled bytecode of the services' processes: without it (PYTHONDONTWRITEBYTECODE) every start
+# compiles every dependency again, three times slower. Git-ignored, shared by every stack.
+PYCACHE = ROOT / ".data" / "pycache"
 _PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
 logger = logging.getLogger("stack")
 
@@ -122,7 +125,7 @@ def free_port() -> int:
         return port
 
 
-def _prepared_environment(port: int, database_url: str | None, data_dir: Path) -> dict[str, str]:
+def _services_environment(port: int, database_url: str | None, data_dir: Path) -> dict[str, str]:
     """``make dev``'s environment (database resolved and migrated), without keeping it here."""
     saved = dict(os.environ)
     try:
@@ -130,7 +133,10 @@ def _prepared_environment(port: int, database_url: str | None, data_dir: Path) -
         if database_url:
             os.environ["DATABASE_URL"] = database_url
         prepare_environment(port)
-        return dict(os.environ)
+        env = dict(os.environ)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.setdefault("PYTHONPYCACHEPREFIX", str(PYCACHE))
+        return env
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -249,7 +255,7 @@ def running_stack(
     stack = Stack(
         url=f"http://127.0.0.1:{port}",
         ports=ports,
-        env=_prepared_environment(port, database_url, data_dir),
+        env=_services_environment(port, database_url, data_dir),
         log_dir=log_dir,
         nginx_config=write_nginx_config(data_dir / "stack", values),
     )

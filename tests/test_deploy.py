@@ -1,0 +1,167 @@
+"""The Kubernetes manifests as kustomize renders them (kubectl, offline)."""
+
+import base64
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from gateway.stack import service_ports, upstream_variable
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVICES = list(service_ports())
+KUBECTL = shutil.which("kubectl")
+
+pytestmark = pytest.mark.skipif(
+    KUBECTL is None, reason="kubectl is not installed (Debian: apt-get install kubernetes-client)"
+)
+
+
+def render(kustomization: str) -> list[dict[str, Any]]:
+    assert KUBECTL is not None
+    result = subprocess.run(  # noqa: S603
+        [KUBECTL, "kustomize", str(ROOT / kustomization)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return [document for document in yaml.safe_load_all(result.stdout) if document]
+
+
+class Manifests:
+    """The rendered objects, found by kind and name (generated names carry a hash suffix)."""
+
+    def __init__(self, documents: list[dict[str, Any]]) -> None:
+        self.documents = documents
+
+    def get(self, kind: str, name: str) -> dict[str, Any]:
+        """The object called ``name``, or generated from it (``<name>-<hash>``)."""
+        pattern = re.compile(rf"{re.escape(name)}(-[a-z0-9]{{10}})?")
+        (found,) = [
+            document
+            for document in self.documents
+            if document["kind"] == kind and pattern.fullmatch(document["metadata"]["name"])
+        ]
+        return found
+
+    def of_kind(self, *kinds: str) -> list[dict[str, Any]]:
+        return [d for d in self.documents if d["kind"] in kinds]
+
+    def env_from(self, container: dict[str, Any]) -> dict[str, str]:
+        """The variables a container gets through envFrom, from the objects rendered here."""
+        values: dict[str, str] = {}
+        for source in container["envFrom"]:
+            if "configMapRef" in source:
+                values.update(self.get("ConfigMap", source["configMapRef"]["name"])["data"])
+        return values
+
+
+@pytest.fixture(scope="module")
+def dev() -> Manifests:
+    return Manifests(render("deploy/overlays/dev"))
+
+
+def container(workload: dict[str, Any]) -> dict[str, Any]:
+    (only,) = workload["spec"]["template"]["spec"]["containers"]
+    return only
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_service_has_a_deployment_behind_a_service(dev: Manifests, name: str) -> None:
+    deployment = dev.get("Deployment", name)
+    service = dev.get("Service", name)
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    (port,) = service["spec"]["ports"]
+    assert port["port"] == 8000
+    assert container(deployment)["ports"] == [{"name": port["targetPort"], "containerPort": 8000}]
+    assert container(deployment)["image"].startswith(f"platform/{name}:")
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_readiness_asks_readyz_and_liveness_healthz(dev: Manifests, name: str) -> None:
+    probes = container(dev.get("Deployment", name))
+    assert probes["readinessProbe"]["httpGet"] == {"path": f"/{name}/readyz", "port": "http"}
+    assert probes["livenessProbe"]["httpGet"] == {"path": f"/{name}/healthz", "port": "http"}
+    assert probes["startupProbe"]["httpGet"] == {"path": f"/{name}/healthz", "port": "http"}
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_service_is_migrated_by_a_job_like_itself(dev: Manifests, name: str) -> None:
+    job, service = (
+        container(dev.get("Job", f"{name}-migrate")),
+        container(dev.get("Deployment", name)),
+    )
+    assert job["command"] == [name, "migrate"]
+    assert job["image"] == service["image"]
+    assert job["envFrom"] == service["envFrom"][: len(job["envFrom"])]
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_service_reads_the_shared_config_and_its_own_database_secret(
+    dev: Manifests, name: str
+) -> None:
+    sources = container(dev.get("Deployment", name))["envFrom"]
+    config = dev.get("ConfigMap", sources[0]["configMapRef"]["name"])
+    assert config["data"].keys() >= {"ENV", "LOG_LEVEL", "AUTH_JWKS_URL", "MAX_BODY_BYTES"}
+    secret = dev.get("Secret", sources[1]["secretRef"]["name"])
+    assert secret["metadata"]["name"].startswith(f"{name}-database-")
+    assert "DATABASE_URL" in secret["data"]
+
+
+def test_every_workload_is_limited_and_runs_as_a_user(dev: Manifests) -> None:
+    workloads = dev.of_kind("Deployment", "StatefulSet", "Job")
+    assert len(workloads) == 2 * len(SERVICES) + 2  # and the gateway, and PostgreSQL
+    for workload in workloads:
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        for each in pod["containers"]:
+            assert each["resources"]["requests"].keys() == {"cpu", "memory"}
+            assert each["resources"]["limits"].keys() == {"cpu", "memory"}
+            assert each["securityContext"]["allowPrivilegeEscalation"] is False
+            assert each["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+
+
+def test_the_gateway_reaches_every_service_through_its_kubernetes_service(dev: Manifests) -> None:
+    gateway = container(dev.get("Deployment", "gateway"))
+    environment = dev.env_from(gateway)
+    for name in SERVICES:
+        port = dev.get("Service", name)["spec"]["ports"][0]["port"]
+        assert environment[upstream_variable(name)] == f"{name}:{port}"
+    assert environment["MAX_BODY_BYTES"] == "1048576"
+    assert gateway["ports"] == [{"name": "http", "containerPort": 8080}]
+    assert gateway["readinessProbe"]["httpGet"] == {"path": "/", "port": "http"}
+    assert dev.get("Service", "gateway")["spec"]["ports"][0]["targetPort"] == "http"
+
+
+def test_the_dev_database_urls_match_the_dev_postgres_passwords(dev: Manifests) -> None:
+    def decoded(secret: dict[str, Any]) -> dict[str, str]:
+        return {key: base64.b64decode(value).decode() for key, value in secret["data"].items()}
+
+    passwords = decoded(dev.get("Secret", "postgres-passwords"))
+    for name in SERVICES:
+        url = urlsplit(decoded(dev.get("Secret", f"{name}-database"))["DATABASE_URL"])
+        assert (url.username, url.hostname, url.path) == (name, "postgres", "/platform")
+        assert url.password == passwords[f"{name.upper()}_DB_PASSWORD"]
+
+
+def test_the_dev_postgres_runs_the_shared_init_sql(dev: Manifests) -> None:
+    init = dev.get("ConfigMap", "postgres-init")
+    assert init["data"]["init.sql"] == (ROOT / "deploy/postgres/init.sql").read_text()
+
+
+def test_everything_lives_in_the_platform_namespace(dev: Manifests) -> None:
+    for document in dev.documents:
+        if document["kind"] != "Namespace":
+            assert document["metadata"]["namespace"] == "platform", document["metadata"]
+
+
+def test_the_base_holds_no_secret() -> None:
+    assert [d for d in render("deploy/base") if d["kind"] == "Secret"] == []

@@ -1,0 +1,175 @@
+"""Through the real nginx: every service in its own process, as `make stack` runs them."""
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from common.settings import CommonSettings
+from gateway.devserver import routing_table
+from gateway.stack import Stack, service_ports
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = list(service_ports())
+ROUTES = routing_table()
+PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance", "request_id"}
+GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def new_request_id() -> str:
+    return f"e2e-{uuid.uuid4().hex}"
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """A problem+json response with every field, whose request id is the one in the header."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body.keys() >= PROBLEM_FIELDS
+    assert body["status"] == status
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body
+
+
+@pytest.fixture(scope="module")
+def http(stack: Stack) -> httpx.Client:
+    return httpx.Client(base_url=stack.url, timeout=10)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_is_healthy_and_ready_through_the_gateway(
+    http: httpx.Client, service: str
+) -> None:
+    assert http.get(f"/{service}/healthz").json() == {"status": "ok"}
+    assert http.get(f"/{service}/readyz").json() == {"status": "ready"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_docs_render_and_load_their_openapi_under_the_prefix(
+    http: httpx.Client, service: str
+) -> None:
+    docs = http.get(f"/{service}/docs")
+    assert docs.status_code == 200
+    assert "swagger-ui" in docs.text
+    assert f"/{service}/openapi.json" in docs.text
+    spec = http.get(f"/{service}/openapi.json")
+    assert spec.status_code == 200
+    assert spec.json()["info"]["title"] == service
+    assert f"/{service}/healthz" in spec.json()["paths"]
+
+
+@pytest.mark.parametrize(("prefix", "service"), sorted(ROUTES.items()))
+def test_every_prefix_reaches_the_service_that_owns_it(
+    stack: Stack, http: httpx.Client, access_log: Any, prefix: str, service: str
+) -> None:
+    request_id = new_request_id()
+    response = http.get(f"/{prefix}/e2e-probe", headers={"X-Request-ID": request_id})
+    entry = access_log.entry(request_id)
+    assert entry["upstream_addr"] == f"127.0.0.1:{stack.ports[service]}"
+    assert entry["upstream_status"] == str(response.status_code)
+
+
+def test_an_unknown_path_is_a_problem_from_the_gateway(http: httpx.Client, access_log: Any) -> None:
+    body = assert_problem(http.get("/no-such-service/x?q=1"), 404)
+    assert body["instance"] == "/no-such-service/x"
+    assert body["title"] == "Not Found"
+    assert access_log.entry(body["request_id"])["upstream_addr"] == ""
+
+
+def test_the_index_links_every_docs_page(http: httpx.Client) -> None:
+    index = http.get("/")
+    assert index.status_code == 200
+    assert index.headers["content-type"].startswith("text/html")
+    for service in SERVICES:
+        assert f'href="/{service}/docs"' in index.text
+
+
+def test_a_method_the_gateway_does_not_serve_is_a_problem(http: httpx.Client) -> None:
+    assert_problem(http.post("/"), 405)
+
+
+def test_a_service_problem_passes_through_unchanged(stack: Stack, http: httpx.Client) -> None:
+    headers = {"X-Request-ID": new_request_id()}
+    through_gateway = http.get("/points/no-such-thing", headers=headers)
+    service_url = f"http://127.0.0.1:{stack.ports['points']}"
+    direct = httpx.get(f"{service_url}/points/no-such-thing", headers=headers)
+    assert direct.status_code == 404
+    assert through_gateway.status_code == direct.status_code
+    assert through_gateway.headers["content-type"] == direct.headers["content-type"]
+    assert through_gateway.content == direct.content
+
+
+def test_the_client_request_id_reaches_the_service_and_comes_back(http: httpx.Client) -> None:
+    request_id = new_request_id()
+    response = http.get("/points/no-such-thing", headers={"X-Request-ID": request_id})
+    assert response.headers["x-request-id"] == request_id
+    assert assert_problem(response, 404)["request_id"] == request_id
+
+
+def test_without_a_request_id_the_gateway_makes_one_the_service_uses(http: httpx.Client) -> None:
+    response = http.get("/matching/no-such-thing")
+    assert GENERATED_ID.match(response.headers["x-request-id"])
+    assert assert_problem(response, 404)["request_id"] == response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize("path", ["/no-such-service/x", "/points/no-such-thing"])
+def test_a_malformed_request_id_is_replaced_not_echoed(http: httpx.Client, path: str) -> None:
+    response = http.get(path, headers={"X-Request-ID": 'x", "status": 200, "y": "'})
+    assert GENERATED_ID.match(response.headers["x-request-id"])
+    assert_problem(response, 404)
+
+
+def test_redirects_keep_the_gateway_host(stack: Stack, http: httpx.Client) -> None:
+    response = http.get("/points/healthz/")
+    assert response.status_code == 307
+    assert response.headers["location"] == f"{stack.url}/points/healthz"
+
+
+def test_a_body_over_the_limit_is_refused_by_the_gateway(
+    http: httpx.Client, access_log: Any
+) -> None:
+    limit = CommonSettings().max_body_bytes
+    response = http.post("/points/anything", content=b"x" * (limit + 1))
+    body = assert_problem(response, 413)
+    assert str(limit) in body["detail"]
+    entry = access_log.entry(body["request_id"])
+    assert (entry["method"], entry["upstream_addr"]) == ("POST", "")
+
+
+def test_a_body_at_the_limit_reaches_the_service(http: httpx.Client, access_log: Any) -> None:
+    limit = CommonSettings().max_body_bytes
+    request_id = new_request_id()
+    response = http.post(
+        "/points/anything", content=b"x" * limit, headers={"X-Request-ID": request_id}
+    )
+    assert response.status_code != 413
+    assert access_log.entry(request_id)["upstream_status"] == str(response.status_code)
+
+
+def test_the_access_log_is_json_with_request_id_status_and_upstream_time(
+    http: httpx.Client, access_log: Any
+) -> None:
+    request_id = new_request_id()
+    http.get("/occupancy/healthz", headers={"X-Request-ID": request_id})
+    entry = access_log.entry(request_id)
+    assert entry["status"] == 200
+    assert entry["path"] == "/occupancy/healthz"
+    assert float(entry["upstream_response_time"]) >= 0
+    assert isinstance(entry["request_time"], float)
+
+
+def test_a_stopped_service_is_a_502_problem_and_heals_when_it_is_back(
+    stack: Stack, http: httpx.Client
+) -> None:
+    stack.stop("matching")
+    try:
+        body = assert_problem(http.get("/matching/healthz"), 502)
+        assert body["instance"] == "/matching/healthz"
+        assert body["title"] == "Bad Gateway"
+    finally:
+        stack.start_service("matching")
+        stack.wait_until_ready()
+    assert http.get("/matching/healthz").status_code == 200
