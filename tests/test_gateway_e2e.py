@@ -91,6 +91,10 @@ def test_a_method_the_gateway_does_not_serve_is_a_problem(http: httpx.Client) ->
     assert_problem(http.post("/"), 405)
 
 
+def test_oversized_headers_are_a_431_problem(http: httpx.Client) -> None:
+    assert_problem(http.get("/points/healthz", headers={"X-Padding": "x" * 10_000}), 431)
+
+
 def test_a_service_problem_passes_through_unchanged(stack: Stack, http: httpx.Client) -> None:
     headers = {"X-Request-ID": new_request_id()}
     through_gateway = http.get("/points/no-such-thing", headers=headers)
