@@ -180,3 +180,18 @@ async def test_many_concurrent_logins_to_one_account_all_succeed(api) -> None:
             *(api.client.post("/auth/login", json=body) for _ in range(20))
         )
         assert [answer.status_code for answer in answers] == [200] * 20
+
+
+async def test_a_login_rehashes_a_password_made_with_older_parameters(
+    api, service, settings
+) -> None:
+    await api.signup("upgrade@example.com")  # hashed at the fast test cost
+    stronger = service.create_app(settings.model_copy(update={"argon2_memory_kib": 64}))
+    async with stronger.router.lifespan_context(stronger):
+        transport = httpx.ASGITransport(app=stronger)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            body = {"email": "upgrade@example.com", "password": api.password}
+            assert (await client.post("/auth/login", json=body)).status_code == 200
+    [row] = await api.execute("SELECT password_hash FROM customers.credentials")
+    assert row.password_hash.startswith("$argon2id$v=19$m=64,t=1,p=1$")
+    await api.login("upgrade@example.com")  # the new hash verifies

@@ -116,14 +116,18 @@ class AuthRepository:
             )
         )
 
-    async def usable_reset_token_for_update(self, token_hash: str) -> PasswordResetToken | None:
-        """The token when it is unused and unexpired, locked against a concurrent use."""
+    async def usable_reset_token(
+        self, token_hash: str, *, for_update: bool = False
+    ) -> PasswordResetToken | None:
+        """The token when unused and unexpired (``for_update``: locked against a second use)."""
         statement = select(PasswordResetToken).where(
             PasswordResetToken.token_hash == token_hash,
             col(PasswordResetToken.used_at).is_(None),
             PasswordResetToken.expires_at > func.now(),
         )
-        return (await self.session.exec(statement.with_for_update())).first()
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self.session.exec(statement)).first()
 
     async def mark_reset_token_used(self, token_id: int) -> None:
         await self.session.exec(

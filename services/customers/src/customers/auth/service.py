@@ -60,6 +60,7 @@ class AuthService:
         require_offered_language(data.language, self.settings.allowed_languages)
         if await self.customers.by_email(data.email):
             raise _email_taken()
+        await self._release_connection()
         await self.components.policy.check(
             data.password, personal=personal_words(data.email), field="password"
         )
@@ -81,14 +82,15 @@ class AuthService:
         """Tokens for a right password; the same 401, in the same time, for any wrong pair."""
         await self._admit_attempt(email, client_address)
         account = await self.auth.account(email)
+        await self._release_connection()
         customer, password_hash = account or (None, None)
         matches = await self.components.hasher.verify(password, password_hash)
         if customer is None or password_hash is None or not matches:
             raise Unauthorized("The email or password is wrong")
-        await self.auth.forget_failures(email)  # this attempt's row included
-        if self.components.hasher.needs_rehash(password_hash):
+        if self.components.hasher.needs_rehash(password_hash):  # the parameters were raised
             new_hash = await self.components.hasher.hash(password)
             await self.auth.set_password_hash(customer.customer_id, new_hash)
+        await self.auth.forget_failures(email)  # this attempt's row included
         pair = await self._issue(customer, family_id=uuid.uuid4())
         await self.session.commit()
         return pair
@@ -145,15 +147,19 @@ class AuthService:
 
     async def confirm_password_reset(self, token: str, new_password: str) -> None:
         """Set the password, spend the token and end every session of the account."""
-        stored = await self.auth.usable_reset_token_for_update(digest(token))
-        if stored is None or stored.id is None:
-            raise BadRequest("The reset token is unknown, used or expired")
-        customer = await self.customers.by_id(stored.customer_id)
-        assert customer is not None  # the foreign key guarantees it
+        stored = await self.auth.usable_reset_token(digest(token))
+        customer = await self.customers.by_id(stored.customer_id) if stored else None
+        if customer is None:
+            raise _invalid_reset_token()
+        await self._release_connection()
         await self.components.policy.check(
             new_password, personal=personal_words(customer.email), field="new_password"
         )
-        await self._set_password(customer, new_password)
+        new_hash = await self.components.hasher.hash(new_password)
+        stored = await self.auth.usable_reset_token(digest(token), for_update=True)
+        if stored is None or stored.id is None:  # spent by a concurrent confirmation meanwhile
+            raise _invalid_reset_token()
+        await self._set_password(customer, new_hash)
         await self.auth.mark_reset_token_used(stored.id)
         await self.auth.forget_failures(customer.email)
         await self.session.commit()
@@ -168,10 +174,12 @@ class AuthService:
         )
         await self._admit_attempt(customer.email, client_address)
         current_hash = await self.auth.password_hash(customer.customer_id)
+        await self._release_connection()
         if not await self.components.hasher.verify(current_password, current_hash):
             raise Forbidden("The current password is wrong")
+        new_hash = await self.components.hasher.hash(new_password)
         await self.auth.forget_failures(customer.email)
-        await self._set_password(customer, new_password)
+        await self._set_password(customer, new_hash)
         await self.session.commit()
 
     async def client_credentials(self, client_id: str, client_secret: str) -> AccessToken:
@@ -192,12 +200,14 @@ class AuthService:
         )
         return TokenPair(access, refresh_token)
 
-    async def _set_password(self, customer: Customer, password: str) -> None:
+    async def _set_password(self, customer: Customer, password_hash: str) -> None:
         """Store the new hash and revoke every refresh token of the account."""
-        await self.auth.set_password_hash(
-            customer.customer_id, await self.components.hasher.hash(password)
-        )
+        await self.auth.set_password_hash(customer.customer_id, password_hash)
         await self.auth.revoke_sessions(customer.customer_id)
+
+    async def _release_connection(self) -> None:
+        """End the read-only transaction: no pooled connection waits while a password hashes."""
+        await self.session.commit()
 
     async def _admit_attempt(self, email: str, client_address: str) -> None:
         """Record the attempt (committed, so other processes count it), then check the limits.
@@ -266,6 +276,10 @@ async def purge_expired(session: AsyncSession, settings: Settings) -> None:
 
 def _email_taken() -> Conflict:
     return Conflict("A customer with this email exists; use the password reset to get access")
+
+
+def _invalid_reset_token() -> BadRequest:
+    return BadRequest("The reset token is unknown, used or expired")
 
 
 def _invalid_refresh_token() -> Unauthorized:
