@@ -1,7 +1,6 @@
 """Cross-service fixtures: the stack (every service behind the real nginx) for end-to-end tests."""
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,17 +8,13 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-# gateway/ is a folder of scripts, not an installed package: import it from the checkout.
-if str(ROOT) not in sys.path:
-    sys.path.append(str(ROOT))
-
-from gateway.stack import Stack, find_nginx, free_port, running_stack, service_ports  # noqa: E402
+from gateway.stack import Stack, find_nginx, free_port, running_stack, service_ports
 
 
 def require_nginx() -> None:
+    """The gateway tests run the real nginx; without it they fail rather than pass unseen."""
     if find_nginx() is None:
-        pytest.skip("nginx is not installed (apt-get install nginx): needed to run the gateway")
+        pytest.fail("nginx is not installed (apt-get install nginx): the gateway tests need it")
 
 
 @pytest.fixture(scope="session")

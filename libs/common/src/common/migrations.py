@@ -47,8 +47,21 @@ def _only_schema(schema: str) -> Any:
     return include_name, include_object
 
 
+def _ensure_schema(connection: Connection, schema: str) -> None:
+    """Create the schema when missing; a role that owns an existing one needs no CREATE grant.
+
+    ``CREATE SCHEMA IF NOT EXISTS`` is refused without CREATE on the database even when the
+    schema exists, so a least-privilege role (deploy/postgres/init.sql) must not run it.
+    """
+    exists = connection.execute(
+        text("SELECT 1 FROM pg_namespace WHERE nspname = :schema"), {"schema": schema}
+    ).first()
+    if exists is None:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+
+
 def _run(connection: Connection, schema: str, metadata: MetaData) -> None:
-    connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    _ensure_schema(connection, schema)
     include_name, include_object = _only_schema(schema)
     context.configure(
         connection=connection,

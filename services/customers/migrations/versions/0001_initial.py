@@ -7,8 +7,6 @@ Create Date: 2026-11-23
 
 from collections.abc import Sequence
 
-from alembic import op
-
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -16,7 +14,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute('CREATE SCHEMA IF NOT EXISTS "customers"')
+    """Nothing: common.migrations makes the schema before alembic writes its version table."""
 
 
 def downgrade() -> None:
