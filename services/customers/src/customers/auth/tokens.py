@@ -42,7 +42,7 @@ class TokenIssuer:
         if email is not None:
             claims["email"] = email
         key = self.keyring.signing_key
-        token = jwt.encode(claims, key.private_pem, algorithm=ALGORITHM, headers={"kid": key.kid})
+        token = jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid})
         return AccessToken(str(token), self.ttl_seconds)
 
 
