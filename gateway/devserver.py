@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common.database import resolve_database_url
 from common.logging import configure_logging
+from common.middleware import REQUEST_ID_HEADER, request_id
 from common.migrations import upgrade
 from common.problems import PROBLEM_JSON, problem_body
 from common.settings import CommonSettings
@@ -52,8 +53,20 @@ class PrefixDispatcher:
         elif scope["type"] == "http" and scope["path"] == "/":
             await self._respond(send, 200, "text/html; charset=utf-8", self.index)
         elif scope["type"] == "http":
-            body = problem_body(404, instance=scope["path"], detail="No service serves this path")
-            await self._respond(send, 404, PROBLEM_JSON, json.dumps(body).encode())
+            await self._not_found(scope, send)
+
+    async def _not_found(self, scope: Scope, send: Send) -> None:
+        """A problem+json 404 with a request id, as nginx answers a path no service serves."""
+        identifier = request_id(scope)
+        body = problem_body(
+            404,
+            instance=scope["path"],
+            detail="No service serves this path",
+            extra={"request_id": identifier},
+        )
+        await self._respond(
+            send, 404, PROBLEM_JSON, json.dumps(body).encode(), request_id=identifier
+        )
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         await receive()  # lifespan.startup
@@ -70,8 +83,12 @@ class PrefixDispatcher:
         await send({"type": "lifespan.shutdown.complete"})
 
     @staticmethod
-    async def _respond(send: Send, status: int, content_type: str, body: bytes) -> None:
+    async def _respond(
+        send: Send, status: int, content_type: str, body: bytes, *, request_id: str | None = None
+    ) -> None:
         headers = [(b"content-type", content_type.encode()), (b"content-length", b"%d" % len(body))]
+        if request_id is not None:
+            headers.append((REQUEST_ID_HEADER.encode(), request_id.encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

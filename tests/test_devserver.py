@@ -80,10 +80,12 @@ def test_every_service_shows_its_docs(dev_server: str, service: str) -> None:
 
 
 def test_an_unknown_path_is_a_problem(dev_server: str) -> None:
-    response = httpx.get(f"{dev_server}/no-such-service/x")
+    response = httpx.get(f"{dev_server}/no-such-service/x", headers={"X-Request-ID": "probe-1"})
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-request-id"] == "probe-1"
     assert response.json()["instance"] == "/no-such-service/x"
+    assert response.json()["request_id"] == "probe-1"
 
 
 def test_the_index_links_every_docs_page(dev_server: str) -> None:

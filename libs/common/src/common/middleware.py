@@ -35,7 +35,8 @@ class HttpMetrics:
         self.latency.labels(method, route, str(status)).observe(seconds)
 
 
-def _request_id(scope: Scope) -> str:
+def request_id(scope: Scope) -> str:
+    """The caller's ``X-Request-ID`` when it is 1-128 safe characters, else a new one."""
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
             candidate: str = value.decode("latin-1")
@@ -67,7 +68,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        context = RequestContext(service=self.service, request_id=_request_id(scope))
+        context = RequestContext(service=self.service, request_id=request_id(scope))
         context_token = set_current_request(context)
         started = time.perf_counter()
         response: dict[str, Any] = {"status": 500, "started": False}
