@@ -1,6 +1,7 @@
 """docker-compose.yml and the Dockerfiles, read as files: no Docker engine is needed."""
 
 import importlib
+import ipaddress
 import json
 import re
 from pathlib import Path
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from customers.config import Settings
 from gateway.stack import service_ports, upstream_variable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -205,3 +207,15 @@ def test_the_gateway_image_renders_the_template_as_an_unprivileged_nginx() -> No
     assert arguments(dockerfile, "EXPOSE") == ["8080"]
     (healthcheck,) = arguments(dockerfile, "HEALTHCHECK")
     assert "http://127.0.0.1:8080/" in healthcheck
+
+
+def test_customers_believes_the_gateway_on_the_compose_network() -> None:
+    """Else every login through nginx would count against one address: the gateway's."""
+    environment = {
+        key: with_defaults(str(value)) for key, value in COMPOSE["customers"]["environment"].items()
+    }
+    settings = Settings.model_validate(
+        {"trusted_proxies": environment["CUSTOMERS_TRUSTED_PROXIES"]}
+    )
+    nginx_container = ipaddress.ip_address("172.18.0.5")
+    assert any(nginx_container in network for network in settings.trusted_proxies)

@@ -1,6 +1,7 @@
 """The Kubernetes manifests as kustomize renders them (kubectl, offline)."""
 
 import base64
+import ipaddress
 import re
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from customers.config import Settings
 from gateway.stack import service_ports, upstream_variable
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,3 +167,11 @@ def test_everything_lives_in_the_platform_namespace(dev: Manifests) -> None:
 
 def test_the_base_holds_no_secret() -> None:
     assert [d for d in render("deploy/base") if d["kind"] == "Secret"] == []
+
+
+def test_customers_believes_the_gateway_on_the_pod_network(dev: Manifests) -> None:
+    """Else every login through the gateway would count against the gateway pod's address."""
+    values = dev.env_from(container(dev.get("Deployment", "customers")))
+    settings = Settings.model_validate({"trusted_proxies": values["CUSTOMERS_TRUSTED_PROXIES"]})
+    pod_address = ipaddress.ip_address("10.244.1.17")  # a typical pod CIDR (kind, flannel)
+    assert any(pod_address in network for network in settings.trusted_proxies)
