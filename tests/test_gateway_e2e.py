@@ -177,3 +177,28 @@ def test_a_stopped_service_is_a_502_problem_and_heals_when_it_is_back(
         stack.start_service("matching")
         stack.wait_until_ready()
     assert http.get("/matching/healthz").status_code == 200
+
+
+def test_signup_login_and_me_through_the_gateway(http: httpx.Client) -> None:
+    email = f"e2e-{uuid.uuid4().hex[:12]}@example.com"
+    password = f"gateway-{uuid.uuid4().hex}"
+    signup = http.post("/auth/signup", json={"email": email, "password": password})
+    assert signup.status_code == 201, signup.text
+    form = {"username": email, "password": password}  # as Swagger's Authorize button sends it
+    tokens = http.post("/auth/login", data=form).json()
+    me = http.get("/auth/me", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert me.json()["email"] == email
+
+
+def test_the_login_throttle_counts_the_client_behind_the_gateway(http: httpx.Client) -> None:
+    """nginx adds the client to X-Forwarded-For; customers counts that address, not nginx's."""
+    limit = 20  # CUSTOMERS_LOGIN_MAX_FAILURES_PER_ADDRESS's default
+
+    def failed_login(client: str) -> httpx.Response:
+        body = {"email": f"nobody-{uuid.uuid4().hex}@example.com", "password": "wrong-password"}
+        return http.post("/auth/login", json=body, headers={"X-Forwarded-For": client})
+
+    noisy, quiet = "198.51.100.7", "198.51.100.8"
+    assert [failed_login(noisy).status_code for _ in range(limit)] == [401] * limit
+    assert_problem(failed_login(noisy), 429)
+    assert failed_login(quiet).status_code == 401
