@@ -119,3 +119,13 @@ async def test_require_roles_admits_only_the_named_roles(
 def test_require_roles_refuses_a_role_that_does_not_exist() -> None:
     with pytest.raises(ValueError, match="unknown roles"):
         require_roles("superuser")
+
+
+async def test_docs_offer_the_login_of_customers_for_swaggers_authorize_button(
+    client: httpx.AsyncClient,
+) -> None:
+    """Every service's /docs logs in at customers' /auth/login, through the gateway's URL."""
+    spec = (await client.get("/probe/openapi.json")).json()
+    scheme = spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]
+    assert scheme["flows"]["password"]["tokenUrl"] == "/auth/login"
+    assert spec["paths"]["/probe/me"]["get"]["security"] == [{"OAuth2PasswordBearer": []}]
