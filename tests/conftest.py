@@ -1,6 +1,7 @@
 """Cross-service fixtures: the stack (every service behind the real nginx) for end-to-end tests."""
 
 import json
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,16 +12,28 @@ import pytest
 from gateway.stack import Stack, find_nginx, free_port, running_stack, service_ports
 
 
-def require_nginx() -> None:
-    """The gateway tests run the real nginx; without it they fail rather than pass unseen."""
-    if find_nginx() is None:
-        pytest.fail("nginx is not installed (apt-get install nginx): the gateway tests need it")
+def installed(program: str | None, package: str) -> str:
+    """The program's path; a test needing a missing one fails (a skip would pass unseen)."""
+    if program is None:
+        pytest.fail(f"{package} is not installed (apt-get install {package}; .ci/run does it)")
+    return program
 
 
 @pytest.fixture(scope="session")
-def stack(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def nginx() -> str:
+    return installed(find_nginx(), "nginx")
+
+
+@pytest.fixture(scope="session")
+def kubectl() -> str:
+    return installed(shutil.which("kubectl"), "kubernetes-client")
+
+
+@pytest.fixture(scope="session")
+def stack(
+    nginx: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     """Every service in its own uvicorn behind nginx, on free ports, with the session database."""
-    require_nginx()
     folder = tmp_path_factory.mktemp("stack")
     (folder / "logs").mkdir()
     with running_stack(

@@ -3,7 +3,6 @@
 import base64
 import ipaddress
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,17 +16,11 @@ from gateway.stack import service_ports, upstream_variable
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = list(service_ports())
-KUBECTL = shutil.which("kubectl")
-
-pytestmark = pytest.mark.skipif(
-    KUBECTL is None, reason="kubectl is not installed (Debian: apt-get install kubernetes-client)"
-)
 
 
-def render(kustomization: str) -> list[dict[str, Any]]:
-    assert KUBECTL is not None
+def render(kubectl: str, kustomization: str) -> list[dict[str, Any]]:
     result = subprocess.run(  # noqa: S603
-        [KUBECTL, "kustomize", str(ROOT / kustomization)],
+        [kubectl, "kustomize", str(ROOT / kustomization)],
         capture_output=True,
         text=True,
         check=False,
@@ -65,8 +58,8 @@ class Manifests:
 
 
 @pytest.fixture(scope="module")
-def dev() -> Manifests:
-    return Manifests(render("deploy/overlays/dev"))
+def dev(kubectl: str) -> Manifests:
+    return Manifests(render(kubectl, "deploy/overlays/dev"))
 
 
 def container(workload: dict[str, Any]) -> dict[str, Any]:
@@ -165,8 +158,8 @@ def test_everything_lives_in_the_platform_namespace(dev: Manifests) -> None:
             assert document["metadata"]["namespace"] == "platform", document["metadata"]
 
 
-def test_the_base_holds_no_secret() -> None:
-    assert [d for d in render("deploy/base") if d["kind"] == "Secret"] == []
+def test_the_base_holds_no_secret(kubectl: str) -> None:
+    assert [d for d in render(kubectl, "deploy/base") if d["kind"] == "Secret"] == []
 
 
 def test_customers_believes_the_gateway_on_the_pod_network(dev: Manifests) -> None:

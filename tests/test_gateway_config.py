@@ -13,7 +13,6 @@ from common.settings import CommonSettings
 from gateway.devserver import routing_table
 from gateway.stack import (
     TEMPLATE,
-    find_nginx,
     gateway_values,
     nginx_command,
     render_template,
@@ -165,7 +164,7 @@ def test_problem_pages_are_internal_and_typed_as_problems() -> None:
     assert problems.all("default_type")[0].args == ["application/problem+json"]
 
 
-@pytest.mark.skipif(find_nginx() is None, reason="nginx is not installed (apt-get install nginx)")
+@pytest.mark.usefixtures("nginx")
 def test_nginx_accepts_the_rendered_configuration(tmp_path: Path) -> None:
     values = gateway_values("127.0.0.1:8000", service_ports(), CommonSettings().max_body_bytes)
     config = write_nginx_config(tmp_path, values)

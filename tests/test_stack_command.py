@@ -11,11 +11,10 @@ import httpx
 import psutil
 import pytest
 
-from gateway.stack import PYCACHE, find_nginx, free_port, service_ports
+from gateway.stack import PYCACHE, free_port, service_ports
 
 ROOT = Path(__file__).resolve().parents[1]
-NO_NGINX = "nginx is not installed (apt-get install nginx): needed to run the gateway"
-pytestmark = [pytest.mark.e2e, pytest.mark.skipif(find_nginx() is None, reason=NO_NGINX)]
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("nginx")]
 
 
 def wait_until_ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
