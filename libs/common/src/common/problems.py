@@ -17,6 +17,11 @@ PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger(__name__)
 
 
+def documented_problem(description: str) -> dict[str, Any]:
+    """An entry of a route's OpenAPI ``responses``: this error, answered as problem+json."""
+    return {"description": description, "content": {PROBLEM_JSON: {}}}
+
+
 def problem_body(
     status: int,
     *,

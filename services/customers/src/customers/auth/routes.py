@@ -1,6 +1,6 @@
 """The /auth endpoints: parse, authorize, call AuthService, shape the response."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from common.auth import ALGORITHM, CurrentUser
 from common.database import DbSession
 from common.errors import ProblemError, Unauthorized
+from common.problems import documented_problem
 from customers.auth.client_address import client_address
 from customers.auth.schemas import (
     AccessTokenResponse,
@@ -44,7 +45,6 @@ LOGIN_BODY = {
         },
     }
 }
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
 
 class UnsupportedMediaType(ProblemError):
@@ -93,7 +93,7 @@ def _token_pair(pair: TokenPair) -> TokenPairResponse:
     "/signup",
     status_code=201,
     summary="Create an account (role customer)",
-    responses={409: {"description": "The email is taken", **PROBLEM}},
+    responses={409: documented_problem("The email is taken")},
 )
 async def signup(data: SignupRequest, auth: Auth) -> CustomerOut:
     return CustomerOut.model_validate(await auth.signup(data))
@@ -104,9 +104,9 @@ async def signup(data: SignupRequest, auth: Auth) -> CustomerOut:
     summary="Log in with email and password (JSON, or the OAuth2 password form)",
     openapi_extra=LOGIN_BODY,
     responses={
-        401: {"description": "Wrong email or password", **PROBLEM},
-        415: {"description": "Neither JSON nor a form", **PROBLEM},
-        429: {"description": "Too many failures; see Retry-After", **PROBLEM},
+        401: documented_problem("Wrong email or password"),
+        415: documented_problem("Neither JSON nor a form"),
+        429: documented_problem("Too many failures; see Retry-After"),
     },
 )
 async def login(
@@ -120,7 +120,7 @@ async def login(
 @router.post(
     "/refresh",
     summary="Exchange a refresh token for new tokens (the old one is spent)",
-    responses={401: {"description": "Unknown, spent, revoked or expired", **PROBLEM}},
+    responses={401: documented_problem("Unknown, spent, revoked or expired")},
 )
 async def refresh(data: RefreshRequest, auth: Auth) -> TokenPairResponse:
     return _token_pair(await auth.refresh(data.refresh_token))
@@ -151,7 +151,7 @@ async def request_password_reset(data: PasswordResetRequest, auth: Auth) -> Resp
     "/password-reset/confirm",
     status_code=204,
     summary="Set a new password with a reset token; every session of the account ends",
-    responses={400: {"description": "Unknown, used or expired token", **PROBLEM}},
+    responses={400: documented_problem("Unknown, used or expired token")},
 )
 async def confirm_password_reset(data: PasswordResetConfirm, auth: Auth) -> None:
     await auth.confirm_password_reset(data.token, data.new_password)
@@ -162,8 +162,8 @@ async def confirm_password_reset(data: PasswordResetConfirm, auth: Auth) -> None
     status_code=204,
     summary="Change the caller's password; every session of the account ends",
     responses={
-        403: {"description": "The current password is wrong", **PROBLEM},
-        429: {"description": "Too many failures; see Retry-After", **PROBLEM},
+        403: documented_problem("The current password is wrong"),
+        429: documented_problem("Too many failures; see Retry-After"),
     },
 )
 async def change_password(
@@ -175,7 +175,7 @@ async def change_password(
 @router.post(
     "/token",
     summary="Client credentials grant: a service token (role service) for a configured client",
-    responses={401: {"description": "Unknown client or wrong secret", **PROBLEM}},
+    responses={401: documented_problem("Unknown client or wrong secret")},
 )
 async def client_credentials_token(
     form: Annotated[ClientCredentialsForm, Form()],

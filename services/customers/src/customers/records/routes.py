@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from common.auth import CurrentUser, Principal, require_roles
 from common.database import DbSession
+from common.problems import documented_problem
 from customers.config import Settings
 from customers.records.schemas import (
     CustomerCreate,
@@ -18,9 +19,8 @@ from customers.records.schemas import (
 from customers.records.service import CustomerService
 
 router = APIRouter(prefix="/customers", tags=["customers"])
-PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 NOT_VISIBLE: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such customer, or not the caller's to see", **PROBLEM}
+    404: documented_problem("No such customer, or not the caller's to see")
 }
 
 
@@ -50,7 +50,7 @@ async def list_customers(
     "",
     status_code=201,
     summary="Create a customer record without a password (admin)",
-    responses={409: {"description": "The email or id is taken", **PROBLEM}},
+    responses={409: documented_problem("The email or id is taken")},
 )
 async def create_customer(data: CustomerCreate, _: Admin, customers: Customers) -> CustomerOut:
     return CustomerOut.model_validate(await customers.create(data))
@@ -88,7 +88,7 @@ async def delete_customer(email: str, caller: CurrentUser, customers: Customers)
 @router.put(
     "/{email}/roles",
     summary="Replace a customer's roles (admin); tokens show them from the next login or refresh",
-    responses={404: {"description": "No such customer", **PROBLEM}},
+    responses={404: documented_problem("No such customer")},
 )
 async def set_roles(email: str, data: RolesUpdate, _: Admin, customers: Customers) -> CustomerOut:
     return CustomerOut.model_validate(await customers.set_roles(email, data.roles))
