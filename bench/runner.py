@@ -1,4 +1,7 @@
-"""``python -m bench``: run every module of ``bench.benchmarks`` and write ``bench/REPORT.md``.
+"""``python -m bench [NAME ...]``: run the benchmark modules and write their report.
+
+With no names every module runs and the report is ``bench/REPORT.md`` (committed); with names only
+those run and the report goes to ``bench/results/REPORT.md``, leaving the committed one alone.
 
 A benchmark is a module in ``bench/benchmarks/`` with ``run(ctx: Context) -> Section``; modules
 run in alphabetical order. A failing benchmark becomes a section saying so, and the exit status
@@ -28,31 +31,39 @@ RESULTS = BENCH_DIR / "results"
 Benchmark = Callable[[Context], Section]
 
 
-def discover() -> dict[str, Benchmark]:
-    """Each module's name and its ``run`` function."""
+def discover(only: list[str]) -> dict[str, Benchmark]:
+    """Each module's name and its ``run`` function (those in ``only`` when it names any)."""
     names = sorted(module.name for module in pkgutil.iter_modules(benchmarks.__path__))
+    unknown = set(only) - set(names)
+    if unknown:
+        raise SystemExit(f"no benchmark named {', '.join(sorted(unknown))}; there are {names}")
+    names = [name for name in names if not only or name in only]
     return {name: importlib.import_module(f"{benchmarks.__name__}.{name}").run for name in names}
 
 
 def main() -> int:
+    only = sys.argv[1:]
+    selected = discover(only)
+    report = RESULTS / "REPORT.md" if only else REPORT
     wrk_version = wrk.require()
     placement = Placement.split()
     started = datetime.now(UTC)
     clock = machine.CpuClock.read()
     revision = machine.git_revision()
     for folder in (RESULTS, PLOTS):
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
+        if not only:
+            shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
     with database() as db, tempfile.TemporaryDirectory(prefix="bench-data-") as data_dir:
         machine_table = machine.describe(
             placement=placement.describe(), database=db, wrk_version=wrk_version
         )
-        sections, failures = _run_all(db.url, Path(data_dir), placement)
+        sections, failures = _run_all(selected, db.url, Path(data_dir), placement)
     header = _header(started, revision, start=clock, end=machine.CpuClock.read())
-    REPORT.write_text(
+    report.write_text(
         render(header=header, machine=machine_table, sections=sections, report_dir=BENCH_DIR)
     )
-    print(f"wrote {REPORT}", file=sys.stderr)
+    print(f"wrote {report}", file=sys.stderr)
     if failures:
         print(f"failed: {', '.join(failures)}", file=sys.stderr)
     return 1 if failures else 0
@@ -73,12 +84,12 @@ def _header(
 
 
 def _run_all(
-    database_url: str, data_dir: Path, placement: Placement
+    selected: dict[str, Benchmark], database_url: str, data_dir: Path, placement: Placement
 ) -> tuple[list[Section], list[str]]:
     """Every benchmark's section, and the names of those that failed."""
     migrated: set[str] = set()
     sections, failures = [], []
-    for name, run in discover().items():
+    for name, run in selected.items():
         print(f"bench: {name}", file=sys.stderr, flush=True)
         context = Context(
             name=name,
@@ -89,6 +100,7 @@ def _run_all(
             placement=placement,
             migrated=migrated,
         )
+        shutil.rmtree(context.results_dir, ignore_errors=True)
         context.results_dir.mkdir()
         try:
             sections.append(run(context))
