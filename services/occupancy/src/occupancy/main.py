@@ -1,16 +1,59 @@
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from common.app import create_service_app
+from common.database import Database
+from common.errors import Conflict
 from occupancy.config import Settings
-from occupancy.routes import router
+from occupancy.events import running_hub
+from occupancy.exporter import running_exporter
+from occupancy.routes import people_router, router
+from occupancy.service import OccupancyService
 
 DESCRIPTION = (
-    "Who is in a public room now; every action logged as daily CSV files in S3, and a "
-    "live event stream."
+    "Who is in a room now; every action logged durably, as daily CSV files in S3, and a "
+    "live event stream. `/occupancy/people/...` is the original API on the default room."
 )
+# Backstops in the database behind the rules the service checks first (under the room's lock).
+CONSTRAINT_PROBLEMS = {
+    "rooms_within_capacity": Conflict("The room is full"),
+    "occupants_one_per_name": Conflict("This person is already in the room"),
+}
+
+
+async def ensure_default_room(database: Database) -> None:
+    async with database.sessions() as session, session.begin():
+        await OccupancyService(session).ensure_default_room()
+
+
+def listen_dsn(database: Database) -> str:
+    """The service's database URL for a plain asyncpg connection (LISTEN)."""
+    url = database.engine.url.set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database: Database = app.state.db
+        await ensure_default_room(database)
+        async with (
+            running_hub(listen_dsn(database), queue_size=settings.events_queue_size) as hub,
+            running_exporter(database, settings) as exporter,
+        ):
+            app.state.events = hub
+            app.state.exporter = exporter
+            yield
+
     return create_service_app(
-        name="occupancy", settings=settings or Settings(), routers=[router], description=DESCRIPTION
+        name="occupancy",
+        settings=settings,
+        routers=[router, people_router],
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        constraint_problems=CONSTRAINT_PROBLEMS,
     )

@@ -1,0 +1,235 @@
+"""All SQL of occupancy: rooms, occupants, the action log, its export bookkeeping, notifications."""
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from occupancy.models import DEFAULT_ROOM, Action, LogDay, Occupant, Room
+
+UNIQUE_VIOLATION = "23505"
+FOREIGN_KEY_VIOLATION = "23503"
+EVENTS_CHANNEL = "occupancy_events"
+# Advisory lock key of the exporter (pg_try_advisory_xact_lock): one replica exports at a time.
+EXPORTER_LOCK = 0x0CC0_0001
+
+
+class DuplicateRoom(Exception):
+    """The slug is taken."""
+
+
+class RoomHasHistory(Exception):
+    """The action log refers to the room (the log is kept, so the room is too)."""
+
+
+@dataclass(frozen=True)
+class PendingDay:
+    room_id: int
+    slug: str
+    time_zone: str
+    day: dt.date
+    last_action: int
+
+
+def _sqlstate(exc: IntegrityError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)
+
+
+class RoomRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_slug(self, slug: str, *, for_update: bool = False) -> Room | None:
+        statement = select(Room).where(col(Room.slug) == slug)
+        if for_update:
+            statement = statement.with_for_update()
+        return (await self.session.exec(statement)).first()
+
+    async def ensure_default(self) -> None:
+        """The room of the original API: private, no capacity, UTC; created once."""
+        statement = (
+            insert(Room)
+            .values(slug=DEFAULT_ROOM, title="Default room")
+            .on_conflict_do_nothing(index_elements=[Room.slug])
+        )
+        await self.session.exec(statement)
+
+    async def insert(self, **values: Any) -> Room:
+        """Insert and flush; DuplicateRoom when the slug is taken."""
+        try:
+            async with self.session.begin_nested():
+                result = await self.session.exec(insert(Room).values(**values).returning(Room))
+                room: Room = result.scalars().one()
+                return room
+        except IntegrityError as exc:
+            if _sqlstate(exc) == UNIQUE_VIOLATION:
+                raise DuplicateRoom from exc
+            raise
+
+    async def update(self, room_id: int, **values: Any) -> Room:
+        statement = (
+            update(Room)
+            .where(col(Room.room_id) == room_id)
+            .values(**values, updated_at=func.now())
+            .returning(Room)
+        )
+        room: Room = (await self.session.exec(statement)).scalars().one()
+        return room
+
+    async def delete(self, room_id: int) -> None:
+        """Delete the room and its occupants; RoomHasHistory when actions were logged in it."""
+        try:
+            async with self.session.begin_nested():
+                await self.session.exec(delete(Room).where(col(Room.room_id) == room_id))
+        except IntegrityError as exc:
+            if _sqlstate(exc) == FOREIGN_KEY_VIOLATION:
+                raise RoomHasHistory from exc
+            raise
+
+    async def page(self, *, public_only: bool, limit: int, offset: int) -> tuple[list[Room], int]:
+        conditions = [col(Room.public)] if public_only else []
+        items = await self.session.exec(
+            select(Room).where(*conditions).order_by(Room.slug).limit(limit).offset(offset)
+        )
+        total = await self.session.exec(select(func.count()).select_from(Room).where(*conditions))
+        return list(items), total.one()
+
+    async def set_count(self, room_id: int, count: int) -> Room:
+        """Store the number inside; the check constraint refuses more than the capacity."""
+        statement = (
+            update(Room)
+            .where(col(Room.room_id) == room_id)
+            .values(occupant_count=count, last_update=func.clock_timestamp())
+            .returning(Room)
+        )
+        room: Room = (await self.session.exec(statement)).scalars().one()
+        return room
+
+
+class OccupantRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def names(self, room_id: int) -> list[str]:
+        rows = await self.session.exec(select(Occupant.name).where(Occupant.room_id == room_id))
+        return sorted(rows.all())
+
+    async def add(self, room_id: int, name: str) -> bool:
+        """Put ``name`` inside; False when they already are."""
+        statement = (
+            insert(Occupant)
+            .values(room_id=room_id, name=name)
+            .on_conflict_do_nothing()
+            .returning(col(Occupant.name))
+        )
+        return (await self.session.exec(statement)).first() is not None
+
+    async def remove(self, room_id: int, name: str) -> bool:
+        """Take ``name`` out; False when they were not inside."""
+        statement = (
+            delete(Occupant)
+            .where(col(Occupant.room_id) == room_id, col(Occupant.name) == name)
+            .returning(col(Occupant.name))
+        )
+        return (await self.session.exec(statement)).first() is not None
+
+
+class ActionLog:
+    """The durable log of accepted actions and the bookkeeping of its daily files."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def append(
+        self, *, room_id: int, name: str, action: str, count_after: int, actor: str
+    ) -> Action:
+        statement = (
+            insert(Action)
+            .values(
+                room_id=room_id,
+                name=name,
+                action=action,
+                count_after=count_after,
+                actor=actor,
+                occurred_at=func.clock_timestamp(),  # after the room's lock: in log order
+            )
+            .returning(Action)
+        )
+        logged: Action = (await self.session.exec(statement)).scalars().one()
+        return logged
+
+    async def mark_day_changed(self, room_id: int, day: dt.date, action_id: int) -> None:
+        """The day's file must be written again, up to ``action_id`` at least."""
+        new = insert(LogDay).values(room_id=room_id, day=day, last_action=action_id)
+        statement = new.on_conflict_do_update(
+            constraint="log_days_room_day",
+            set_={"last_action": func.greatest(col(LogDay.last_action), new.excluded.last_action)},
+        )
+        await self.session.exec(statement)
+
+    async def between(self, room_id: int, start: dt.datetime, end: dt.datetime) -> list[Action]:
+        """The room's actions in ``[start, end)``, in the order they happened."""
+        rows = await self.session.exec(
+            select(Action)
+            .where(
+                Action.room_id == room_id,
+                col(Action.occurred_at) >= start,
+                col(Action.occurred_at) < end,
+            )
+            .order_by(col(Action.action_id))
+        )
+        return list(rows)
+
+    async def after(self, room_id: int, action_id: int, *, limit: int) -> list[Action]:
+        """The room's actions logged after ``action_id``, oldest first."""
+        rows = await self.session.exec(
+            select(Action)
+            .where(Action.room_id == room_id, col(Action.action_id) > action_id)
+            .order_by(col(Action.action_id))
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def last_id(self, room_id: int) -> int:
+        """The id of the room's latest action, 0 before the first."""
+        result = await self.session.exec(
+            select(func.coalesce(func.max(Action.action_id), 0)).where(Action.room_id == room_id)
+        )
+        return int(result.one() or 0)
+
+    async def notify(self, payload: str) -> None:
+        """Tell every replica's listeners; PostgreSQL delivers it when the transaction commits."""
+        await self.session.exec(select(func.pg_notify(EVENTS_CHANNEL, payload)))
+
+    async def take_exporter_lock(self) -> bool:
+        """This transaction is the exporter unless another replica's transaction is."""
+        result = await self.session.exec(select(func.pg_try_advisory_xact_lock(EXPORTER_LOCK)))
+        return bool(result.one())
+
+    async def pending_days(self, *, limit: int) -> list[PendingDay]:
+        """Days whose file lags behind the log, oldest first."""
+        rows = await self.session.exec(
+            select(  # type: ignore[call-overload]
+                LogDay.room_id, Room.slug, Room.time_zone, LogDay.day, LogDay.last_action
+            )
+            .join(Room, col(Room.room_id) == col(LogDay.room_id))
+            .where(col(LogDay.exported_through) < col(LogDay.last_action))
+            .order_by(col(LogDay.day), col(LogDay.room_id))
+            .limit(limit)
+        )
+        return [PendingDay(*row) for row in rows.all()]
+
+    async def mark_exported(self, room_id: int, day: dt.date, through: int) -> None:
+        await self.session.exec(
+            update(LogDay)
+            .where(col(LogDay.room_id) == room_id, col(LogDay.day) == day)
+            .values(
+                exported_through=func.greatest(col(LogDay.exported_through), through),
+                exported_at=func.now(),
+            )
+        )
