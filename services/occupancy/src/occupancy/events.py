@@ -90,7 +90,7 @@ class EventHub:
             subscription.offer(event)
 
     def _all_lagging(self) -> None:
-        """After the LISTEN connection was lost, every stream may have missed events."""
+        """Once listening (again), every stream reads what it may have missed from the log."""
         for subscriptions in self.subscriptions.values():
             for subscription in subscriptions:
                 subscription.lagging.set()
@@ -103,7 +103,6 @@ class EventHub:
             except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
                 logger.warning("event listener lost its connection", extra={"error": repr(exc)})
             self.listening.clear()
-            self._all_lagging()
             await asyncio.sleep(self.reconnect_seconds)
 
     async def _listen_once(self) -> None:
@@ -113,8 +112,9 @@ class EventHub:
         try:
             await connection.add_listener(EVENTS_CHANNEL, self._on_notification)
             self.listening.set()
+            self._all_lagging()
             while not closed.is_set():
-                with contextlib.suppress(asyncio.TimeoutError):
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(closed.wait(), timeout=10)
                 if not closed.is_set():
                     await connection.execute("SELECT 1", timeout=5)  # notice a dead server

@@ -1,0 +1,179 @@
+"""Bad input and callers without the right: a 4xx problem+json, and nothing changes."""
+
+import pytest
+
+ROOM_ROUTES = [
+    ("GET", "/occupancy/rooms/default/status"),
+    ("GET", "/occupancy/rooms/default"),
+    ("GET", "/occupancy/people/status"),
+]
+
+
+async def nothing_changed(api) -> None:
+    assert await api.count("actions") == 0
+    assert await api.count("occupants") == 0
+    assert await api.count("log_days") == 0
+    assert await api.count("rooms") == 1  # the default room
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"name": ""},
+        {"name": "   "},
+        {"name": "x" * 101},
+        {"name": "line\nbreak"},
+        {"name": "tab\tbed"},
+        {"name": "nul\u0000"},
+        {"name": 42},
+        {"name": ["Ann"]},
+        {"name": "Ann", "role": "vip"},
+        [],
+    ],
+)
+async def test_bad_names_are_refused(api, body) -> None:
+    for action in ("register", "unregister"):
+        response = await api.client.post(
+            f"/occupancy/rooms/default/{action}", json=body, headers=api.staff
+        )
+        problem = api.problem(response, 422)
+        assert problem["errors"]
+    await nothing_changed(api)
+
+
+@pytest.mark.parametrize("body", [{"name": "x" * 101}, {"name": 42}, {"name": "a", "extra": 1}])
+async def test_the_original_routes_refuse_other_bad_bodies_with_422(api, body) -> None:
+    response = await api.client.post("/occupancy/people/register", json=body, headers=api.staff)
+    api.problem(response, 422)
+    await nothing_changed(api)
+
+
+async def test_malformed_json_is_refused(api) -> None:
+    response = await api.client.post(
+        "/occupancy/rooms/default/register",
+        content=b'{"name": "Ann"',
+        headers={**api.staff, "content-type": "application/json"},
+    )
+    api.problem(response, 422)
+    await nothing_changed(api)
+
+
+async def test_an_oversized_body_is_refused(api) -> None:
+    response = await api.client.post(
+        "/occupancy/rooms/default/register",
+        json={"name": "x" * 2_000_000},
+        headers=api.staff,
+    )
+    api.problem(response, 413)
+    await nothing_changed(api)
+
+
+async def test_a_100_character_name_is_the_longest_accepted(api) -> None:
+    assert (await api.register("default", "x" * 100)).status_code == 200
+
+
+@pytest.mark.parametrize("room", ["nope", "UPPER", "a" * 64, "-dash", "sp%20ace"])
+async def test_unknown_or_malformed_rooms_are_refused(api, room) -> None:
+    response = await api.register(room, "Ann")
+    assert response.status_code in (404, 422)
+    api.problem(response, response.status_code)
+    await nothing_changed(api)
+
+
+@pytest.mark.parametrize(
+    "date", ["", "2026-02-30", "2026-13-01", "26-01-01", "2026-1-1", "1700000000", "x"]
+)
+async def test_malformed_dates_are_refused(api, date) -> None:
+    response = await api.client.get(
+        "/occupancy/rooms/default/logs", params={"date": date}, headers=api.staff
+    )
+    api.problem(response, 422)
+
+
+async def test_the_day_log_needs_a_date(api) -> None:
+    api.problem(await api.client.get("/occupancy/rooms/default/logs", headers=api.staff), 422)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"slug": "Bad Slug", "title": "x"},
+        {"slug": "ok", "title": ""},
+        {"slug": "ok", "title": "x", "capacity": 0},
+        {"slug": "ok", "title": "x", "time_zone": "Mars/Olympus"},
+        {"slug": "ok", "title": "x", "colour": "red"},
+        {"slug": "ok"},
+    ],
+)
+async def test_bad_rooms_are_refused(api, body) -> None:
+    response = await api.client.post("/occupancy/rooms", json=body, headers=api.admin)
+    api.problem(response, 422)
+    await nothing_changed(api)
+
+
+@pytest.mark.parametrize("last_event_id", ["abc", "-1", "1.5", "9" * 30])
+async def test_a_malformed_last_event_id_is_refused(api, last_event_id) -> None:
+    response = await api.client.get(
+        "/occupancy/rooms/default/events",
+        headers={**api.staff, "Last-Event-ID": last_event_id},
+    )
+    api.problem(response, 422)
+
+
+async def test_writes_need_staff_or_admin(api, customer) -> None:
+    anonymous = await api.client.post("/occupancy/rooms/default/register", json={"name": "Ann"})
+    api.problem(anonymous, 401)
+    for path in ("/occupancy/rooms/default/register", "/occupancy/people/register"):
+        api.problem(await api.client.post(path, json={"name": "Ann"}, headers=customer), 403)
+    api.problem(
+        await api.client.get(
+            "/occupancy/rooms/default/logs", params={"date": "2026-01-01"}, headers=customer
+        ),
+        403,
+    )
+    await nothing_changed(api)
+    admin = await api.client.post(
+        "/occupancy/rooms/default/register", json={"name": "Ann"}, headers=api.admin
+    )
+    assert admin.status_code == 200
+
+
+async def test_rooms_are_managed_by_admins_only(api, staff) -> None:
+    body = {"slug": "new", "title": "New"}
+    api.problem(await api.client.post("/occupancy/rooms", json=body, headers=staff), 403)
+    api.problem(await api.client.post("/occupancy/rooms", json=body), 401)
+    api.problem(
+        await api.client.patch("/occupancy/rooms/default", json={"public": True}, headers=staff),
+        403,
+    )
+    api.problem(await api.client.delete("/occupancy/rooms/default", headers=staff), 403)
+    await nothing_changed(api)
+
+
+@pytest.mark.parametrize(("method", "path"), ROOM_ROUTES)
+async def test_anonymous_callers_see_only_public_rooms(api, method, path) -> None:
+    api.problem(await api.client.request(method, path), 401)
+    missing = await api.client.get("/occupancy/rooms/missing/status")
+    assert (
+        api.problem(missing, 401)["detail"]
+        == api.problem(await api.client.request(method, path), 401)["detail"]
+    )  # a private room and a missing one look the same
+    await api.client.patch("/occupancy/rooms/default", json={"public": True}, headers=api.admin)
+    assert (await api.client.request(method, path)).status_code == 200
+
+
+async def test_signed_in_callers_get_404_for_missing_rooms(api, customer) -> None:
+    api.problem(await api.client.get("/occupancy/rooms/missing/status", headers=customer), 404)
+    assert (
+        await api.client.get("/occupancy/rooms/default/status", headers=customer)
+    ).status_code == 200
+
+
+async def test_a_forged_token_is_refused_even_on_a_public_room(api, token_factory) -> None:
+    await api.client.patch("/occupancy/rooms/default", json={"public": True}, headers=api.admin)
+    forged = token_factory.token("x", ["admin"]) + "x"
+    response = await api.client.get(
+        "/occupancy/rooms/default/status", headers={"Authorization": f"Bearer {forged}"}
+    )
+    api.problem(response, 401)
