@@ -8,15 +8,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aioboto3
-
 import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from moto.server import ThreadedMotoServer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from moto.server import ThreadedMotoServer
 
 from common.testing import TokenFactory
 from common.testing.plugin import ServiceUnderTest
@@ -148,6 +146,8 @@ class MotoS3:
         self.server.start()
         host, self.port = self.server.get_host_and_port()
         self.url = f"http://{host}:{self.port}"
+        # moto's state lives in this process, not in one server: start every test from nothing.
+        httpx.post(f"{self.url}/moto-api/reset").raise_for_status()
 
     def stop(self) -> None:
         self.server.stop()
@@ -175,8 +175,6 @@ class MotoS3:
 @pytest.fixture
 async def moto_s3() -> AsyncIterator[MotoS3]:
     server = MotoS3()
-    # moto's state lives in this process, not in one server: start every test from nothing.
-    httpx.post(f"{server.url}/moto-api/reset").raise_for_status()
     async with server.client() as s3:
         await s3.create_bucket(Bucket=BUCKET)
     yield server
@@ -212,6 +210,8 @@ async def live(app: FastAPI) -> AsyncIterator[LiveServer]:
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
+        if task.done():
+            task.result()  # it failed to start: raise why
         await asyncio.sleep(0.01)
     try:
         yield LiveServer(f"http://127.0.0.1:{sock.getsockname()[1]}")
