@@ -125,6 +125,42 @@ def free_port() -> int:
         return port
 
 
+OCCUPANCY_BUCKET = "occupancy-logs"
+
+
+@contextmanager
+def object_store() -> Iterator[dict[str, str]]:
+    """moto's S3 server on a free loopback port with occupancy's bucket, and the variables that
+    point occupancy at it; nothing when ``OCCUPANCY_S3_BUCKET`` names a bucket already."""
+    if os.environ.get("OCCUPANCY_S3_BUCKET"):
+        yield {}
+        return
+    import boto3  # type: ignore[import-untyped]  # dev group: make stack and the tests have it
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        env = {
+            "OCCUPANCY_S3_BUCKET": OCCUPANCY_BUCKET,
+            "OCCUPANCY_S3_ENDPOINT_URL": f"http://{host}:{port}",
+            "OCCUPANCY_S3_ACCESS_KEY_ID": "moto",
+            "OCCUPANCY_S3_SECRET_ACCESS_KEY": "moto-dev-only",
+        }
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=env["OCCUPANCY_S3_ENDPOINT_URL"],
+            region_name="us-east-1",
+            aws_access_key_id=env["OCCUPANCY_S3_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["OCCUPANCY_S3_SECRET_ACCESS_KEY"],
+        )
+        s3.create_bucket(Bucket=OCCUPANCY_BUCKET)
+        yield env
+    finally:
+        server.stop()
+
+
 def _services_environment(port: int, database_url: str | None, data_dir: Path) -> dict[str, str]:
     """``make dev``'s environment (database resolved and migrated), without keeping it here."""
     saved = dict(os.environ)
@@ -252,19 +288,27 @@ def running_stack(
     data_dir = data_dir or settings.data_dir
     ports = dict(ports or service_ports())
     values = gateway_values(f"127.0.0.1:{port}", ports, settings.max_body_bytes)
-    stack = Stack(
-        url=f"http://127.0.0.1:{port}",
-        ports=ports,
-        env=_services_environment(port, database_url, data_dir),
-        log_dir=log_dir,
-        nginx_config=write_nginx_config(data_dir / "stack", values),
-    )
+    with object_store() as s3_env:
+        stack = Stack(
+            url=f"http://127.0.0.1:{port}",
+            ports=ports,
+            env={**_services_environment(port, database_url, data_dir), **s3_env},
+            log_dir=log_dir,
+            nginx_config=write_nginx_config(data_dir / "stack", values),
+        )
+        with _started(stack):
+            yield stack
+
+
+@contextmanager
+def _started(stack: Stack) -> Iterator[None]:
+    """Every service and nginx started and ready; all stopped when the block ends."""
     try:
-        for name in ports:
+        for name in stack.ports:
             stack.start_service(name)
         stack.start_nginx()
         stack.wait_until_ready()
-        yield stack
+        yield
     finally:
         stack.stop_all()
 

@@ -73,9 +73,20 @@ def proxied_locations() -> dict[str, str]:
     }
 
 
+OCCUPANCY_EVENTS = "^/occupancy/rooms/[^/]+/events$"
+
+
 def test_every_prefix_and_nothing_else_goes_to_its_service() -> None:
     expected = {f"/{prefix}/": f"http://{name}" for prefix, name in routing_table().items()}
+    expected[OCCUPANCY_EVENTS] = "http://occupancy"  # occupancy's live events, inside /occupancy/
     assert proxied_locations() == expected
+
+
+def test_occupancy_events_stream_unbuffered_and_outlive_the_heartbeat() -> None:
+    (events,) = [d for d in SERVER.all("location") if d.args == ["~", OCCUPANCY_EVENTS]]
+    assert events.all("proxy_buffering")[0].args == ["off"]
+    read_timeout = events.all("proxy_read_timeout")[0].args[0]
+    assert int(read_timeout.removesuffix("s")) > 2 * 15  # the default heartbeat is 15 s
 
 
 def test_every_service_is_an_upstream_filled_from_its_variable() -> None:
