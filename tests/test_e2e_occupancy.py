@@ -102,7 +102,9 @@ def test_rooms_are_listed_at_the_bare_collection_path(
     http: httpx.Client, admin: dict[str, str]
 ) -> None:
     created = http.post(
-        "/occupancy/rooms", json={"slug": "e2e-hall", "title": "Hall", "public": True}, headers=admin
+        "/occupancy/rooms",
+        json={"slug": "e2e-hall", "title": "Hall", "public": True},
+        headers=admin,
     )
     assert created.status_code == 201, created.text
     listed = http.get("/occupancy/rooms")  # anonymous: the public rooms
@@ -127,17 +129,38 @@ def test_the_original_api_answers_through_the_gateway(
 
 
 async def test_staff_register_and_unregister_while_a_stream_watches(
-    stack: Stack, http: httpx.Client, admin: dict[str, str], staff: dict[str, str]
+    stack: Stack, admin: dict[str, str], staff: dict[str, str]
 ) -> None:
     room = f"e2e-{uuid.uuid4().hex[:8]}"
-    created = http.post(
-        "/occupancy/rooms", json={"slug": room, "title": "Lab", "capacity": 5}, headers=admin
-    )
-    assert created.status_code == 201, created.text
-    async with (
-        httpx.AsyncClient(base_url=stack.url, timeout=httpx.Timeout(10, read=30)) as client,
-        client.stream("GET", f"/occupancy/rooms/{room}/events", headers=staff) as stream,
-    ):
+    async with httpx.AsyncClient(base_url=stack.url, timeout=httpx.Timeout(10, read=30)) as client:
+        created = await client.post(
+            "/occupancy/rooms", json={"slug": room, "title": "Lab", "capacity": 5}, headers=admin
+        )
+        assert created.status_code == 201, created.text
+        received = await watch_register_and_unregister(client, room, staff)
+        day = dt.datetime.now(dt.UTC).date().isoformat()
+        expected = await client.get(
+            f"/occupancy/rooms/{room}/logs", params={"date": day}, headers=staff
+        )
+    assert [event["event"] for event in received] == ["register", "unregister"]
+    assert int(received[0]["id"]) < int(received[1]["id"])
+    assert [json.loads(event["data"])["count"] for event in received] == [1, 0]
+
+    assert expected.status_code == 200
+    assert expected.content.count(b"\r\n") == 3
+    key = f"{room}/{day}-logs.csv"
+    deadline = time.monotonic() + 20
+    while await asyncio.to_thread(bucket_object, stack, key) != expected.content:
+        assert time.monotonic() < deadline, f"{key} never matched the database's CSV"
+        await asyncio.sleep(0.2)
+
+
+async def watch_register_and_unregister(
+    client: httpx.AsyncClient, room: str, staff: dict[str, str]
+) -> list[dict[str, str]]:
+    """Register, then unregister Ann while a stream is open (checking the status after each);
+    the events the stream saw."""
+    async with client.stream("GET", f"/occupancy/rooms/{room}/events", headers=staff) as stream:
         assert stream.status_code == 200
         assert stream.headers["content-type"].startswith("text/event-stream")
         events = sse_events(stream)
@@ -151,19 +174,7 @@ async def test_staff_register_and_unregister_while_a_stream_watches(
             received.append(await asyncio.wait_for(anext(events), 10))
             status = (await client.get(f"/occupancy/rooms/{room}/status", headers=staff)).json()
             assert status["occupants"] == (["Ann"] if action == "register" else [])
-    assert [event["event"] for event in received] == ["register", "unregister"]
-    assert int(received[0]["id"]) < int(received[1]["id"])
-    assert [json.loads(event["data"])["count"] for event in received] == [1, 0]
-
-    day = dt.datetime.now(dt.UTC).date().isoformat()
-    expected = http.get(f"/occupancy/rooms/{room}/logs", params={"date": day}, headers=staff)
-    assert expected.status_code == 200
-    assert expected.content.count(b"\r\n") == 3
-    key = f"{room}/{day}-logs.csv"
-    deadline = time.monotonic() + 20
-    while bucket_object(stack, key) != expected.content:
-        assert time.monotonic() < deadline, f"{key} never matched the database's CSV"
-        await asyncio.sleep(0.2)
+    return received
 
 
 def test_anonymous_callers_cannot_write_or_read_private_rooms(http: httpx.Client) -> None:
