@@ -17,18 +17,16 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
-    MetaData,
     PrimaryKeyConstraint,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
-from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from common.models import created_at_field, schema_registry, updated_at_field
+
 SCHEMA = "occupancy"
-metadata = MetaData(schema=SCHEMA)
 
 ROOM_SLUG_PATTERN = "^[a-z0-9][a-z0-9-]{0,62}$"
 DEFAULT_ROOM = "default"
@@ -36,14 +34,15 @@ MAX_NAME_LENGTH = 100
 ACTIONS = ("register", "unregister")
 
 
-class Table(SQLModel, registry=registry(metadata=metadata)):
+class Table(SQLModel, registry=schema_registry(SCHEMA)):
     """Base of occupancy's table models: they land in schema "occupancy" and nowhere else."""
 
 
-def _timestamp(*, nullable: bool = False) -> Column[datetime]:
-    return Column(
-        DateTime(timezone=True), nullable=nullable, server_default=None if nullable else func.now()
-    )
+metadata = Table.metadata
+
+
+def _optional_timestamp() -> Column[datetime]:
+    return Column(DateTime(timezone=True), nullable=True)
 
 
 class Room(Table, table=True):
@@ -67,9 +66,9 @@ class Room(Table, table=True):
     time_zone: str = Field(sa_column=Column(Text, nullable=False, server_default="UTC"))
     public: bool = Field(sa_column=Column(Boolean, nullable=False, server_default="false"))
     occupant_count: int = Field(sa_column=Column(Integer, nullable=False, server_default="0"))
-    last_update: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
-    created_at: datetime | None = Field(default=None, sa_column=_timestamp())
-    updated_at: datetime | None = Field(default=None, sa_column=_timestamp())
+    last_update: datetime | None = Field(default=None, sa_column=_optional_timestamp())
+    created_at: datetime | None = created_at_field()
+    updated_at: datetime | None = updated_at_field()
 
 
 class Occupant(Table, table=True):
@@ -88,7 +87,7 @@ class Occupant(Table, table=True):
         sa_column=Column(BigInteger, ForeignKey("rooms.room_id", ondelete="CASCADE"))
     )
     name: str = Field(sa_column=Column(Text))
-    entered_at: datetime | None = Field(default=None, sa_column=_timestamp())
+    entered_at: datetime | None = created_at_field()
 
 
 class Action(Table, table=True):
@@ -116,7 +115,7 @@ class Action(Table, table=True):
     action: str = Field(sa_column=Column(Text, nullable=False))
     count_after: int = Field(sa_column=Column(Integer, nullable=False))
     actor: str = Field(sa_column=Column(Text, nullable=False))
-    occurred_at: datetime | None = Field(default=None, sa_column=_timestamp())
+    occurred_at: datetime | None = created_at_field()
 
 
 class LogDay(Table, table=True):
@@ -139,4 +138,4 @@ class LogDay(Table, table=True):
     day: date = Field(sa_column=Column(Date))
     last_action: int = Field(sa_column=Column(BigInteger, nullable=False))
     exported_through: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
-    exported_at: datetime | None = Field(default=None, sa_column=_timestamp(nullable=True))
+    exported_at: datetime | None = Field(default=None, sa_column=_optional_timestamp())
