@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from common.auth import Principal
-from occupancy.events import room_events
+from occupancy.events import LISTENER_NAME, room_events
 from occupancy.service import OccupancyService
 
 STAFF = Principal(subject="staff-1", roles=frozenset({"staff"}))
@@ -16,6 +16,10 @@ STAFF = Principal(subject="staff-1", roles=frozenset({"staff"}))
 @pytest.fixture
 def settings_overrides(logs_dir) -> dict[str, Any]:
     return {"logs_dir": logs_dir, "events_heartbeat_seconds": 0.3, "events_queue_size": 2}
+
+
+async def is_listening(app) -> bool:
+    return bool(app.state.events.listening.is_set())
 
 
 async def listening(*apps) -> None:
@@ -121,3 +125,25 @@ async def _subscribers(hub, room: str) -> int:
 
 async def test_anonymous_callers_get_no_stream_of_a_private_room(api) -> None:
     api.problem(await api.client.get("/occupancy/rooms/default/events"), 401)
+
+
+async def test_streams_survive_the_loss_of_the_listen_connection(app, api, serve, stream) -> None:
+    """Actions accepted while the replica was not listening reach its streams once it is."""
+    await listening(app)
+    async with (
+        serve(app) as server,
+        stream(f"{server.url}/occupancy/rooms/default/events", api.staff) as events,
+    ):
+        await api.register("default", "Ann")
+        before = await events.next()
+        await api.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name = :name AND datname = current_database()",
+            name=LISTENER_NAME,
+        )
+        await api.eventually(lambda: is_listening(app), lambda on: not on)
+        await api.register("default", "Ben")  # nobody listens in this replica now
+        await listening(app)
+        await api.register("default", "Cid")
+        after = await events.events(2)
+    assert [json.loads(event.data)["name"] for event in (before, *after)] == ["Ann", "Ben", "Cid"]

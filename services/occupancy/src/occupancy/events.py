@@ -23,6 +23,7 @@ from occupancy.service import OccupancyService
 
 logger = logging.getLogger(__name__)
 BACKLOG_BATCH = 500
+LISTENER_NAME = "occupancy-events"  # how the LISTEN connections show in pg_stat_activity
 
 
 class Subscription:
@@ -106,7 +107,9 @@ class EventHub:
             await asyncio.sleep(self.reconnect_seconds)
 
     async def _listen_once(self) -> None:
-        connection = await asyncpg.connect(self.dsn, timeout=5)
+        connection = await asyncpg.connect(
+            self.dsn, timeout=5, server_settings={"application_name": LISTENER_NAME}
+        )
         closed = asyncio.Event()
         connection.add_termination_listener(lambda _: closed.set())
         try:

@@ -38,7 +38,14 @@ NOT_VISIBLE: dict[int | str, dict[str, Any]] = {
     401: documented_problem("The room is not public and no valid token was given"),
     404: documented_problem("No such room"),
 }
+STAFF_ONLY: dict[int | str, dict[str, Any]] = {
+    403: documented_problem("The caller has neither the staff nor the admin role"),
+}
+ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
+    403: documented_problem("The caller is not an admin"),
+}
 CHANGE_REFUSED: dict[int | str, dict[str, Any]] = {
+    **STAFF_ONLY,
     404: documented_problem("No such room"),
     409: documented_problem("Already inside, not inside, or the room is full; nothing logged"),
 }
@@ -92,7 +99,7 @@ async def list_rooms(
     "/rooms",
     status_code=201,
     summary="Create a room (admin)",
-    responses={409: documented_problem("The slug is taken")},
+    responses={**ADMIN_ONLY, 409: documented_problem("The slug is taken")},
 )
 async def create_room(data: RoomCreate, _: Admin, occupancy: Occupancy) -> RoomOut:
     return RoomOut.model_validate(await occupancy.create_room(data))
@@ -107,6 +114,7 @@ async def read_room(room: RoomSlug, caller: Caller, occupancy: Occupancy) -> Roo
     "/rooms/{room}",
     summary="Change a room's title, capacity or visibility (admin)",
     responses={
+        **ADMIN_ONLY,
         404: documented_problem("No such room"),
         409: documented_problem("More people are inside than the new capacity"),
     },
@@ -121,6 +129,7 @@ async def update_room(room: RoomSlug, data: RoomUpdate, _: Admin, occupancy: Occ
     status_code=204,
     summary="Delete a room that has no logged actions (admin)",
     responses={
+        **ADMIN_ONLY,
         404: documented_problem("No such room"),
         409: documented_problem("The room has history, or it is the default room"),
     },
@@ -166,6 +175,7 @@ async def status(room: RoomSlug, caller: Caller, occupancy: Occupancy) -> RoomSt
     response_class=Response,
     responses={
         200: {"content": {"text/csv": {}}, "description": "The day's CSV, header only if empty"},
+        **STAFF_ONLY,
         404: documented_problem("No such room"),
     },
 )
@@ -227,6 +237,7 @@ def _name_required(data: LegacyPersonIn | None) -> str:
 
 
 NAME_MISSING: dict[int | str, dict[str, Any]] = {
+    **STAFF_ONLY,
     400: documented_problem('No name; the problem also carries "error": "name is required"'),
     409: documented_problem("Already inside, or not inside; nothing logged"),
 }
