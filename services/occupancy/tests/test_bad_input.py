@@ -112,6 +112,16 @@ async def test_bad_rooms_are_refused(api, body) -> None:
     await nothing_changed(api)
 
 
+@pytest.mark.parametrize(
+    "body", [{"title": None}, {"public": None}, {"capacity": 0}, {"slug": "renamed"}, {"title": ""}]
+)
+async def test_bad_room_changes_are_refused(api, body) -> None:
+    response = await api.client.patch("/occupancy/rooms/default", json=body, headers=api.admin)
+    api.problem(response, 422)
+    assert await api.count("rooms", "slug = 'default' AND title = 'Default room'") == 1
+    assert await api.count("rooms", "public") == 0
+
+
 @pytest.mark.parametrize("last_event_id", ["abc", "-1", "1.5", "9" * 30])
 async def test_a_malformed_last_event_id_is_refused(api, last_event_id) -> None:
     response = await api.client.get(

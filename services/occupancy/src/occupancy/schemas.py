@@ -5,7 +5,14 @@ import zoneinfo
 from functools import cache
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from common.schemas import PageQuery, RequestBody
@@ -83,6 +90,14 @@ class RoomUpdate(RequestBody):
     title: Title | None = None
     capacity: int | None = Field(None, ge=1, le=1_000_000)
     public: bool | None = None
+
+    @field_validator("title", "public", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        """Left out means unchanged; only ``capacity`` may be set to null."""
+        if value is None:
+            raise PydanticCustomError("not_null", "may be left out, not set to null")
+        return value
 
 
 class RoomQuery(PageQuery):
