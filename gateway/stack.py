@@ -3,7 +3,8 @@
 The same database choice as ``make dev`` (embedded PostgreSQL under ``.data`` unless
 ``DATABASE_URL``), migrated first; nginx runs from a config rendered into ``<data dir>/stack``.
 Ctrl-C or SIGTERM stops nginx and the services; the embedded PostgreSQL stops when this process
-exits (pgserver's atexit), as in ``make dev``.
+exits (pgserver's atexit), as in ``make dev``. occupancy's daily files go to moto's S3 server,
+started and stopped with the stack, unless ``OCCUPANCY_S3_BUCKET`` names a bucket of its own.
 
 Python API (the end-to-end tests use it)::
 
