@@ -22,6 +22,7 @@ SUBSCRIBER_COUNTS = (1, 500)
 EVENTS_PER_RUN = 40
 EVENT_SPACING = 0.05
 ROOM = "bench-hall"
+ROOM_LAYOUTS = (1, WRITERS)  # the writers share one room, or each has its own
 
 
 @dataclass
@@ -42,6 +43,18 @@ class Deliveries:
         return [at - self.sent[event] for event, at in self.received if event in self.sent]
 
 
+@dataclass(frozen=True)
+class Writes:
+    rooms: int
+    register: load.Samples
+    unregister: load.Samples
+
+    @property
+    def per_second(self) -> float:
+        done = len(self.register.latencies) + len(self.unregister.latencies)
+        return done / self.register.seconds
+
+
 def run(ctx: Context) -> Section:
     tokens = TokenFactory()
     env = {
@@ -52,47 +65,73 @@ def run(ctx: Context) -> Section:
     }
     staff = tokens.auth("bench-staff", ["staff", "admin"], ttl=3600)
     with ctx.service("occupancy", env=env) as occupancy, ctx.load_generator():
-        writes = asyncio.run(_writes(occupancy.base_url, staff))
+        status = asyncio.run(_status_alone(occupancy.base_url, staff))
+        writes = [asyncio.run(_writes(occupancy.base_url, staff, rooms)) for rooms in ROOM_LAYOUTS]
         streams = {
             n: asyncio.run(_fan_out(occupancy.base_url, staff, n)) for n in SUBSCRIBER_COUNTS
         }
-    register, unregister = writes
     plot = charts.latency_bars(
-        {f"register, {WRITERS} clients": register, f"unregister, {WRITERS} clients": unregister},
-        title=f"occupancy: one room, {WRITERS} concurrent staff clients, one uvicorn worker",
+        {
+            f"{action}, {_rooms(run.rooms)}": samples
+            for run in writes
+            for action, samples in (("register", run.register), ("unregister", run.unregister))
+        },
+        title=f"occupancy: {WRITERS} concurrent staff clients, one uvicorn worker",
         path=ctx.plot_path(),
     )
-    pairs = (len(register.latencies) + len(unregister.latencies)) / register.seconds
+    shared, spread = writes[0], writes[-1]
     few, many = streams[SUBSCRIBER_COUNTS[0]], streams[SUBSCRIBER_COUNTS[-1]]
     return Section(
         title="occupancy: register/unregister and live events",
         method=_method(),
         summary=(
-            f"{pairs:,.0f} register+unregister requests/s with {WRITERS} clients on one room "
-            f"(register p50 {_ms(register, 50)} ms, p95 {_ms(register, 95)} ms). A register "
-            f"reaches 1 SSE client in {_pct(few, 50)} ms at p50 and each of "
+            f"{WRITERS} clients complete {shared.per_second:,.0f} register+unregister requests/s "
+            f"in one room (register p50 {_ms(shared.register, 50)} ms, p95 "
+            f"{_ms(shared.register, 95)} ms) and {spread.per_second:,.0f}/s in a room each. A "
+            f"register reaches 1 SSE client in {_pct(few, 50)} ms at p50 and each of "
             f"{SUBSCRIBER_COUNTS[-1]} clients in {_pct(many, 50)} ms at p50 "
-            f"({_pct(many, 95)} ms p95)."
+            f"({_pct(many, 95)} ms p95). For scale: GET status alone, one client, p50 "
+            f"{_ms(status, 50)} ms."
         ),
-        tables=[_writes_table(register, unregister), _events_table(streams)],
+        tables=[_writes_table(writes), _events_table(streams)],
         plots=[plot],
     )
 
 
-async def _writes(base_url: str, staff: dict[str, str]) -> tuple[load.Samples, load.Samples]:
-    """Each client registers and unregisters its own name in one room, over and over."""
-    async with load.client(base_url, connections=WRITERS) as http:
-        created = await http.post(
-            "/occupancy/rooms", json={"slug": ROOM, "title": "Bench hall"}, headers=staff
+async def _status_alone(base_url: str, staff: dict[str, str]) -> load.Samples:
+    """One client reading the default room's status: the cost of a request on this machine."""
+    async with load.client(base_url, connections=1) as http:
+        status = await load.measure(
+            lambda: http.get("/occupancy/rooms/default/status", headers=staff), duration=WARMUP
         )
-        if created.status_code not in (201, 409):
-            created.raise_for_status()
-        await _pairs(http, staff, WARMUP)
-        return await _pairs(http, staff, DURATION)
+    if status.errors:
+        raise RuntimeError(f"{status.errors} status requests failed")
+    return status
+
+
+def _rooms(count: int) -> str:
+    return "one room" if count == 1 else f"{count} rooms"
+
+
+async def _writes(base_url: str, staff: dict[str, str], rooms: int) -> Writes:
+    """Client i registers and unregisters its own name in room i % rooms, over and over."""
+    slugs = [f"bench-{rooms}-{number}" for number in range(rooms)]
+    async with load.client(base_url, connections=WRITERS) as http:
+        for slug in slugs:
+            await _create_room(http, staff, slug)
+        await _pairs(http, staff, slugs, WARMUP)
+        register, unregister = await _pairs(http, staff, slugs, DURATION)
+    return Writes(rooms, register, unregister)
+
+
+async def _create_room(http: httpx.AsyncClient, staff: dict[str, str], slug: str) -> None:
+    created = await http.post("/occupancy/rooms", json={"slug": slug, "title": slug}, headers=staff)
+    if created.status_code != 409:  # made by an earlier run on the same database
+        created.raise_for_status()
 
 
 async def _pairs(
-    http: httpx.AsyncClient, staff: dict[str, str], duration: float
+    http: httpx.AsyncClient, staff: dict[str, str], slugs: list[str], duration: float
 ) -> tuple[load.Samples, load.Samples]:
     register, unregister = load.Samples(), load.Samples()
     start = time.perf_counter()
@@ -100,11 +139,12 @@ async def _pairs(
 
     async def client(number: int) -> None:
         body = {"name": f"writer-{number}"}
+        room = slugs[number % len(slugs)]
         while time.perf_counter() < deadline:
             for action, samples in (("register", register), ("unregister", unregister)):
                 began = time.perf_counter()
                 response = await http.post(
-                    f"/occupancy/rooms/{ROOM}/{action}", json=body, headers=staff
+                    f"/occupancy/rooms/{room}/{action}", json=body, headers=staff
                 )
                 if response.is_success:
                     samples.latencies.append(time.perf_counter() - began)
@@ -135,6 +175,7 @@ async def _fan_out(base_url: str, staff: dict[str, str], subscribers: int) -> Fa
     async with httpx.AsyncClient(
         base_url=base_url, limits=limits, timeout=timeout, trust_env=False
     ) as http:
+        await _create_room(http, staff, ROOM)
         listeners = [
             asyncio.create_task(_listen(http, staff, deliveries, ready)) for _ in range(subscribers)
         ]
@@ -186,8 +227,10 @@ def _method() -> str:
     return (
         "The occupancy service runs as one uvicorn worker (`occupancy.main:create_app`, "
         "development settings, daily files to a scratch folder, the exporter running) with "
-        f"tokens from a test key pair. Writes: {WRITERS} httpx clients on the load CPU each "
-        "register and then unregister their own name in the same room, one request after "
+        "tokens from a test key pair. As a yardstick of the machine's speed, GET status is "
+        f"measured first with one client for {WARMUP:.0f} s. Writes: {WRITERS} httpx clients "
+        "on the load CPU each register and then unregister their own name, all in one room, "
+        "then each in a room of its own, one request after "
         f"another, for {DURATION:.0f} s after a {WARMUP:.0f} s warm-up; every write takes the "
         "room's row lock, logs the action, marks its day for export and NOTIFYs in one "
         f"transaction. Events: N event-stream clients (N = "
@@ -198,12 +241,22 @@ def _method() -> str:
     )
 
 
-def _writes_table(register: load.Samples, unregister: load.Samples) -> Table:
+def _writes_table(writes: list[Writes]) -> Table:
     return Table(
-        columns=("request", "requests", "requests/s", "p50 ms", "p95 ms", "p99 ms", "errors"),
+        columns=(
+            "rooms",
+            "request",
+            "requests",
+            "requests/s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "errors",
+        ),
         rows=[
             (
-                label,
+                str(run.rooms),
+                action,
                 f"{len(samples.latencies):,}",
                 f"{samples.per_second:,.1f}",
                 _ms(samples, 50),
@@ -211,7 +264,8 @@ def _writes_table(register: load.Samples, unregister: load.Samples) -> Table:
                 _ms(samples, 99),
                 str(samples.errors),
             )
-            for label, samples in (("register", register), ("unregister", unregister))
+            for run in writes
+            for action, samples in (("register", run.register), ("unregister", run.unregister))
         ],
     )
 
