@@ -4,8 +4,10 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -48,11 +50,19 @@ def interrupt(process: subprocess.Popen[bytes], how: str) -> None:
         process.send_signal(signal.SIGTERM)
 
 
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A folder outside pytest's own: as root, pgserver opens the path to its ``pgserver`` user
+    (chmod of every parent), which another pytest session starting meanwhile closes again."""
+    with tempfile.TemporaryDirectory(prefix="stack-test-") as folder:
+        yield Path(folder)
+
+
 @pytest.mark.e2e
 @pytest.mark.usefixtures("nginx")
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
 def test_make_stack_serves_on_the_chosen_ports_and_stops_every_process(
-    tmp_path: Path, how: str
+    data_dir: Path, how: str
 ) -> None:
     """DATA_DIR in the relative form of its default (``.data``), which nginx once refused."""
     port = free_port()
@@ -61,12 +71,12 @@ def test_make_stack_serves_on_the_chosen_ports_and_stops_every_process(
         **os.environ,
         "PORT": str(port),
         "SERVICE_PORTS": ",".join(f"{name}={number}" for name, number in ports.items()),
-        "DATA_DIR": os.path.relpath(tmp_path, ROOT),
+        "DATA_DIR": os.path.relpath(data_dir, ROOT),
         "PYTHONPYCACHEPREFIX": str(PYCACHE),  # as fast to start as its services
     }
     env.pop("DATABASE_URL", None)  # the embedded PostgreSQL, started and stopped by the command
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    log = tmp_path / "stack.log"
+    log = data_dir / "stack.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
             ["make", "stack"],  # noqa: S607 (the README's command, found on PATH as a user would)
@@ -86,7 +96,7 @@ def test_make_stack_serves_on_the_chosen_ports_and_stops_every_process(
         assert signup.status_code == 201, signup.text
         for name, number in ports.items():
             assert httpx.get(f"http://127.0.0.1:{number}/{name}/healthz").status_code == 200
-        postmaster = int((tmp_path / "pg" / "postmaster.pid").read_text().split()[0])
+        postmaster = int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
         children = psutil.Process(process.pid).children(recursive=True)
         started = [*children, psutil.Process(postmaster)]
         assert len(started) >= 7  # five services, nginx's master and a worker, PostgreSQL
