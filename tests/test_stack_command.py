@@ -155,6 +155,29 @@ def test_a_taken_port_is_named_before_anything_starts() -> None:
             check_ports_free({"points": port})
 
 
+@pytest.mark.parametrize(
+    ("target", "programs", "then"),
+    [
+        ("test", "nginx=nginx kubectl=kubernetes-client chromium=chromium", "run pytest"),
+        ("stack", "nginx=nginx", "run python -m gateway.stack"),
+    ],
+)
+def test_the_make_target_installs_what_it_needs_before_it_runs(
+    target: str, programs: str, then: str
+) -> None:
+    """``make -n`` prints the recipe without running it."""
+    result = subprocess.run(  # noqa: S603 (fixed arguments)
+        ["make", "-n", target],  # noqa: S607 (make as a user runs it)
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = result.stdout.splitlines()
+    install = lines.index(f"/bin/bash .ci/install-missing {programs}")
+    assert then in lines[install + 1]
+
+
 def run_install_missing(*pairs: str, path: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 (our own script)
         ["/bin/bash", str(INSTALL_MISSING), *pairs],
