@@ -42,6 +42,8 @@ TEMPLATE = GATEWAY_DIR / "nginx.conf.template"
 # compiles every dependency again, three times slower. Git-ignored, shared by every stack.
 PYCACHE = ROOT / ".data" / "pycache"
 _PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+# How long the services and nginx may take to be ready (a busy machine needs tens of seconds).
+READY_TIMEOUT_SECONDS = 120
 logger = logging.getLogger("stack")
 
 
@@ -248,7 +250,7 @@ class Stack:
                 where = f"; see {self.log_dir / f'{name}.log'}" if self.log_dir else ""
                 raise StackError(f"{name} exited with {process.returncode}{where}")
 
-    def wait_until_ready(self, timeout: float = 60) -> None:
+    def wait_until_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
         """Wait until every service is ready and nginx, if started, listens."""
         deadline = time.monotonic() + timeout
         self.wait_for_services(deadline)
@@ -323,7 +325,7 @@ def running_stack(
         nginx_config=write_nginx_config(data_dir / "stack", values),
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         for name in ports:
             stack.start_service(name)
         stack.wait_for_services(deadline)

@@ -29,7 +29,7 @@ INSTALL_MISSING = ROOT / ".ci" / "install-missing"
 
 def wait_until_ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     """Every service's /readyz answers 200 through the gateway (polled, with a deadline)."""
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180  # the stack's own limit is 120 s, after migrations
     waiting = set(service_ports())
     while waiting:
         assert process.poll() is None, f"make stack exited early:\n{log.read_text()[-3000:]}"
