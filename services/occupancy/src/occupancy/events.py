@@ -139,26 +139,19 @@ async def running_hub(dsn: str, *, queue_size: int) -> AsyncIterator[EventHub]:
 
 
 async def room_events(
-    hub: EventHub, database: Database, room: Room, last_event_id: int | None
+    hub: EventHub, database: Database, room: Room, after: int
 ) -> AsyncIterator[OccupancyEvent]:
-    """The room's events after ``last_event_id`` (or from now on), in order, without end."""
+    """The room's events logged after event ``after``, in order, without end."""
     with hub.subscribe(room.slug) as subscription:
-        if last_event_id is None:
-            last_event_id = await _latest_id(database, room)
         while True:
             subscription.restart()  # before reading the log: what commits later is queued
-            async for event in _backlog(database, room, last_event_id):
-                last_event_id = event.id
+            async for event in _backlog(database, room, after):
+                after = event.id
                 yield event
             while (queued := await subscription.next()) is not None:
-                if queued.id > last_event_id:
-                    last_event_id = queued.id
+                if queued.id > after:
+                    after = queued.id
                     yield queued
-
-
-async def _latest_id(database: Database, room: Room) -> int:
-    async with database.sessions() as session:
-        return await OccupancyService(session).last_event_id(room)
 
 
 async def _backlog(database: Database, room: Room, after: int) -> AsyncIterator[OccupancyEvent]:

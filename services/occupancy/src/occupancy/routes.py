@@ -215,11 +215,14 @@ async def events(
 ) -> EventSourceResponse:
     # A short session of its own: the stream must not hold a pooled connection while it lasts.
     async with database.sessions() as session:
-        visible = await OccupancyService(session).room(room, caller)
+        occupancy = OccupancyService(session)
+        visible = await occupancy.room(room, caller)
+        # Without Last-Event-ID: what is logged from now on, "now" being before the response.
+        after = await occupancy.last_event_id(visible) if last_event_id is None else last_event_id
     hub: EventHub = request.app.state.events
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
-        async for event in room_events(hub, database, visible, last_event_id):
+        async for event in room_events(hub, database, visible, after):
             yield ServerSentEvent(
                 data=event.model_dump_json(), event=event.action, id=str(event.id)
             )
