@@ -52,12 +52,15 @@ class Subscription:
             return None
         getter = asyncio.ensure_future(self.queue.get())
         lagged = asyncio.ensure_future(self.lagging.wait())
-        done, _ = await asyncio.wait({getter, lagged}, return_when=asyncio.FIRST_COMPLETED)
-        lagged.cancel()
+        try:
+            done, _ = await asyncio.wait({getter, lagged}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when the stream is closed while it waits
+            lagged.cancel()
+            if not getter.done():
+                getter.cancel()
         if getter in done and not self.lagging.is_set():
             return getter.result()
-        getter.cancel()
-        return None
+        return None  # a lagging stream reads from the log, this event included
 
 
 class EventHub:
