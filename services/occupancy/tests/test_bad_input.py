@@ -187,3 +187,10 @@ async def test_a_forged_token_is_refused_even_on_a_public_room(api, token_factor
         "/occupancy/rooms/default/status", headers={"Authorization": f"Bearer {forged}"}
     )
     api.problem(response, 401)
+
+
+@pytest.mark.parametrize(
+    "params", [{"limit": "0"}, {"limit": "201"}, {"offset": "-1"}, {"limit": "x"}, {"sort": "slug"}]
+)
+async def test_bad_room_pages_are_refused(api, params) -> None:
+    api.problem(await api.client.get("/occupancy/rooms", params=params, headers=api.staff), 422)

@@ -12,7 +12,7 @@ from common.database import DbSession
 from common.dependencies import AppDatabase, settings_dependency
 from common.errors import BadRequest
 from common.problems import documented_problem
-from common.schemas import Page
+from common.schemas import Page, PageQuery
 from occupancy.config import Settings
 from occupancy.events import EventHub, room_events
 from occupancy.models import DEFAULT_ROOM, ROOM_SLUG_PATTERN
@@ -24,7 +24,6 @@ from occupancy.schemas import (
     PersonIn,
     RoomCreate,
     RoomOut,
-    RoomQuery,
     RoomStatus,
     RoomUpdate,
 )
@@ -84,7 +83,7 @@ def room_status(state: RoomState) -> RoomStatus:
 
 @router.get("/rooms", summary="List rooms (anonymous callers: the public ones), by slug")
 async def list_rooms(
-    query: Annotated[RoomQuery, Query()], caller: Caller, occupancy: Occupancy
+    query: Annotated[PageQuery, Query()], caller: Caller, occupancy: Occupancy
 ) -> Page[RoomOut]:
     rooms, total = await occupancy.rooms_page(caller, limit=query.limit, offset=query.offset)
     return Page[RoomOut](

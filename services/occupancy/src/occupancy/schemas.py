@@ -15,7 +15,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from common.schemas import PageQuery, RequestBody
+from common.schemas import RequestBody
 from occupancy.models import MAX_NAME_LENGTH, ROOM_SLUG_PATTERN
 
 # No control characters (tabs, newlines, NUL): a name is one cell of one line of the CSV.
@@ -98,10 +98,6 @@ class RoomUpdate(RequestBody):
         if value is None:
             raise PydanticCustomError("not_null", "may be left out, not set to null")
         return value
-
-
-class RoomQuery(PageQuery):
-    """Page of ``GET /occupancy/rooms``."""
 
 
 class LogQuery(RequestBody):
