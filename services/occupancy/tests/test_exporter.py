@@ -4,12 +4,14 @@ S3 is moto's server speaking the real S3 HTTP API on a loopback port, stopped an
 for the outage; without S3 the files go to a folder.
 """
 
+import asyncio
 import datetime as dt
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from occupancy.exporter import LogExporter
 from occupancy.repository import EXPORTER_LOCK
 
 
@@ -98,3 +100,43 @@ def _zone(name: str) -> dt.tzinfo:
     from zoneinfo import ZoneInfo
 
     return ZoneInfo(name)
+
+
+class GatedTarget:
+    """Holds every write of room ``b`` until the gate opens, as a hanging S3 would."""
+
+    description = "gated target"
+
+    def __init__(self) -> None:
+        self.written: dict[str, bytes] = {}
+        self.gate = asyncio.Event()
+        self.held = asyncio.Event()
+
+    async def put(self, key: str, body: bytes) -> None:
+        if key.startswith("b/"):
+            self.held.set()
+            await self.gate.wait()
+        self.written[key] = body
+
+
+class TestAHangingTarget:
+    @pytest.fixture
+    def settings_overrides(self, logs_dir) -> dict[str, Any]:
+        return {"logs_dir": logs_dir, "export_interval_seconds": 3600}  # this test exports
+
+    async def test_holds_up_no_request(self, app, api) -> None:
+        await api.create_room("a")
+        await api.create_room("b")
+        await api.register("a", "Ann")
+        await api.register("b", "Ben")
+        target = GatedTarget()
+        export = asyncio.create_task(LogExporter(app.state.db, target).export_once())
+        await asyncio.wait_for(target.held.wait(), 10)
+        assert list(target.written) == [f"a/{today()}-logs.csv"]
+        # room a's day was just exported; its next change must not wait for room b's file
+        changed = await asyncio.wait_for(api.register("a", "Cid"), 10)
+        assert changed.status_code == 200
+        assert not export.done()
+        target.gate.set()
+        assert await asyncio.wait_for(export, 10) == 2
+        assert await api.count("log_days", "exported_through < last_action") == 1  # a, again

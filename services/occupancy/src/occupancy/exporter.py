@@ -3,7 +3,8 @@
 The database is the source of truth; a file is a projection of one room's day. A changed day is
 rewritten from all of that day's rows, so a write is complete and idempotent, and a day that
 could not be written (S3 down) stays pending until a later attempt succeeds. Replicas take turns
-through an advisory lock: one exports while the others skip.
+through a session advisory lock: one exports while the others skip (a replica that dies lets go
+with its connection).
 """
 
 import asyncio
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 
 import aioboto3
 from aiobotocore.config import AioConfig  # type: ignore[import-untyped]
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.database import Database
 from occupancy.config import Settings
@@ -107,19 +109,29 @@ class LogExporter:
     async def export_once(self) -> int | None:
         """Write every pending day's file; how many, or None when another replica is exporting.
 
-        One transaction: the files it wrote count as exported only when all were written.
+        Every statement commits on its own, so no row stays locked while a file is written: a
+        slow or unreachable target never holds up a request. A day counts as exported once its
+        file is written; a failure leaves the rest pending for the next round.
         """
-        async with self.database.sessions() as session, session.begin():
-            log = ActionLog(session)
-            if not await log.take_exporter_lock():
-                return None
-            pending = await log.pending_days(limit=DAYS_PER_ROUND)
-            for day in pending:
-                start, end = day_bounds(day.day, day.time_zone)
-                body = render_day(await log.between(day.room_id, start, end), day.time_zone)
-                await self.target.put(object_key(self.prefix, day.slug, day.day), body)
-                await log.mark_exported(day.room_id, day.day, day.last_action)
-            return len(pending)
+        async with self.database.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            async with AsyncSession(bind=autocommit) as session:
+                log = ActionLog(session)
+                if not await log.take_exporter_lock():
+                    return None
+                try:
+                    return await self._write_pending(log)
+                finally:
+                    await log.release_exporter_lock()
+
+    async def _write_pending(self, log: ActionLog) -> int:
+        pending = await log.pending_days(limit=DAYS_PER_ROUND)
+        for day in pending:
+            start, end = day_bounds(day.day, day.time_zone)
+            body = render_day(await log.between(day.room_id, start, end), day.time_zone)
+            await self.target.put(object_key(self.prefix, day.slug, day.day), body)
+            await log.mark_exported(day.room_id, day.day, day.last_action)
+        return len(pending)
 
     async def run(self, interval: float, max_delay: float) -> None:
         """Export every ``interval`` seconds; after failures wait longer, up to ``max_delay``."""

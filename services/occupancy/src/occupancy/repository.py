@@ -15,7 +15,7 @@ from occupancy.models import DEFAULT_ROOM, Action, LogDay, Occupant, Room
 UNIQUE_VIOLATION = "23505"
 FOREIGN_KEY_VIOLATION = "23503"
 EVENTS_CHANNEL = "occupancy_events"
-# Advisory lock key of the exporter (pg_try_advisory_xact_lock): one replica exports at a time.
+# Advisory lock key of the exporter (pg_try_advisory_lock): one replica exports at a time.
 EXPORTER_LOCK = 0x0CC0_0001
 
 
@@ -207,9 +207,12 @@ class ActionLog:
         await self.session.exec(select(func.pg_notify(EVENTS_CHANNEL, payload)))
 
     async def take_exporter_lock(self) -> bool:
-        """This transaction is the exporter unless another replica's transaction is."""
-        result = await self.session.exec(select(func.pg_try_advisory_xact_lock(EXPORTER_LOCK)))
+        """This connection is the exporter until it lets go, unless another replica's is."""
+        result = await self.session.exec(select(func.pg_try_advisory_lock(EXPORTER_LOCK)))
         return bool(result.one())
+
+    async def release_exporter_lock(self) -> None:
+        await self.session.exec(select(func.pg_advisory_unlock(EXPORTER_LOCK)))
 
     async def pending_days(self, *, limit: int) -> list[PendingDay]:
         """Days whose file lags behind the log, oldest first."""
