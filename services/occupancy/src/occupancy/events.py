@@ -104,7 +104,7 @@ class EventHub:
         while True:
             try:
                 await self._listen_once()
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            except Exception as exc:  # whatever broke the connection, listen again
                 logger.warning("event listener lost its connection", extra={"error": repr(exc)})
             self.listening.clear()
             await asyncio.sleep(self.reconnect_seconds)
