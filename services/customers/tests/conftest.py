@@ -1,10 +1,16 @@
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp
 
 from common.testing import TokenFactory
 from common.testing.plugin import ServiceUnderTest
@@ -82,3 +88,45 @@ class CustomersApi:
 @pytest.fixture
 def api(client: httpx.AsyncClient, admin_engine: AsyncEngine) -> CustomersApi:
     return CustomersApi(client, admin_engine)
+
+
+DEADLINE_SECONDS = 10
+Condition = Callable[[], Awaitable[bool]]
+
+
+async def poll_until(condition: Condition, deadline_seconds: float = DEADLINE_SECONDS) -> None:
+    """Poll ``condition`` until it holds; fail when the deadline passes first."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + deadline_seconds
+    while not await condition():
+        assert loop.time() < deadline, "the condition did not hold before the deadline"
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def eventually() -> Callable[[Condition], Awaitable[None]]:
+    """``await eventually(condition)``: no fixed sleeps, a deadline instead."""
+    return poll_until
+
+
+@asynccontextmanager
+async def serve_on_loopback(app: ASGIApp) -> AsyncIterator[str]:
+    """uvicorn on a free loopback port in this event loop; yields the base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:  # noqa: ASYNC110 (uvicorn offers no event to wait on)
+            await asyncio.sleep(0.01)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@pytest.fixture
+def serve_over_http() -> Callable[[ASGIApp], AbstractAsyncContextManager[str]]:
+    """``async with serve_over_http(app) as base_url``: the app over real HTTP (lifespan off)."""
+    return serve_on_loopback

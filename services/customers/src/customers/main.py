@@ -5,6 +5,7 @@ from fastapi import FastAPI
 
 from common.app import create_service_app
 from common.auth import StaticKeys
+from customers.auth.oauth import OAuthError, oauth_error_response
 from customers.auth.routes import router as auth_router
 from customers.auth.service import AuthComponents
 from customers.auth.tokens import TokenIssuer
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, notifier: Notifier | None = 
         key_source=lambda app: StaticKeys(keyring.public_jwks()),
         lifespan=lifespan,
     )
+    app.add_exception_handler(OAuthError, oauth_error_response)  # /auth/token speaks RFC 6749
     app.state.auth = components
     app.state.keyring = keyring
     return app
