@@ -1,101 +1,42 @@
 """Token verification through a real app: one valid token, and every forgery refused with 401."""
 
-import base64
-import hashlib
-import hmac
-import json
 import time
 from collections.abc import Callable
 
 import httpx
 import pytest
 
-from common.auth import public_jwk, require_roles
-from common.testing import KeyPair, TokenFactory
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def b64url_json(value: object) -> str:
-    return b64url(json.dumps(value).encode())
-
-
-def unsigned(factory: TokenFactory, alg: str) -> str:
-    header = b64url_json({"alg": alg, "typ": "JWT", "kid": factory.keys.kid})
-    return f"{header}.{b64url_json(factory.claims())}."
-
-
-def hs256_with_public_key(factory: TokenFactory) -> str:
-    """The classic confusion attack: HMAC keyed with the RSA public key the verifier trusts."""
-    header = b64url_json({"alg": "HS256", "typ": "JWT", "kid": factory.keys.kid})
-    signing_input = f"{header}.{b64url_json(factory.claims(roles=['admin']))}"
-    key = factory.keys.public_pem.encode()
-    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{b64url(signature)}"
-
-
-def tampered(factory: TokenFactory) -> str:
-    header, _, signature = factory.token().split(".")
-    return f"{header}.{b64url_json(factory.claims(roles=['admin']))}.{signature}"
-
-
-def signed_by_other_key(factory: TokenFactory) -> str:
-    """Signed by an untrusted key but claiming the trusted key's kid."""
-    impostor = TokenFactory(keys=KeyPair.generate())
-    return impostor.sign(factory.claims(), headers={"kid": factory.keys.kid})
-
-
-def unknown_kid(factory: TokenFactory) -> str:
-    return factory.sign(factory.claims(), headers={"kid": "no-such-key"})
-
-
-def embedded_key(header: str) -> Callable[[TokenFactory], str]:
-    """Signed by the attacker's key, which the token carries (``jwk``) or points to (``jku``)."""
-
-    def forge(factory: TokenFactory) -> str:
-        impostor = TokenFactory(keys=KeyPair.generate())
-        own_key = public_jwk(impostor.keys.public_pem)
-        value = own_key if header == "jwk" else "https://evil.example/jwks.json"
-        return impostor.sign(factory.claims(), headers={"kid": factory.keys.kid, header: value})
-
-    return forge
+from common.auth import require_roles
+from common.testing import TokenFactory
+from common.testing.forgeries import forged_tokens
 
 
 def now() -> int:
     return int(time.time())
 
 
-FORGERIES: dict[str, Callable[[TokenFactory], str]] = {
-    "expired": lambda f: f.sign(f.claims(iat=int(time.time()) - 120, exp=int(time.time()) - 60)),
-    "not yet valid": lambda f: f.sign(f.claims(nbf=int(time.time()) + 600)),
-    "wrong issuer": lambda f: f.sign(f.claims(iss="https://evil.example/auth")),
-    "wrong audience": lambda f: f.sign(f.claims(aud="another-platform")),
-    "missing audience": lambda f: f.sign(f.claims(aud=None)),
-    "missing issuer": lambda f: f.sign(f.claims(iss=None)),
-    "issued in the future": lambda f: f.sign(f.claims(iat=now() + 3600, exp=now() + 4500)),
-    "exp a numeric string": lambda f: f.sign(f.claims(exp=str(now() + 900))),
+# Beyond the platform's catalogue: the claim types python-jose lets through or trips over.
+MALFORMED_CLAIMS: dict[str, Callable[[TokenFactory], str]] = {
     "exp a boolean": lambda f: f.sign(f.claims(exp=True)),
     "exp a list": lambda f: f.sign(f.claims(exp=[now() + 900])),
+    "exp infinite": lambda f: f.sign(f.claims(exp=float("inf"))),
     "iat a string": lambda f: f.sign(f.claims(iat="yesterday")),
     "missing iat": lambda f: f.sign(f.claims(iat=None)),
     "nbf a string": lambda f: f.sign(f.claims(nbf="0")),
-    "missing sub": lambda f: f.sign(f.claims(sub=None)),
-    "missing exp": lambda f: f.sign(f.claims(exp=None)),
-    "roles not a list": lambda f: f.sign({**f.claims(), "roles": "admin"}),
-    "wrong key": signed_by_other_key,
-    "unknown kid": unknown_kid,
-    "embedded jwk": embedded_key("jwk"),
-    "jku header": embedded_key("jku"),
+    "payload not an object": lambda f: f.sign(f.claims()).split(".")[0] + ".WzFd.",
     "crit header": lambda f: f.sign(f.claims(), headers={"crit": ["exp"]}),
-    "1 MB token": lambda f: f.sign(f.claims(padding="x" * 1_000_000)),
-    "alg none": lambda f: unsigned(f, "none"),
-    "HS256 with the public key": hs256_with_public_key,
-    "tampered payload": tampered,
-    "garbage": lambda f: "not-a-jwt",
-    "empty segments": lambda f: "..",
 }
+
+
+@pytest.fixture(scope="module")
+def forgeries(token_factory: TokenFactory) -> dict[str, str | None]:
+    return {
+        **forged_tokens(token_factory),
+        **{name: forge(token_factory) for name, forge in MALFORMED_CLAIMS.items()},
+    }
+
+
+FORGERY_NAMES = [*forged_tokens(TokenFactory()), *MALFORMED_CLAIMS]
 
 
 async def test_a_valid_token_is_accepted(
@@ -108,16 +49,17 @@ async def test_a_valid_token_is_accepted(
     assert response.json() == {"subject": "alice", "roles": ["customer", "staff"]}
 
 
-@pytest.mark.parametrize("forgery", FORGERIES.values(), ids=FORGERIES.keys())
+@pytest.mark.parametrize("name", FORGERY_NAMES)
 async def test_forged_tokens_are_refused_with_a_problem(
-    client: httpx.AsyncClient, token_factory: TokenFactory, forgery: Callable[[TokenFactory], str]
+    client: httpx.AsyncClient, forgeries: dict[str, str | None], name: str
 ) -> None:
-    response = await client.get(
-        "/probe/me", headers={"Authorization": f"Bearer {forgery(token_factory)}"}
-    )
+    token = forgeries[name]
+    headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+    response = await client.get("/probe/me", headers=headers)
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
-    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+    challenge = "Bearer" if token is None else 'Bearer error="invalid_token"'
+    assert response.headers["www-authenticate"] == challenge
     assert response.json()["status"] == 401
 
 
