@@ -90,6 +90,20 @@ def api(client: httpx.AsyncClient, admin_engine: AsyncEngine) -> CustomersApi:
     return CustomersApi(client, admin_engine)
 
 
+ADMIN_EMAIL = "zz-admin@example.com"  # sorts after every other address in these tests
+
+
+@pytest.fixture
+async def admin(api: CustomersApi, token_factory: TokenFactory) -> dict[str, str]:
+    """Headers of an admin's account: admin-only routes check the account, not only the token."""
+    await api.execute(
+        "INSERT INTO customers.customers (customer_id, email, roles)"
+        " VALUES ('admin-1', :email, '{admin}')",
+        email=ADMIN_EMAIL,
+    )
+    return token_factory.auth("admin-1", ["admin"])
+
+
 DEADLINE_SECONDS = 10
 Condition = Callable[[], Awaitable[bool]]
 

@@ -111,8 +111,7 @@ async def test_a_new_request_replaces_an_unused_token(api) -> None:
     assert (await confirm(api, second, api.other_password)).status_code == 204
 
 
-async def test_an_imported_customer_without_password_gets_one_by_reset(api, token_factory) -> None:
-    admin = token_factory.auth("admin-1", ["admin"])
+async def test_an_imported_customer_without_password_gets_one_by_reset(api, admin) -> None:
     created = await api.client.post(
         "/customers", json={"email": "imported@example.com"}, headers=admin
     )

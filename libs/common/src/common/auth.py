@@ -331,13 +331,22 @@ async def current_user(
 CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
-def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that admits callers holding any of ``roles`` (403 otherwise)."""
+PrincipalDependency = Callable[..., Awaitable[Principal]]
+
+
+def require_roles(
+    *roles: str, caller: PrincipalDependency = current_user
+) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that admits callers holding any of ``roles`` (403 otherwise).
+
+    ``caller`` is the dependency that says who calls: the token's principal by default; the
+    identity provider passes one that reads the account's current roles instead.
+    """
     unknown = set(roles) - ROLES
     if unknown:
         raise ValueError(f"unknown roles: {sorted(unknown)}")
 
-    async def dependency(principal: CurrentUser) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(caller)]) -> Principal:
         if not principal.has_any_role(*roles):
             raise Forbidden(
                 f"This needs one of the roles: {', '.join(sorted(roles))}",

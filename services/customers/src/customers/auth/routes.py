@@ -7,10 +7,10 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
 from common.auth import ALGORITHM, CurrentUser
-from common.database import DbSession
 from common.errors import ProblemError
 from common.problems import documented_problem
 from customers.auth.client_address import client_address
+from customers.auth.dependencies import Auth
 from customers.auth.oauth import (
     FORM,
     NO_STORE,
@@ -35,7 +35,7 @@ from customers.auth.schemas import (
     TokenRequest,
     TokenResponse,
 )
-from customers.auth.service import AuthService, TokenPair
+from customers.auth.service import TokenPair
 from customers.config import Settings
 from customers.keys import Keyring
 from customers.records.schemas import CustomerOut
@@ -56,10 +56,6 @@ LOGIN_BODY = {
 
 class UnsupportedMediaType(ProblemError):
     status = 415
-
-
-def _auth_service(request: Request, session: DbSession) -> AuthService:
-    return AuthService(session, request.app.state.auth)
 
 
 def _client_address(request: Request) -> str:
@@ -84,7 +80,6 @@ async def _login_credentials(request: Request) -> LoginRequest:
     raise UnsupportedMediaType(f"Send the credentials as {JSON} or {FORM}")
 
 
-Auth = Annotated[AuthService, Depends(_auth_service)]
 ClientAddress = Annotated[str, Depends(_client_address)]
 
 

@@ -4,7 +4,7 @@ import logging
 import math
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -122,6 +122,18 @@ class AuthService:
         if found:
             await self.auth.revoke_family(found[0].family_id)
             await self.session.commit()
+
+    async def with_current_roles(self, caller: Principal) -> Principal:
+        """``caller`` with the roles their account holds now: none once it is deleted.
+
+        A service client keeps the token's roles while it is still configured.
+        """
+        if caller.subject.startswith(SERVICE_SUBJECT_PREFIX):
+            client_id = caller.subject.removeprefix(SERVICE_SUBJECT_PREFIX)
+            configured = client_id in self.settings.service_clients
+            return caller if configured else replace(caller, roles=frozenset())
+        customer = await self.customers.by_id(caller.subject)
+        return replace(caller, roles=frozenset(customer.roles if customer else ()))
 
     async def me(self, caller: Principal) -> Customer:
         customer = await self.customers.by_id(caller.subject)
