@@ -18,8 +18,8 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import FormData
 
 from common.errors import TooManyRequests, Unauthorized
+from common.schemas import error_summary
 from customers.auth.schemas import OAuthErrorResponse, TokenGrant, TokenRequest
-from customers.fields import error_summary
 
 FORM = "application/x-www-form-urlencoded"
 # RFC 6749 section 5.1: nothing may cache a response that carries tokens.

@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 
 from common.auth import ALGORITHM, CurrentUser
-from common.errors import ProblemError
+from common.errors import UnsupportedMediaType
 from common.problems import documented_problem
 from customers.auth.client_address import client_address
 from customers.auth.dependencies import Auth
@@ -36,7 +36,7 @@ from customers.auth.schemas import (
     TokenResponse,
 )
 from customers.auth.service import TokenPair
-from customers.config import Settings
+from customers.config import CustomersSettings
 from customers.keys import Keyring
 from customers.records.schemas import CustomerOut
 
@@ -54,12 +54,7 @@ LOGIN_BODY = {
 }
 
 
-class UnsupportedMediaType(ProblemError):
-    status = 415
-
-
-def _client_address(request: Request) -> str:
-    settings: Settings = request.app.state.settings
+def _client_address(request: Request, settings: CustomersSettings) -> str:
     peer = request.client.host if request.client else None
     return client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
 
@@ -244,8 +239,7 @@ async def jwks(request: Request, response: Response) -> JsonWebKeySet:
 
 
 @router.get("/.well-known/openid-configuration", summary="Discovery document")
-async def openid_configuration(request: Request) -> OpenIdConfiguration:
-    settings: Settings = request.app.state.settings
+async def openid_configuration(settings: CustomersSettings) -> OpenIdConfiguration:
     issuer = settings.auth_issuer.rstrip("/")
     return OpenIdConfiguration(
         issuer=settings.auth_issuer,
