@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 
 from common.auth import CurrentUser, Principal, require_roles
 from common.database import DbSession
+from customers.auth.password_resets import PasswordResetRequests
 from customers.auth.service import AuthService
 
 
@@ -14,6 +15,14 @@ def auth_service(request: Request, session: DbSession) -> AuthService:
 
 
 Auth = Annotated[AuthService, Depends(auth_service)]
+
+
+def password_reset_requests(request: Request) -> PasswordResetRequests:
+    requests: PasswordResetRequests = request.app.state.password_resets
+    return requests
+
+
+PasswordResets = Annotated[PasswordResetRequests, Depends(password_reset_requests)]
 
 
 async def current_caller(caller: CurrentUser, auth: Auth) -> Principal:

@@ -10,7 +10,7 @@ from common.auth import ALGORITHM, CurrentUser
 from common.errors import UnsupportedMediaType
 from common.problems import documented_problem
 from customers.auth.client_address import client_address
-from customers.auth.dependencies import Auth
+from customers.auth.dependencies import Auth, PasswordResets
 from customers.auth.oauth import (
     FORM,
     NO_STORE,
@@ -140,10 +140,16 @@ async def me(caller: CurrentUser, auth: Auth) -> CustomerOut:
     "/password-reset/request",
     status_code=202,
     summary="Send a reset token to the email, if it has an account (always 202)",
+    description=(
+        "The request is queued and handled in the background, so the answer takes the same "
+        "time whether or not the email has an account."
+    ),
     response_class=Response,
 )
-async def request_password_reset(data: PasswordResetRequest, auth: Auth) -> Response:
-    await auth.request_password_reset(data.email)
+async def request_password_reset(
+    data: PasswordResetRequest, password_resets: PasswordResets
+) -> Response:
+    password_resets.submit(data.email)
     return Response(status_code=202)
 
 
