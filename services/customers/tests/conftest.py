@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
@@ -43,6 +44,7 @@ class CustomersApi:
 
     client: httpx.AsyncClient
     engine: AsyncEngine
+    app: FastAPI
     password: str = "violet-harbor-quilt-1987"
     other_password: str = "marble-orchid-lantern-204"
 
@@ -68,6 +70,23 @@ class CustomersApi:
         await self.signup(email)
         return self.bearer(await self.login(email))
 
+    async def request_reset(self, email: str) -> None:
+        """Ask for a password reset and wait until the background worker has handled it."""
+        response = await self.client.post("/auth/password-reset/request", json={"email": email})
+        assert response.status_code == 202, response.text
+        assert response.content == b""
+        await self.app.state.password_resets.handled()
+
+    async def reset_token_for(self, email: str) -> str:
+        """Ask for a reset; the token the outbox holds for ``email`` then."""
+        await self.request_reset(email)
+        rows = await self.execute(
+            "SELECT payload->>'token' AS token FROM customers.outbox"
+            " WHERE recipient = lower(:email) ORDER BY id DESC LIMIT 1",
+            email=email,
+        )
+        return str(rows[0].token)
+
     @staticmethod
     def bearer(tokens: dict[str, Any]) -> dict[str, str]:
         return {"Authorization": f"Bearer {tokens['access_token']}"}
@@ -86,8 +105,8 @@ class CustomersApi:
 
 
 @pytest.fixture
-def api(client: httpx.AsyncClient, admin_engine: AsyncEngine) -> CustomersApi:
-    return CustomersApi(client, admin_engine)
+def api(client: httpx.AsyncClient, admin_engine: AsyncEngine, app: FastAPI) -> CustomersApi:
+    return CustomersApi(client, admin_engine, app)
 
 
 ADMIN_EMAIL = "zz-admin@example.com"  # sorts after every other address in these tests

@@ -42,7 +42,8 @@ async def test_a_customer_reads_changes_and_deletes_their_own_record(api) -> Non
 async def test_deleting_a_customer_removes_credentials_and_tokens(api, admin) -> None:
     await api.signup("gone@example.com")
     tokens = await api.login("gone@example.com")
-    await api.client.post("/auth/password-reset/request", json={"email": "gone@example.com"})
+    await api.request_reset("gone@example.com")
+    assert await api.count("outbox") == 1
     assert (
         await api.client.delete("/customers/gone@example.com", headers=admin)
     ).status_code == 204

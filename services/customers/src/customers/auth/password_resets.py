@@ -30,6 +30,10 @@ class PasswordResetRequests:
         except asyncio.QueueFull:
             logger.warning("password reset request dropped: too many waiting")
 
+    async def handled(self) -> None:
+        """Return once every request queued so far has been handled."""
+        await self._queue.join()
+
     @contextlib.asynccontextmanager
     async def running(self, database: Database, components: AuthComponents) -> AsyncIterator[None]:
         """Handle requests while the app runs; at shutdown, finish the queue for a moment."""
@@ -38,7 +42,7 @@ class PasswordResetRequests:
             yield
         finally:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._queue.join(), DRAIN_SECONDS)
+                await asyncio.wait_for(self.handled(), DRAIN_SECONDS)
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
