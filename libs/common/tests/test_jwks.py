@@ -29,6 +29,7 @@ class IdentityProvider:
         self.fetches = 0
         self.available = True
         self.hold: asyncio.Event | None = None
+        self.document: object | None = None  # served instead of the key set when set
         self.app = Starlette(routes=[Route("/auth/jwks.json", self.jwks)])
 
     async def jwks(self, request: Request) -> Response:
@@ -37,6 +38,8 @@ class IdentityProvider:
             await self.hold.wait()
         if not self.available:
             return Response(status_code=503)
+        if self.document is not None:
+            return JSONResponse(self.document)
         return JSONResponse({"keys": [public_jwk(key.public_pem) for key in self.keys]})
 
     def jwks_client(self, **options: float) -> RemoteJWKS:
@@ -176,3 +179,31 @@ async def test_cached_keys_survive_a_provider_outage_and_unknown_kids_are_refuse
         with pytest.raises(Unauthorized):
             await verifier.verify(stranger.token())
     assert idp.fetches == 2  # one failed refresh, then the backoff holds every other fetch
+
+
+@pytest.mark.parametrize(
+    "document",
+    [{"keys": "nope"}, [1, 2], {"no keys": []}, {"keys": [{"kty": "RSA", "kid": "x", "n": 5}]}],
+    ids=["keys not a list", "not an object", "no keys", "a key that does not parse"],
+)
+async def test_a_malformed_key_set_changes_nothing_held(document: object) -> None:
+    factory = TokenFactory()
+    idp = IdentityProvider(factory.keys)
+    verifier = idp.verifier(cache_seconds=0, min_refetch_seconds=0, backoff_seconds=60)
+    await verifier.verify(factory.token())
+    idp.document = document
+    assert (await verifier.verify(factory.token("gus"))).subject == "gus"  # starts a refresh
+    await eventually(lambda: _fetched(idp, 2))
+    assert (await verifier.verify(factory.token("hana"))).subject == "hana"
+
+
+async def test_a_malformed_key_set_and_no_key_held_is_a_503() -> None:
+    idp = IdentityProvider(TokenFactory().keys)
+    idp.document = {"keys": "nope"}
+    verifier = idp.verifier()
+    with pytest.raises(ServiceUnavailable):
+        await verifier.verify(TokenFactory().token())
+
+
+async def _fetched(idp: IdentityProvider, times: int) -> bool:
+    return idp.fetches >= times

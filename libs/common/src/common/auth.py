@@ -130,7 +130,8 @@ class RemoteJWKS:
     - an unknown kid (a key rotation, or a forgery) waits for a fetch, at most one every
       ``min_refetch_seconds``; concurrent callers share the fetch in flight;
     - after a failed fetch no other starts before a backoff (doubling from ``backoff_seconds``
-      up to ``max_backoff_seconds``, with jitter) has passed; an unknown kid is refused at once;
+      up to ``max_backoff_seconds``, with jitter) has passed; an unknown kid is refused at once
+      (a document that is not a key set, or holds no usable RS256 key, is a failed fetch);
     - only while no key is held at all does every caller wait (for the same fetch), and a
       failed fetch is a 503.
     """
@@ -195,8 +196,11 @@ class RemoteJWKS:
             keys = response.json()["keys"]
             if not isinstance(keys, list):
                 raise TypeError("keys is not a list")
-            self._by_kid = parsed_keys(key for key in keys if isinstance(key, dict))
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            usable = parsed_keys(key for key in keys if isinstance(key, dict))
+            if not usable:
+                raise ValueError("no usable RS256 key in the set")  # keep what is held
+            self._by_kid = usable
+        except Exception as exc:  # a background task: any failure means "keep the keys held"
             self._back_off()
             logger.warning(
                 "jwks fetch failed; serving the keys held",
