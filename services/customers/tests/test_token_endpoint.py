@@ -1,5 +1,7 @@
 """``POST /auth/token`` by hand: every grant, and errors in RFC 6749 section 5.2's shape."""
 
+import json
+import re
 from typing import Any
 
 import pytest
@@ -172,7 +174,11 @@ async def test_the_json_login_and_refresh_are_not_cached_either(api) -> None:
 
 
 async def test_the_token_endpoint_documents_its_form_and_its_error_shape(client) -> None:
-    operation = (await client.get("/customers/openapi.json")).json()["paths"]["/auth/token"]["post"]
+    document = (await client.get("/customers/openapi.json")).json()
+    references = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(document)))
+    assert references <= document["components"]["schemas"].keys()  # every $ref resolves
+    assert '"$ref": "#/$defs' not in json.dumps(document)
+    operation = document["paths"]["/auth/token"]["post"]
     assert "application/x-www-form-urlencoded" in operation["requestBody"]["content"]
     for status in ("400", "401", "429"):
         schema = operation["responses"][status]["content"]["application/json"]["schema"]

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from common.auth import ALGORITHM, CurrentUser
 from common.errors import UnsupportedMediaType
@@ -31,8 +31,8 @@ from customers.auth.schemas import (
     RefreshRequest,
     RefreshTokenGrant,
     SignupRequest,
+    TokenForm,
     TokenPairResponse,
-    TokenRequest,
     TokenResponse,
 )
 from customers.auth.service import TokenPair
@@ -186,7 +186,7 @@ def _oauth_error(description: str) -> dict[str, Any]:
 TOKEN_ENDPOINT_BODY = {
     "requestBody": {
         "required": True,
-        "content": {FORM: {"schema": TypeAdapter(TokenRequest).json_schema()}},
+        "content": {FORM: {"schema": TokenForm.model_json_schema()}},
     }
 }
 

@@ -75,6 +75,17 @@ class ClientCredentialsGrant(TokenGrant):
     grant_type: Literal["client_credentials"]
 
 
+class TokenForm(BaseModel):
+    """The token endpoint's form as OpenAPI shows it: one object, the fields each grant uses."""
+
+    grant_type: Literal["password", "refresh_token", "client_credentials"]
+    username: str | None = Field(None, description="password grant: the email")
+    password: str | None = Field(None, description="password grant")
+    refresh_token: str | None = Field(None, description="refresh_token grant")
+    client_id: str | None = Field(None, description="client_credentials, unless HTTP Basic")
+    client_secret: str | None = Field(None, description="client_credentials, unless HTTP Basic")
+
+
 TokenRequest = Annotated[
     PasswordGrant | RefreshTokenGrant | ClientCredentialsGrant, Field(discriminator="grant_type")
 ]
