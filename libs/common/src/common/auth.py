@@ -123,7 +123,7 @@ class StaticKeys:
 class RemoteJWKS:
     """The identity provider's JWKS document, fetched over HTTP and cached as parsed keys.
 
-    Verification never waits on the identity provider while keys are held:
+    A token signed by a key already held never waits on the identity provider:
 
     - keys older than ``cache_seconds`` are still served while one background fetch refreshes
       them (stale-while-revalidate), so an outage of the provider does not stop verification;
