@@ -107,9 +107,11 @@ def test_rooms_are_listed_at_the_bare_collection_path(
         headers=admin,
     )
     assert created.status_code == 201, created.text
-    listed = http.get("/occupancy/rooms")  # anonymous: the public rooms
+    listed = http.get("/occupancy/rooms", params={"limit": 200}, headers=admin)
     assert listed.status_code == 200
     assert "e2e-hall" in [room["slug"] for room in listed.json()["items"]]
+    public = http.get("/occupancy/rooms/e2e-hall/status")  # anonymous: a public room
+    assert public.json()["status"] == "closed"
 
 
 def test_the_original_api_answers_through_the_gateway(

@@ -125,8 +125,7 @@ class EventHub:
                 if not closed.is_set():
                     await connection.execute("SELECT 1", timeout=5)  # notice a dead server
         finally:
-            with contextlib.suppress(Exception):
-                await connection.close(timeout=2)
+            connection.terminate()  # at once: closing politely could wait on a cancelled query
 
 
 @contextlib.asynccontextmanager
@@ -160,10 +159,16 @@ async def room_events(
 async def _backlog(database: Database, room: Room, after: int) -> AsyncIterator[OccupancyEvent]:
     """What the log holds after ``after``, read in batches with a short session each."""
     while True:
-        async with database.sessions() as session:
-            batch = await OccupancyService(session).events_after(room, after, limit=BACKLOG_BATCH)
+        # Shielded: a client leaving mid-read must not cancel a query half-way (its pooled
+        # connection could then wait forever for an answer).
+        batch = await asyncio.shield(_events_after(database, room, after))
         for event in batch:
             yield event
         if len(batch) < BACKLOG_BATCH:
             return
         after = batch[-1].id
+
+
+async def _events_after(database: Database, room: Room, after: int) -> list[OccupancyEvent]:
+    async with database.sessions() as session:
+        return await OccupancyService(session).events_after(room, after, limit=BACKLOG_BATCH)

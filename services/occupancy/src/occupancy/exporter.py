@@ -133,10 +133,11 @@ class LogExporter:
             await log.mark_exported(day.room_id, day.day, day.last_action)
         return len(pending)
 
-    async def run(self, interval: float, max_delay: float) -> None:
-        """Export every ``interval`` seconds; after failures wait longer, up to ``max_delay``."""
+    async def run(self, interval: float, max_delay: float, stopping: asyncio.Event) -> None:
+        """Export every ``interval`` seconds until ``stopping`` is set; after failures wait
+        longer, up to ``max_delay``. A round in progress is finished, not cut short."""
         delay = interval
-        while True:
+        while not stopping.is_set():
             try:
                 written = await self.export_once()
             except Exception as exc:
@@ -155,20 +156,27 @@ class LogExporter:
                 if written == DAYS_PER_ROUND:
                     continue  # more are waiting
                 delay = interval
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), delay)
 
 
 @contextlib.asynccontextmanager
 async def running_exporter(database: Database, settings: Settings) -> AsyncIterator[LogExporter]:
-    """The exporter running in the background while the app runs."""
+    """The exporter running in the background while the app runs.
+
+    At shutdown it finishes its round rather than being cancelled: a database call cancelled
+    half-way can leave its pooled connection waiting for an answer that never comes.
+    """
     async with log_target(settings) as target:
         exporter = LogExporter(database, target, prefix=settings.s3_prefix)
+        stopping = asyncio.Event()
         task = asyncio.create_task(
-            exporter.run(settings.export_interval_seconds, settings.export_retry_max_seconds)
+            exporter.run(
+                settings.export_interval_seconds, settings.export_retry_max_seconds, stopping
+            )
         )
         try:
             yield exporter
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            stopping.set()
+            await task

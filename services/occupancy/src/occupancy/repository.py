@@ -91,12 +91,12 @@ class RoomRepository:
                 raise RoomHasHistory from exc
             raise
 
-    async def page(self, *, public_only: bool, limit: int, offset: int) -> tuple[list[Room], int]:
-        conditions = [col(Room.public)] if public_only else []
+    async def page(self, *, limit: int, offset: int) -> tuple[list[Room], int]:
+        """One page ordered by slug, and the number of rooms in all."""
         items = await self.session.exec(
-            select(Room).where(*conditions).order_by(Room.slug).limit(limit).offset(offset)
+            select(Room).order_by(Room.slug).limit(limit).offset(offset)
         )
-        total = await self.session.exec(select(func.count()).select_from(Room).where(*conditions))
+        total = await self.session.exec(select(func.count()).select_from(Room))
         return list(items), total.one()
 
     async def set_count(self, room_id: int, count: int) -> Room:

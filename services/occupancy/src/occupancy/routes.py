@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from common.auth import Principal, bearer_scheme, current_user, require_roles
+from common.auth import CurrentUser, Principal, bearer_scheme, current_user, require_roles
 from common.database import DbSession
 from common.dependencies import AppDatabase, settings_dependency
 from common.errors import BadRequest
@@ -81,11 +81,11 @@ def room_status(state: RoomState) -> RoomStatus:
     )
 
 
-@router.get("/rooms", summary="List rooms (anonymous callers: the public ones), by slug")
+@router.get("/rooms", summary="List rooms (signed-in users), by slug")
 async def list_rooms(
-    query: Annotated[PageQuery, Query()], caller: Caller, occupancy: Occupancy
+    query: Annotated[PageQuery, Query()], _: CurrentUser, occupancy: Occupancy
 ) -> Page[RoomOut]:
-    rooms, total = await occupancy.rooms_page(caller, limit=query.limit, offset=query.offset)
+    rooms, total = await occupancy.rooms_page(limit=query.limit, offset=query.offset)
     return Page[RoomOut](
         items=[RoomOut.model_validate(room) for room in rooms],
         total=total,

@@ -70,11 +70,8 @@ class OccupancyService:
     async def room(self, slug: str, caller: Principal | None) -> Room:
         return visible_to(await self.rooms.by_slug(slug), caller)
 
-    async def rooms_page(
-        self, caller: Principal | None, *, limit: int, offset: int
-    ) -> tuple[list[Room], int]:
-        """Signed-in users list every room; anonymous callers the public ones."""
-        return await self.rooms.page(public_only=caller is None, limit=limit, offset=offset)
+    async def rooms_page(self, *, limit: int, offset: int) -> tuple[list[Room], int]:
+        return await self.rooms.page(limit=limit, offset=offset)
 
     async def create_room(self, data: RoomCreate) -> Room:
         try:
