@@ -37,7 +37,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 @dataclass
 class PageWatch:
-    """What a page did that it must not: console errors, uncaught errors, requests off the machine."""
+    """What a page must not do: log console errors, throw, or send requests off the machine."""
 
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
