@@ -51,9 +51,8 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-# Settings a service may have that the fuzzer sets when it does: a signing identity provider
-# (customers) signs with the test key, so the token factory's tokens are its own; the cheapest
-# password hashing, since the fuzzer is about contracts, not hashing cost.
+# Settings a service may have, set when it does: the cheapest password hashing (the fuzzer is
+# about contracts, not hashing cost); ``signing_keys`` is added in ``fuzz_settings``.
 OPTIONAL_TEST_SETTINGS: dict[str, Any] = {"argon2_memory_kib": 8, "argon2_time_cost": 1}
 
 
@@ -65,7 +64,11 @@ def under_test(name: str) -> ServiceUnderTest:
 
 
 def fuzz_settings(service: ServiceUnderTest, database_url: str, tokens: TokenFactory) -> Any:
-    """The service's settings on the test database, trusting (and signing with) the test key."""
+    """The service's settings on the test database, trusting the test key.
+
+    A service that signs tokens (customers) signs with it too, so the token factory's tokens are
+    its own, as in customers' tests.
+    """
     optional = {**OPTIONAL_TEST_SETTINGS, "signing_keys": [tokens.keys.private_pem]}
     fields = service.settings_class.model_fields
     return service.settings_class(
@@ -94,6 +97,7 @@ def problem_json(ctx: Any, response: schemathesis.Response, case: schemathesis.C
     missing = PROBLEM_FIELDS - set(body)
     assert not missing, f"problem without {sorted(missing)}"
     assert body["status"] == response.status_code
+    assert body["request_id"] == response.headers["x-request-id"][0]
 
 
 @dataclass
