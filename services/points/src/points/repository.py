@@ -1,0 +1,330 @@
+"""All SQL of the points ledger.
+
+Every change to a ledger first locks its account's row (``lock_account``), so the statements
+after it see a ledger no other transaction is changing; the CHECK constraints of ``models`` are
+the second line of defence.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Interval, Result, TextClause, literal, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import col, delete, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from points.models import (
+    Account,
+    IdempotencyKey,
+    LedgerTransaction,
+    Payer,
+    Spend,
+    SpendPart,
+)
+
+_LOTS = (
+    "SELECT t.id, t.payer_id, p.name AS payer, t.timestamp, t.remaining "
+    "FROM transactions t JOIN payers p ON p.id = t.payer_id "
+    "WHERE t.account_id = :account_id AND t.remaining > 0 {keyset}"
+    "ORDER BY t.timestamp, t.id LIMIT :limit FOR UPDATE OF t"
+)
+_FIRST_LOTS = text(_LOTS.format(keyset=""))
+_NEXT_LOTS = text(_LOTS.format(keyset="AND (t.timestamp, t.id) > (:after_timestamp, :after_id) "))
+FIRST_LOT_BATCH = 32
+LARGEST_LOT_BATCH = 4096
+
+
+@dataclass(frozen=True)
+class TransactionRow:
+    id: int
+    payer: str
+    points: int
+    timestamp: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Lot:
+    """A credit with points left, as a spend sees it."""
+
+    id: int
+    payer_id: int
+    payer: str
+    timestamp: datetime
+    remaining: int
+
+
+@dataclass(frozen=True)
+class PayerChange:
+    """What a spend does to one payer: points spent, and pending debits taken from credits."""
+
+    payer_id: int
+    spent: int
+    settled: int
+
+
+@dataclass(frozen=True)
+class SpendRow:
+    id: int
+    points: int
+    created_at: datetime
+    breakdown: list[tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class RememberedResponse:
+    fingerprint: str
+    status_code: int
+    body: Any
+
+
+class LedgerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _sql(self, statement: TextClause) -> Result[Any]:
+        """Run a hand-written statement on the session's connection (and transaction)."""
+        connection = await self.session.connection()
+        return await connection.execute(statement)
+
+    async def lock_account(self, account_id: str, *, create: bool) -> bool:
+        """Lock the account's row until the transaction ends (creating it first when
+        ``create``); False when there is no such account."""
+        if create:
+            await self.session.exec(
+                insert(Account).values(account_id=account_id).on_conflict_do_nothing()
+            )
+        found = await self.session.exec(
+            select(Account.account_id).where(Account.account_id == account_id).with_for_update()
+        )
+        return found.first() is not None
+
+    async def credit_payer(self, account_id: str, payer: str, points: int) -> int:
+        """Add ``points`` to the payer's balance (creating the payer); its id."""
+        statement = (
+            insert(Payer)
+            .values(account_id=account_id, name=payer, balance=points)
+            .on_conflict_do_update(
+                constraint="payers_account_name_key",
+                set_={"balance": Payer.__table__.c.balance + points},  # type: ignore[attr-defined]
+            )
+            .returning(col(Payer.id))
+        )
+        payer_id: int = (await self.session.exec(statement)).scalar_one()
+        return payer_id
+
+    async def debit_payer(self, account_id: str, payer: str, points: int) -> int | None:
+        """Take ``points`` from the payer's balance and owe them from its credits; the payer's
+        id, or None (and nothing changed) when its balance is smaller."""
+        result = await self._sql(
+            text(
+                "UPDATE payers SET balance = balance - :points, "
+                "pending_debit = pending_debit + :points "
+                "WHERE account_id = :account_id AND name = :payer AND balance >= :points "
+                "RETURNING id"
+            ).bindparams(account_id=account_id, payer=payer, points=points)
+        )
+        payer_id: int | None = result.scalar_one_or_none()
+        return payer_id
+
+    async def balance_of(self, account_id: str, payer: str) -> int:
+        found = await self.session.exec(
+            select(Payer.balance).where(Payer.account_id == account_id, Payer.name == payer)
+        )
+        return found.first() or 0
+
+    async def insert_transaction(
+        self, account_id: str, payer_id: int, payer: str, points: int, timestamp: datetime
+    ) -> TransactionRow:
+        statement = (
+            insert(LedgerTransaction)
+            .values(
+                account_id=account_id,
+                payer_id=payer_id,
+                points=points,
+                timestamp=timestamp,
+                remaining=max(points, 0),
+            )
+            .returning(
+                col(LedgerTransaction.id),
+                col(LedgerTransaction.points),
+                col(LedgerTransaction.timestamp),
+                col(LedgerTransaction.created_at),
+            )
+        )
+        row = (await self.session.exec(statement)).one()
+        return TransactionRow(row.id, payer, row.points, row.timestamp, row.created_at)
+
+    async def available(self, account_id: str) -> int:
+        total = await self.session.exec(
+            select(func.coalesce(func.sum(Payer.balance), 0)).where(Payer.account_id == account_id)
+        )
+        return int(total.one())
+
+    async def pending_debits(self, account_id: str) -> dict[int, int]:
+        """Payer id -> negative transactions not yet taken from its credits."""
+        rows = await self.session.exec(
+            select(Payer.id, Payer.pending_debit).where(
+                Payer.account_id == account_id, col(Payer.pending_debit) > 0
+            )
+        )
+        return {payer_id: pending for payer_id, pending in rows.all() if payer_id is not None}
+
+    async def unspent_lots(self, account_id: str, *, after: Lot | None, limit: int) -> list[Lot]:
+        """The next ``limit`` credits with points left, oldest timestamp first (arrival breaks
+        ties), after ``after``; read through the partial index, locked for update."""
+        statement = (_NEXT_LOTS if after else _FIRST_LOTS).bindparams(
+            account_id=account_id, limit=limit
+        )
+        if after:
+            statement = statement.bindparams(after_timestamp=after.timestamp, after_id=after.id)
+        rows = await self._sql(statement)
+        return [Lot(**row._mapping) for row in rows.all()]
+
+    async def set_remaining(self, lots: Sequence[tuple[int, int]]) -> None:
+        """Set ``remaining`` of each (transaction id, remaining) pair, in one statement."""
+        await self._sql(
+            text(
+                "UPDATE transactions t SET remaining = v.remaining "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:remaining AS bigint[])) "
+                "AS v(id, remaining) WHERE t.id = v.id"
+            ).bindparams(ids=[lot for lot, _ in lots], remaining=[left for _, left in lots])
+        )
+
+    async def apply_to_payers(self, changes: Sequence[PayerChange]) -> None:
+        await self._sql(
+            text(
+                "UPDATE payers p SET balance = p.balance - v.spent, "
+                "pending_debit = p.pending_debit - v.settled "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:spent AS bigint[]), "
+                "CAST(:settled AS bigint[])) AS v(id, spent, settled) WHERE p.id = v.id"
+            ).bindparams(
+                ids=[change.payer_id for change in changes],
+                spent=[change.spent for change in changes],
+                settled=[change.settled for change in changes],
+            )
+        )
+
+    async def insert_spend(
+        self, account_id: str, points: int, parts: Sequence[tuple[int, int]]
+    ) -> int:
+        """Record a spend and what it took from each payer (payer id, points), in order."""
+        spend_id: int = (
+            await self.session.exec(
+                insert(Spend).values(account_id=account_id, points=points).returning(col(Spend.id))
+            )
+        ).scalar_one()
+        await self.session.exec(
+            insert(SpendPart).values(
+                [
+                    {"spend_id": spend_id, "position": position, "payer_id": payer, "points": taken}
+                    for position, (payer, taken) in enumerate(parts)
+                ]
+            )
+        )
+        return spend_id
+
+    async def balances(self, account_id: str) -> list[tuple[str, int]]:
+        """Every payer of the account with its balance, in the order they first appeared."""
+        rows = await self.session.exec(
+            select(Payer.name, Payer.balance)
+            .where(Payer.account_id == account_id)
+            .order_by(col(Payer.id))
+        )
+        return list(rows.all())
+
+    async def transactions_page(
+        self, account_id: str, *, limit: int, offset: int
+    ) -> tuple[list[TransactionRow], int]:
+        """One page of transactions, newest timestamp first, and how many there are in all."""
+        rows = await self._sql(
+            text(
+                "SELECT t.id, p.name AS payer, t.points, t.timestamp, t.created_at "
+                "FROM transactions t JOIN payers p ON p.id = t.payer_id "
+                "WHERE t.account_id = :account_id ORDER BY t.timestamp DESC, t.id DESC "
+                "LIMIT :limit OFFSET :offset"
+            ).bindparams(account_id=account_id, limit=limit, offset=offset)
+        )
+        items = [TransactionRow(**row._mapping) for row in rows.all()]
+        return items, await self._count(LedgerTransaction, account_id)
+
+    async def spends_page(
+        self, account_id: str, *, limit: int, offset: int
+    ) -> tuple[list[SpendRow], int]:
+        """One page of spends, newest first, each with its parts in spending order."""
+        rows = await self._sql(
+            text(
+                "SELECT s.id, s.points, s.created_at, "
+                "array_agg(p.name ORDER BY sp.position) AS payers, "
+                "array_agg(sp.points ORDER BY sp.position) AS taken "
+                "FROM (SELECT * FROM spends WHERE account_id = :account_id "
+                "      ORDER BY id DESC LIMIT :limit OFFSET :offset) s "
+                "JOIN spend_parts sp ON sp.spend_id = s.id JOIN payers p ON p.id = sp.payer_id "
+                "GROUP BY s.id, s.points, s.created_at ORDER BY s.id DESC"
+            ).bindparams(account_id=account_id, limit=limit, offset=offset)
+        )
+        items = [
+            SpendRow(
+                row.id, row.points, row.created_at, list(zip(row.payers, row.taken, strict=True))
+            )
+            for row in rows.all()
+        ]
+        return items, await self._count(Spend, account_id)
+
+    async def _count(self, table: type[LedgerTransaction] | type[Spend], account_id: str) -> int:
+        total = await self.session.exec(
+            select(func.count()).select_from(table).where(col(table.account_id) == account_id)
+        )
+        return int(total.one())
+
+    async def delete_account(self, account_id: str) -> None:
+        """Delete the account; its payers, transactions, spends and keys go with it."""
+        await self.session.exec(delete(Account).where(col(Account.account_id) == account_id))
+
+    async def try_lock_key(self, account_id: str, key: str) -> bool:
+        """Hold the account's Idempotency-Key until the transaction ends; False when another
+        transaction holds it (a request with this key is in flight)."""
+        result = await self._sql(
+            text(
+                "SELECT pg_try_advisory_xact_lock(hashtextextended(:account_id || ' ' || :key, 0))"
+            ).bindparams(account_id=account_id, key=key)
+        )
+        return bool(result.scalar_one())
+
+    async def remembered(
+        self, account_id: str, key: str, *, younger_than_seconds: int
+    ) -> RememberedResponse | None:
+        rows = await self.session.exec(
+            select(IdempotencyKey.fingerprint, IdempotencyKey.status_code, IdempotencyKey.body)
+            .where(IdempotencyKey.account_id == account_id, IdempotencyKey.key == key)
+            .where(col(IdempotencyKey.created_at) > _seconds_ago(younger_than_seconds))
+        )
+        row = rows.first()
+        return RememberedResponse(*row) if row else None
+
+    async def remember(self, account_id: str, key: str, response: RememberedResponse) -> None:
+        """Store the response (replacing an expired one under the same key)."""
+        values = {
+            "fingerprint": response.fingerprint,
+            "status_code": response.status_code,
+            "body": response.body,
+        }
+        await self.session.exec(
+            insert(IdempotencyKey)
+            .values(account_id=account_id, key=key, **values)
+            .on_conflict_do_update(
+                index_elements=["account_id", "key"], set_={**values, "created_at": func.now()}
+            )
+        )
+
+    async def forget_keys_older_than(self, seconds: int) -> int:
+        result = await self.session.exec(
+            delete(IdempotencyKey).where(col(IdempotencyKey.created_at) <= _seconds_ago(seconds))
+        )
+        return int(result.rowcount)
+
+
+def _seconds_ago(seconds: int) -> Any:
+    return func.now() - literal(timedelta(seconds=seconds), Interval)
