@@ -4,6 +4,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from common.app import create_service_app
+from common.errors import Conflict
 from points.config import Settings
 from points.housekeeping import housekeeping
 from points.routes import routers
@@ -12,6 +13,11 @@ DESCRIPTION = (
     "Each account's points ledger: payer transactions, spending oldest points first, balances. "
     "Timestamps are ISO 8601 with a time zone; both POSTs take an Idempotency-Key."
 )
+
+# The ledger's locks keep these from firing; should one ever, the client still gets a clear 409.
+CONSTRAINT_PROBLEMS = {
+    "payers_balance_not_negative": Conflict("The payer's points would go below zero"),
+}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -28,4 +34,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=routers,
         description=DESCRIPTION,
         lifespan=lifespan,
+        constraint_problems=CONSTRAINT_PROBLEMS,
     )

@@ -18,32 +18,26 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
-    MetaData,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from common.models import created_at_field, schema_registry
+
 SCHEMA = "points"
-metadata = MetaData(schema=SCHEMA)
 
 ACCOUNT_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
 MAX_PAYER_LENGTH = 100
 
 
-class Table(SQLModel, registry=registry(metadata=metadata)):
+class Table(SQLModel, registry=schema_registry(SCHEMA)):
     """Base of points's table models: they land in schema "points" and nowhere else."""
 
 
-def _created_at() -> Any:
-    return Field(
-        default=None,
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
-    )
+metadata = Table.metadata
 
 
 def _account_column(*, primary_key: bool = False) -> Any:
@@ -66,7 +60,7 @@ class Account(Table, table=True):
     )
 
     account_id: str = Field(sa_column=Column(Text, primary_key=True))
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class Payer(Table, table=True):
@@ -94,7 +88,7 @@ class Payer(Table, table=True):
     name: str = Field(sa_column=Column(Text, nullable=False))
     balance: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
     pending_debit: int = Field(sa_column=Column(BigInteger, nullable=False, server_default="0"))
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class LedgerTransaction(Table, table=True):
@@ -130,7 +124,7 @@ class LedgerTransaction(Table, table=True):
     points: int = Field(sa_column=Column(BigInteger, nullable=False))
     timestamp: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     remaining: int = Field(sa_column=Column(BigInteger, nullable=False))
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class Spend(Table, table=True):
@@ -145,7 +139,7 @@ class Spend(Table, table=True):
     )
     account_id: str = _account_column()
     points: int = Field(sa_column=Column(BigInteger, nullable=False))
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()
 
 
 class SpendPart(Table, table=True):
@@ -184,4 +178,4 @@ class IdempotencyKey(Table, table=True):
     fingerprint: str = Field(sa_column=Column(Text, nullable=False))
     status_code: int = Field(sa_column=Column(Integer, nullable=False))
     body: Any = Field(sa_column=Column(JSONB, nullable=False))
-    created_at: datetime = _created_at()
+    created_at: datetime = created_at_field()

@@ -8,15 +8,16 @@ holder itself); anyone else gets 404 there.
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from common.auth import CurrentUser
+from common.database import DbSession
+from common.dependencies import settings_dependency
 from common.problems import documented_problem
 from points.config import Settings
-from points.kit_pending import DbSession
 from points.models import ACCOUNT_ID_PATTERN
 from points.repository import RememberedResponse
 from points.schemas import (
@@ -57,8 +58,10 @@ def _ledger(session: DbSession) -> Ledger:
     return Ledger(session)
 
 
-def _idempotent_requests(request: Request, session: DbSession) -> IdempotentRequests:
-    settings: Settings = request.app.state.settings
+PointsSettings = Annotated[Settings, Depends(settings_dependency(Settings))]
+
+
+def _idempotent_requests(settings: PointsSettings, session: DbSession) -> IdempotentRequests:
     return IdempotentRequests(session, ttl_seconds=settings.idempotency_key_ttl_seconds)
 
 

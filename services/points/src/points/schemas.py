@@ -14,7 +14,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from points.kit_pending import Page, PageQuery, RequestBody
+from common.schemas import Page, PageQuery, RequestBody
 from points.models import MAX_PAYER_LENGTH
 
 MAX_POINTS = 1_000_000_000_000
