@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 CLIENTS = 50
 PAYERS = ["DANNON", "UNILEVER", "MILLER COORS", "ACME"]
@@ -135,3 +136,37 @@ async def test_many_ledgers_at_once_stay_apart(api) -> None:
         assert await api.balance(api.caller(account)) == {account.upper(): 0, "SHARED": 3}
         await assert_ledger_consistent(api, account)
     assert await api.count("accounts") == CLIENTS
+
+
+async def wait_until_blocked_on_a_lock(api, within_seconds: float = 10) -> None:
+    """Poll until some backend of the test database waits for a row lock."""
+    deadline = asyncio.get_running_loop().time() + within_seconds
+    while asyncio.get_running_loop().time() < deadline:
+        waiting = await api.rows(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        if waiting[0][0]:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("no request waited for the account's lock")
+
+
+@pytest.mark.parametrize("operation", ["add", "take back", "spend"])
+async def test_every_change_waits_for_the_account_lock(api, admin_engine, operation) -> None:
+    alice = api.caller("alice")
+    await api.add(alice, "DANNON", 100)
+    async with admin_engine.connect() as holder, holder.begin():
+        # NO KEY UPDATE: foreign-key checks pass it, so only the ledger's own lock waits
+        await holder.execute(
+            text("SELECT 1 FROM points.accounts WHERE account_id = 'alice' FOR NO KEY UPDATE")
+        )
+        request = {
+            "add": lambda: api.add(alice, "DANNON", 5),
+            "take back": lambda: api.add(alice, "DANNON", -5),
+            "spend": lambda: api.spend(alice, 5),
+        }[operation]
+        pending = asyncio.create_task(request())
+        await wait_until_blocked_on_a_lock(api)
+        assert not pending.done()
+    assert (await pending).status_code in (200, 201)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Interval, Result, TextClause, literal, text
+from sqlalchemy import Interval, Result, TextClause, false, literal, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -89,13 +89,23 @@ class LedgerRepository:
         connection = await self.session.connection()
         return await connection.execute(statement)
 
-    async def lock_account(self, account_id: str, *, create: bool) -> bool:
-        """Lock the account's row until the transaction ends (creating it first when
-        ``create``); False when there is no such account."""
-        if create:
-            await self.session.exec(
-                insert(Account).values(account_id=account_id).on_conflict_do_nothing()
+    async def create_and_lock_account(self, account_id: str) -> None:
+        """Create the account unless it exists, and lock its row until the transaction ends.
+
+        One statement: ON CONFLICT DO UPDATE locks the existing row even though its
+        ``WHERE false`` leaves it unchanged (no new row version is written).
+        """
+        new = insert(Account).values(account_id=account_id)
+        await self.session.exec(
+            new.on_conflict_do_update(
+                index_elements=[col(Account.account_id)],
+                set_={"account_id": new.excluded.account_id},
+                where=false(),
             )
+        )
+
+    async def lock_account(self, account_id: str) -> bool:
+        """Lock the account's row until the transaction ends; False when there is none."""
         found = await self.session.exec(
             select(Account.account_id).where(Account.account_id == account_id).with_for_update()
         )

@@ -107,7 +107,7 @@ class Ledger:
         self, account_id: str, payer: str, points: int, timestamp: datetime
     ) -> TransactionRow:
         """Record a transaction; a negative one only when the payer has that many points left."""
-        await self.repository.lock_account(account_id, create=True)
+        await self.repository.create_and_lock_account(account_id)
         if points > 0:
             payer_id = await self.repository.credit_payer(account_id, payer, points)
         else:
@@ -128,7 +128,7 @@ class Ledger:
 
     async def spend(self, account_id: str, points: int) -> list[PayerPoints]:
         """Spend ``points``, oldest first by timestamp; Conflict when the account has fewer."""
-        exists = await self.repository.lock_account(account_id, create=False)
+        exists = await self.repository.lock_account(account_id)
         available = await self.repository.available(account_id) if exists else 0
         if points > available:
             raise Conflict(f"Only {available} points are available", extra={"available": available})
@@ -169,7 +169,7 @@ class Ledger:
 
     async def delete(self, account_id: str) -> None:
         """Delete the ledger with everything in it; NotFound when there is none."""
-        if not await self.repository.lock_account(account_id, create=False):
+        if not await self.repository.lock_account(account_id):
             raise NotFound(NO_SUCH_LEDGER)
         await self.repository.delete_account(account_id)
 
