@@ -21,7 +21,6 @@ from points.models import (
     LedgerTransaction,
     Payer,
     Spend,
-    SpendPart,
 )
 
 _LOTS = (
@@ -32,6 +31,26 @@ _LOTS = (
 )
 _FIRST_LOTS = text(_LOTS.format(keyset=""))
 _NEXT_LOTS = text(_LOTS.format(keyset="AND (t.timestamp, t.id) > (:after_timestamp, :after_id) "))
+_RECORD_SPEND = text(
+    "WITH walked AS ("
+    "  UPDATE transactions t SET remaining = v.remaining"
+    "  FROM unnest(CAST(:lot_ids AS bigint[]), CAST(:lot_remaining AS bigint[]))"
+    "    AS v(id, remaining)"
+    "  WHERE t.id = v.id"
+    "), changed AS ("
+    "  UPDATE payers p SET balance = p.balance - v.spent,"
+    "    pending_debit = p.pending_debit - v.settled"
+    "  FROM unnest(CAST(:payer_ids AS bigint[]), CAST(:spent AS bigint[]),"
+    "    CAST(:settled AS bigint[])) AS v(id, spent, settled)"
+    "  WHERE p.id = v.id"
+    "), spend AS ("
+    "  INSERT INTO spends (account_id, points) VALUES (:account_id, :points) RETURNING id"
+    ") "
+    "INSERT INTO spend_parts (spend_id, position, payer_id, points) "
+    "SELECT spend.id, CAST(part.position - 1 AS integer), part.payer_id, part.points "
+    "FROM spend, unnest(CAST(:part_payers AS bigint[]), CAST(:part_points AS bigint[])) "
+    "  WITH ORDINALITY AS part(payer_id, points, position)"
+)
 FIRST_LOT_BATCH = 32
 LARGEST_LOT_BATCH = 4096
 
@@ -54,6 +73,13 @@ class Lot:
     payer: str
     timestamp: datetime
     remaining: int
+
+
+@dataclass(frozen=True)
+class PayerState:
+    id: int
+    balance: int
+    pending_debit: int
 
 
 @dataclass(frozen=True)
@@ -167,20 +193,13 @@ class LedgerRepository:
         row = (await self.session.exec(statement)).one()
         return TransactionRow(row.id, payer, row.points, row.timestamp, row.created_at)
 
-    async def available(self, account_id: str) -> int:
-        total = await self.session.exec(
-            select(func.coalesce(func.sum(Payer.balance), 0)).where(Payer.account_id == account_id)
+    async def payers(self, account_id: str) -> list[PayerState]:
+        rows = await self._sql(
+            text(
+                "SELECT id, balance, pending_debit FROM payers WHERE account_id = :account_id"
+            ).bindparams(account_id=account_id)
         )
-        return int(total.one())
-
-    async def pending_debits(self, account_id: str) -> dict[int, int]:
-        """Payer id -> negative transactions not yet taken from its credits."""
-        rows = await self.session.exec(
-            select(Payer.id, Payer.pending_debit).where(
-                Payer.account_id == account_id, col(Payer.pending_debit) > 0
-            )
-        )
-        return {payer_id: pending for payer_id, pending in rows.all() if payer_id is not None}
+        return [PayerState(**row._mapping) for row in rows.all()]
 
     async def unspent_lots(self, account_id: str, *, after: Lot | None, limit: int) -> list[Lot]:
         """The next ``limit`` credits with points left, oldest timestamp first (arrival breaks
@@ -193,48 +212,30 @@ class LedgerRepository:
         rows = await self._sql(statement)
         return [Lot(**row._mapping) for row in rows.all()]
 
-    async def set_remaining(self, lots: Sequence[tuple[int, int]]) -> None:
-        """Set ``remaining`` of each (transaction id, remaining) pair, in one statement."""
+    async def record_spend(
+        self,
+        account_id: str,
+        points: int,
+        lots: Sequence[tuple[int, int]],
+        changes: Sequence[PayerChange],
+        parts: Sequence[tuple[int, int]],
+    ) -> None:
+        """In one statement: each credit walked gets its points left (transaction id, points
+        left), each payer its change, and the spend is recorded with what it took from each
+        payer (payer id, points), in spending order."""
         await self._sql(
-            text(
-                "UPDATE transactions t SET remaining = v.remaining "
-                "FROM unnest(CAST(:ids AS bigint[]), CAST(:remaining AS bigint[])) "
-                "AS v(id, remaining) WHERE t.id = v.id"
-            ).bindparams(ids=[lot for lot, _ in lots], remaining=[left for _, left in lots])
-        )
-
-    async def apply_to_payers(self, changes: Sequence[PayerChange]) -> None:
-        await self._sql(
-            text(
-                "UPDATE payers p SET balance = p.balance - v.spent, "
-                "pending_debit = p.pending_debit - v.settled "
-                "FROM unnest(CAST(:ids AS bigint[]), CAST(:spent AS bigint[]), "
-                "CAST(:settled AS bigint[])) AS v(id, spent, settled) WHERE p.id = v.id"
-            ).bindparams(
-                ids=[change.payer_id for change in changes],
+            _RECORD_SPEND.bindparams(
+                account_id=account_id,
+                points=points,
+                lot_ids=[lot for lot, _ in lots],
+                lot_remaining=[left for _, left in lots],
+                payer_ids=[change.payer_id for change in changes],
                 spent=[change.spent for change in changes],
                 settled=[change.settled for change in changes],
+                part_payers=[payer for payer, _ in parts],
+                part_points=[taken for _, taken in parts],
             )
         )
-
-    async def insert_spend(
-        self, account_id: str, points: int, parts: Sequence[tuple[int, int]]
-    ) -> int:
-        """Record a spend and what it took from each payer (payer id, points), in order."""
-        spend_id: int = (
-            await self.session.exec(
-                insert(Spend).values(account_id=account_id, points=points).returning(col(Spend.id))
-            )
-        ).scalar_one()
-        await self.session.exec(
-            insert(SpendPart).values(
-                [
-                    {"spend_id": spend_id, "position": position, "payer_id": payer, "points": taken}
-                    for position, (payer, taken) in enumerate(parts)
-                ]
-            )
-        )
-        return spend_id
 
     async def balances(self, account_id: str) -> list[tuple[str, int]]:
         """Every payer of the account with its balance, in the order they first appeared."""

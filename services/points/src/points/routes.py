@@ -19,7 +19,6 @@ from common.dependencies import settings_dependency
 from common.problems import documented_problem
 from points.config import Settings
 from points.models import ACCOUNT_ID_PATTERN
-from points.repository import RememberedResponse
 from points.schemas import (
     HistoryQuery,
     PayerPoints,
@@ -36,7 +35,6 @@ from points.service import (
     IdempotentRequests,
     Ledger,
     own_account,
-    request_fingerprint,
     visible_account,
 )
 
@@ -54,18 +52,18 @@ IDEMPOTENCY_PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _ledger(session: DbSession) -> Ledger:
+async def _ledger(session: DbSession) -> Ledger:
     return Ledger(session)
 
 
 PointsSettings = Annotated[Settings, Depends(settings_dependency(Settings))]
 
 
-def _idempotent_requests(settings: PointsSettings, session: DbSession) -> IdempotentRequests:
+async def _idempotent_requests(settings: PointsSettings, session: DbSession) -> IdempotentRequests:
     return IdempotentRequests(session, ttl_seconds=settings.idempotency_key_ttl_seconds)
 
 
-def _idempotency_key(
+async def _idempotency_key(
     key: Annotated[
         str | None,
         Header(
@@ -82,11 +80,11 @@ def _idempotency_key(
     return key.strip('"') if key else None
 
 
-def _own_account(caller: CurrentUser) -> str:
+async def _own_account(caller: CurrentUser) -> str:
     return own_account(caller)
 
 
-def _any_account(
+async def _any_account(
     caller: CurrentUser,
     account_id: Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, max_length=128)],
 ) -> str:
@@ -96,7 +94,7 @@ def _any_account(
 Ledgers = Annotated[Ledger, Depends(_ledger)]
 Requests = Annotated[IdempotentRequests, Depends(_idempotent_requests)]
 IdempotencyKey = Annotated[str | None, Depends(_idempotency_key)]
-AccountResolver = Callable[..., str]
+AccountResolver = Callable[..., Awaitable[str]]
 
 
 async def _once(
@@ -108,18 +106,18 @@ async def _once(
     run: Callable[[], Awaitable[Any]],
 ) -> JSONResponse:
     """Run the operation, or replay what it answered the first time under this key."""
+
+    async def answer() -> tuple[int, Any]:
+        return status_code, jsonable_encoder(await run())
+
     if key is None:
         return JSONResponse(jsonable_encoder(await run()), status_code=status_code)
     operation, body = request
-    fingerprint = request_fingerprint(operation, body.model_dump(mode="json"))
-    remembered = await requests.begin(account_id, key, fingerprint)
-    if remembered:
-        return JSONResponse(
-            remembered.body, status_code=remembered.status_code, headers={REPLAYED_HEADER: "true"}
-        )
-    answer = jsonable_encoder(await run())
-    await requests.remember(account_id, key, RememberedResponse(fingerprint, status_code, answer))
-    return JSONResponse(answer, status_code=status_code)
+    outcome = await requests.once(
+        account_id, key, (operation, body.model_dump(mode="json")), answer
+    )
+    headers = {REPLAYED_HEADER: "true"} if outcome.replayed else None
+    return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
 
 
 def ledger_routes(router: APIRouter, resolve_account: AccountResolver, *, who: str) -> None:

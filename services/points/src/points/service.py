@@ -5,7 +5,7 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -129,18 +129,19 @@ class Ledger:
     async def spend(self, account_id: str, points: int) -> list[PayerPoints]:
         """Spend ``points``, oldest first by timestamp; Conflict when the account has fewer."""
         exists = await self.repository.lock_account(account_id)
-        available = await self.repository.available(account_id) if exists else 0
+        payers = await self.repository.payers(account_id) if exists else []
+        available = sum(payer.balance for payer in payers)
         if points > available:
             raise Conflict(f"Only {available} points are available", extra={"available": available})
-        plan = await self._plan(account_id, points)
-        await self.repository.set_remaining(plan.lots)
-        await self.repository.apply_to_payers(plan.payer_changes())
-        await self.repository.insert_spend(account_id, points, plan.parts())
+        owed = {payer.id: payer.pending_debit for payer in payers if payer.pending_debit}
+        plan = await self._walk(account_id, SpendPlan(points, owed))
+        await self.repository.record_spend(
+            account_id, points, plan.lots, plan.payer_changes(), plan.parts()
+        )
         return plan.breakdown()
 
-    async def _plan(self, account_id: str, points: int) -> SpendPlan:
-        """Walk the unspent credits oldest first, in growing batches, until ``points`` are met."""
-        plan = SpendPlan(points, await self.repository.pending_debits(account_id))
+    async def _walk(self, account_id: str, plan: SpendPlan) -> SpendPlan:
+        """Walk the unspent credits oldest first, in growing batches, until the plan is met."""
         after, batch = None, FIRST_LOT_BATCH
         while plan.needed:
             lots = await self.repository.unspent_lots(account_id, after=after, limit=batch)
@@ -180,6 +181,13 @@ def request_fingerprint(operation: str, body: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int
+    body: Any
+    replayed: bool
+
+
 class IdempotentRequests:
     """Idempotency-Keys per account (IETF httpapi draft): a successful response is remembered
     with the request's fingerprint, in the same transaction as its effect, and replayed to a
@@ -189,9 +197,17 @@ class IdempotentRequests:
         self.repository = LedgerRepository(session)
         self.ttl_seconds = ttl_seconds
 
-    async def begin(self, account_id: str, key: str, fingerprint: str) -> RememberedResponse | None:
-        """The response to replay, or None for a new request; the key stays held until the
-        transaction ends, so a retry arriving meanwhile gets Conflict."""
+    async def once(
+        self,
+        account_id: str,
+        key: str,
+        request: tuple[str, Mapping[str, Any]],
+        answer: Callable[[], Awaitable[tuple[int, Any]]],
+    ) -> Outcome:
+        """``answer()`` (its status and JSON body) for a new (operation, body) under this key,
+        the remembered one for a retry of the same. The key stays held until the transaction
+        ends, so a retry arriving meanwhile gets Conflict."""
+        fingerprint = request_fingerprint(*request)
         if not await self.repository.try_lock_key(account_id, key):
             raise Conflict("A request with this Idempotency-Key is still in progress")
         remembered = await self.repository.remembered(
@@ -199,10 +215,13 @@ class IdempotentRequests:
         )
         if remembered and remembered.fingerprint != fingerprint:
             raise Unprocessable("This Idempotency-Key was used for a different request")
-        return remembered
-
-    async def remember(self, account_id: str, key: str, response: RememberedResponse) -> None:
-        await self.repository.remember(account_id, key, response)
+        if remembered:
+            return Outcome(remembered.status_code, remembered.body, replayed=True)
+        status_code, body = await answer()
+        await self.repository.remember(
+            account_id, key, RememberedResponse(fingerprint, status_code, body)
+        )
+        return Outcome(status_code, body, replayed=False)
 
     async def forget_expired(self) -> int:
         """Delete keys older than their time to live; how many."""
