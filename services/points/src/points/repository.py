@@ -31,6 +31,25 @@ _LOTS = (
 )
 _FIRST_LOTS = text(_LOTS.format(keyset=""))
 _NEXT_LOTS = text(_LOTS.format(keyset="AND (t.timestamp, t.id) > (:after_timestamp, :after_id) "))
+_ADD_CREDIT = text(
+    "WITH payer AS ("
+    "  INSERT INTO payers (account_id, name, balance) VALUES (:account_id, :payer, :points)"
+    "  ON CONFLICT ON CONSTRAINT payers_account_name_key"
+    "  DO UPDATE SET balance = payers.balance + EXCLUDED.balance RETURNING id"
+    ") "
+    "INSERT INTO transactions (account_id, payer_id, points, timestamp, remaining) "
+    "SELECT :account_id, payer.id, :points, :timestamp, :points FROM payer "
+    "RETURNING id, CAST(:payer AS text) AS payer, points, timestamp, created_at"
+)
+_ADD_DEBIT = text(
+    "WITH payer AS ("
+    "  UPDATE payers SET balance = balance - :points, pending_debit = pending_debit + :points"
+    "  WHERE account_id = :account_id AND name = :payer AND balance >= :points RETURNING id"
+    ") "
+    "INSERT INTO transactions (account_id, payer_id, points, timestamp, remaining) "
+    "SELECT :account_id, payer.id, -CAST(:points AS bigint), :timestamp, 0 FROM payer "
+    "RETURNING id, CAST(:payer AS text) AS payer, points, timestamp, created_at"
+)
 _RECORD_SPEND = text(
     "WITH walked AS ("
     "  UPDATE transactions t SET remaining = v.remaining"
@@ -137,61 +156,36 @@ class LedgerRepository:
         )
         return found.first() is not None
 
-    async def credit_payer(self, account_id: str, payer: str, points: int) -> int:
-        """Add ``points`` to the payer's balance (creating the payer); its id."""
-        statement = (
-            insert(Payer)
-            .values(account_id=account_id, name=payer, balance=points)
-            .on_conflict_do_update(
-                constraint="payers_account_name_key",
-                set_={"balance": Payer.__table__.c.balance + points},  # type: ignore[attr-defined]
+    async def add_credit(
+        self, account_id: str, payer: str, points: int, timestamp: datetime
+    ) -> TransactionRow:
+        """Store a credit and add it to the payer's balance (creating the payer)."""
+        rows = await self._sql(
+            _ADD_CREDIT.bindparams(
+                account_id=account_id, payer=payer, points=points, timestamp=timestamp
             )
-            .returning(col(Payer.id))
         )
-        payer_id: int = (await self.session.exec(statement)).scalar_one()
-        return payer_id
+        return TransactionRow(**rows.one()._mapping)
 
-    async def debit_payer(self, account_id: str, payer: str, points: int) -> int | None:
-        """Take ``points`` from the payer's balance and owe them from its credits; the payer's
-        id, or None (and nothing changed) when its balance is smaller."""
-        result = await self._sql(
-            text(
-                "UPDATE payers SET balance = balance - :points, "
-                "pending_debit = pending_debit + :points "
-                "WHERE account_id = :account_id AND name = :payer AND balance >= :points "
-                "RETURNING id"
-            ).bindparams(account_id=account_id, payer=payer, points=points)
+    async def add_debit(
+        self, account_id: str, payer: str, points: int, timestamp: datetime
+    ) -> TransactionRow | None:
+        """Store a take-back of ``points`` (> 0): the payer's balance drops now, its credits
+        owe them until a spend reaches them. None, and nothing changed, when the balance is
+        smaller."""
+        rows = await self._sql(
+            _ADD_DEBIT.bindparams(
+                account_id=account_id, payer=payer, points=points, timestamp=timestamp
+            )
         )
-        payer_id: int | None = result.scalar_one_or_none()
-        return payer_id
+        row = rows.one_or_none()
+        return TransactionRow(**row._mapping) if row else None
 
     async def balance_of(self, account_id: str, payer: str) -> int:
         found = await self.session.exec(
             select(Payer.balance).where(Payer.account_id == account_id, Payer.name == payer)
         )
         return found.first() or 0
-
-    async def insert_transaction(
-        self, account_id: str, payer_id: int, payer: str, points: int, timestamp: datetime
-    ) -> TransactionRow:
-        statement = (
-            insert(LedgerTransaction)
-            .values(
-                account_id=account_id,
-                payer_id=payer_id,
-                points=points,
-                timestamp=timestamp,
-                remaining=max(points, 0),
-            )
-            .returning(
-                col(LedgerTransaction.id),
-                col(LedgerTransaction.points),
-                col(LedgerTransaction.timestamp),
-                col(LedgerTransaction.created_at),
-            )
-        )
-        row = (await self.session.exec(statement)).one()
-        return TransactionRow(row.id, payer, row.points, row.timestamp, row.created_at)
 
     async def payers(self, account_id: str) -> list[PayerState]:
         rows = await self._sql(

@@ -109,22 +109,15 @@ class Ledger:
         """Record a transaction; a negative one only when the payer has that many points left."""
         await self.repository.create_and_lock_account(account_id)
         if points > 0:
-            payer_id = await self.repository.credit_payer(account_id, payer, points)
-        else:
-            payer_id = await self._debit(account_id, payer, -points)
-        return await self.repository.insert_transaction(
-            account_id, payer_id, payer, points, timestamp
-        )
-
-    async def _debit(self, account_id: str, payer: str, points: int) -> int:
-        payer_id = await self.repository.debit_payer(account_id, payer, points)
-        if payer_id is None:
+            return await self.repository.add_credit(account_id, payer, points, timestamp)
+        stored = await self.repository.add_debit(account_id, payer, -points, timestamp)
+        if stored is None:
             balance = await self.repository.balance_of(account_id, payer)
             raise Conflict(
-                f"The payer has {balance} points; taking back {points} would leave it below zero",
+                f"The payer has {balance} points; taking back {-points} would leave it below zero",
                 extra={"available": balance},
             )
-        return payer_id
+        return stored
 
     async def spend(self, account_id: str, points: int) -> list[PayerPoints]:
         """Spend ``points``, oldest first by timestamp; Conflict when the account has fewer."""
