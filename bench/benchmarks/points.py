@@ -82,7 +82,8 @@ async def _seed_account(connection: asyncpg.Connection, account: str, size: int)
         )
         await connection.execute(
             "INSERT INTO points.transactions (account_id, payer_id, points, timestamp, remaining) "
-            "SELECT $1, p.id, $3::bigint, timestamptz '2000-01-01 00:00Z' + make_interval(mins => g), "
+            "SELECT $1, p.id, $3::bigint, "
+            "       timestamptz '2000-01-01 00:00Z' + make_interval(mins => g), "
             "       CASE WHEN g > $2::int - $4::int THEN $3::bigint ELSE 0 END "
             "FROM generate_series(1, $2) g "
             "JOIN points.payers p ON p.account_id = $1 AND p.name = 'PAYER-' || (g % $5)",
@@ -122,7 +123,6 @@ async def _scenarios(base_url: str, database_url: str, tokens: TokenFactory) -> 
     for connections in (1, CLIENTS):
         samples = await _bare_inserts(database_url, connections)
         scenarios.append(Scenario(f"bare asyncpg INSERT, {connections} connections", samples))
-    _require_no_errors(scenarios)
     return scenarios
 
 
@@ -236,14 +236,6 @@ async def _bare_inserts(database_url: str, connections: int) -> load.Samples:
         await pool.close()
 
 
-def _require_no_errors(scenarios: list[Scenario]) -> None:
-    failed = {
-        scenario.label: scenario.samples.errors for scenario in scenarios if scenario.samples.errors
-    }
-    if failed:
-        raise RuntimeError(f"requests failed: {failed}; see the service log")
-
-
 def _per_second(scenarios: list[Scenario], label_start: str) -> float:
     return next(s.samples.per_second for s in scenarios if s.label.startswith(label_start))
 
@@ -260,7 +252,14 @@ def _summary(scenarios: list[Scenario]) -> str:
         f"{_per_second(scenarios, 'spend, one account'):,.0f} spends/s on one account, "
         f"{adds:,.0f} adds/s across {CLIENTS} accounts, beside {inserts:,.0f} bare asyncpg "
         f"INSERTs/s on {CLIENTS} connections ({adds / inserts:.0%}; the goal is at least 50%)."
+        + _failures(scenarios)
     )
+
+
+def _failures(scenarios: list[Scenario]) -> str:
+    """A sentence about failed requests (error answers, or no answer within 30 s), if any."""
+    failed = sum(scenario.samples.errors for scenario in scenarios)
+    return f" {failed} requests failed or timed out (errors column)." if failed else ""
 
 
 def _method() -> str:

@@ -210,7 +210,9 @@ def ledger_routes(router: APIRouter, resolve_account: AccountResolver, *, who: s
 own_router = APIRouter(prefix="/points", tags=["points"])
 ledger_routes(own_router, _own_account, who="the caller's ledger")
 
-accounts_router = APIRouter(prefix="/points/accounts/{account_id}", tags=["points: any account"])
+accounts_router = APIRouter(
+    prefix="/points/accounts/{account_id}", tags=["points: any account"], responses=NOT_VISIBLE
+)
 ledger_routes(accounts_router, _any_account, who="any ledger (admin, service)")
 
 
@@ -218,7 +220,6 @@ ledger_routes(accounts_router, _any_account, who="any ledger (admin, service)")
     "",
     status_code=204,
     summary="Delete a ledger with everything in it (its holder or an admin)",
-    responses=NOT_VISIBLE,
 )
 async def delete_ledger(
     caller: CurrentUser,
