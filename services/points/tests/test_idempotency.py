@@ -4,6 +4,8 @@ import asyncio
 
 from sqlalchemy import text
 
+from points.housekeeping import forget_expired_keys
+
 TRANSACTION = {"payer": "DANNON", "points": 300, "timestamp": "2020-10-31T10:00:00Z"}
 
 
@@ -97,8 +99,6 @@ async def test_a_failed_request_leaves_its_key_free(api) -> None:
 
 
 async def test_keys_are_kept_a_day_and_then_forgotten(api, app) -> None:
-    from points.housekeeping import forget_expired_keys
-
     alice = with_key(api.caller(), "old-key")
     await api.client.post("/points/transactions", json=TRANSACTION, headers=alice)
     async with api.engine.begin() as connection:
