@@ -29,7 +29,7 @@ class FieldParameters:
 
     def weight(self, level: int) -> float:
         """log2(m/u): the evidence, in bits, that agreement at ``level`` brings."""
-        return math.log2(self.m[level] / self.u[level])
+        return float(math.log2(self.m[level] / self.u[level]))
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class FellegiSunterModel:
 
     def probability(self, match_weight: float) -> float:
         """P(match | levels) with the prior of the estimation data."""
-        odds = 2.0 ** (match_weight + math.log2(self.prior / (1 - self.prior)))
+        odds = math.pow(2.0, match_weight + math.log2(self.prior / (1 - self.prior)))
         return odds / (1 + odds)
 
     def to_json(self) -> dict[str, Any]:

@@ -1,0 +1,41 @@
+"""Typed dependencies the feature routers share: settings, roles, the caller's organization."""
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from common.auth import Principal, require_roles
+from common.database import DbSession
+from matching.config import Settings
+from matching.kit_shim import settings_dependency
+from matching.organizations.models import Organization
+from matching.organizations.service import OrganizationService
+from matching.ssn import SsnHasher
+
+MatchingSettings = Annotated[Settings, Depends(settings_dependency(Settings))]
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
+Provider = Annotated[Principal, Depends(require_roles("provider"))]
+Asker = Annotated[Principal, Depends(require_roles("utility", "admin"))]
+"""Who may ask for matches and reports."""
+
+
+def _organization_service(session: DbSession) -> OrganizationService:
+    return OrganizationService(session)
+
+
+Organizations = Annotated[OrganizationService, Depends(_organization_service)]
+
+
+async def _providers_organization(caller: Provider, organizations: Organizations) -> Organization:
+    return await organizations.of_provider(caller)
+
+
+ProvidersOrganization = Annotated[Organization, Depends(_providers_organization)]
+"""The organization a provider acts for (403 with a message when none)."""
+
+
+def _ssn_hasher(settings: MatchingSettings) -> SsnHasher:
+    return SsnHasher(settings.ssn_key_bytes())
+
+
+Hasher = Annotated[SsnHasher, Depends(_ssn_hasher)]

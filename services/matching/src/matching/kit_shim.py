@@ -1,0 +1,59 @@
+"""TEMPORARY stand-ins for the kit's common.schemas / common.dependencies until it lands."""
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from common.errors import ProblemError, Unprocessable
+
+T = TypeVar("T")
+
+
+class RequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL bytes are not allowed")
+        return value
+
+
+class PageQuery(RequestBody):
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0, le=1_000_000)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+def field_error(field: str, message: str, *, error_type: str = "value_error") -> Unprocessable:
+    return Unprocessable(
+        message, extra={"errors": [{"loc": ["body", field], "msg": message, "type": error_type}]}
+    )
+
+
+def error_summary(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in detail['loc']) or 'value'}: {detail['msg']}"
+        for detail in error.errors()
+    )
+
+
+def settings_dependency(cls: type[T]) -> Callable[[Request], T]:
+    def dependency(request: Request) -> T:
+        settings: T = request.app.state.settings
+        return settings
+
+    return dependency
+
+
+class UnsupportedMediaType(ProblemError):
+    status = 415
