@@ -1,11 +1,13 @@
 """TEMPORARY stand-ins for the kit's common.schemas / common.dependencies until it lands."""
 
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.database import Database
 from common.errors import ProblemError, Unprocessable
 
 T = TypeVar("T")
@@ -57,3 +59,18 @@ def settings_dependency(cls: type[T]) -> Callable[[Request], T]:
 
 class UnsupportedMediaType(ProblemError):
     status = 415
+
+
+async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    database: Database = request.app.state.db
+    async with database.sessions() as session:
+        try:
+            yield session
+        except Exception:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+DbSession = Annotated[AsyncSession, Depends(_unit_of_work)]

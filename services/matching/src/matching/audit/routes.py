@@ -4,11 +4,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from common.database import DbSession
 from matching.audit.schemas import AuditOut
 from matching.audit.service import AuditService
 from matching.dependencies import Admin
-from matching.kit_shim import Page, PageQuery
+from matching.kit_shim import DbSession, Page, PageQuery
 
 router = APIRouter(prefix="/matching/audit", tags=["audit"])
 

@@ -4,7 +4,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from common.database import DbSession
 from common.problems import documented_problem
 from matching.dependencies import Hasher, MatchingSettings, ProvidersOrganization
 from matching.enrollments.schemas import (
@@ -16,7 +15,7 @@ from matching.enrollments.schemas import (
     UploadReport,
 )
 from matching.enrollments.service import EnrollmentService, numbered
-from matching.kit_shim import Page, UnsupportedMediaType, field_error
+from matching.kit_shim import DbSession, Page, UnsupportedMediaType, field_error
 from matching.schemas import HmisId
 
 Responses = dict[int | str, dict[str, Any]]

@@ -66,7 +66,7 @@ class EnrollmentIn(RequestBody):
 
 
 class EnrollmentUpload(RequestBody):
-    enrollments: list[dict[str, Any]] = Field(
+    enrollments: list[Any] = Field(
         min_length=1,
         description="Rows with the fields of EnrollmentIn; each is validated on its own and "
         "rejections name the row (1-based)",
