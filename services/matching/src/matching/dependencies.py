@@ -5,8 +5,9 @@ from typing import Annotated
 from fastapi import Depends
 
 from common.auth import Principal, require_roles
+from common.database import DbSession
+from common.dependencies import settings_dependency
 from matching.config import Settings
-from matching.kit_shim import DbSession, settings_dependency
 from matching.organizations.models import Organization
 from matching.organizations.service import OrganizationService
 from matching.ssn import SsnHasher

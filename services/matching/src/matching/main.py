@@ -34,6 +34,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings=settings,
         routers=[organizations_router, enrollments_router, matches_router, audit_router],
         description=DESCRIPTION,
-        # body_limits=dict.fromkeys(BULK_ROUTES, settings.bulk_body_bytes),
-        # constraint_problems=CONSTRAINT_PROBLEMS,
+        body_limits=dict.fromkeys(BULK_ROUTES, settings.bulk_body_bytes),
+        constraint_problems=CONSTRAINT_PROBLEMS,
     )

@@ -4,10 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from common.database import DbSession
+from common.schemas import Page, PageQuery
 from matching.audit.schemas import AuditOut
 from matching.audit.service import AuditService
 from matching.dependencies import Admin
-from matching.kit_shim import DbSession, Page, PageQuery
 
 router = APIRouter(prefix="/matching/audit", tags=["audit"])
 

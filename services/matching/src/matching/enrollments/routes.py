@@ -4,7 +4,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from common.database import DbSession
+from common.errors import UnsupportedMediaType
 from common.problems import documented_problem
+from common.schemas import Page, field_error
 from matching.dependencies import Hasher, MatchingSettings, ProvidersOrganization
 from matching.enrollments.schemas import (
     DeletedCount,
@@ -15,7 +18,6 @@ from matching.enrollments.schemas import (
     UploadReport,
 )
 from matching.enrollments.service import EnrollmentService, numbered
-from matching.kit_shim import DbSession, Page, UnsupportedMediaType, field_error
 from matching.schemas import HmisId
 
 Responses = dict[int | str, dict[str, Any]]

@@ -7,9 +7,9 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from common.schemas import PageQuery, RequestBody
 from matching.destinations import DESTINATION_CODES
 from matching.enrollments.models import DATA_QUALITY_CODES
-from matching.kit_shim import PageQuery, RequestBody
 from matching.schemas import DateOfBirth, DestinationOut, HmisId, PersonName, Ssn
 
 

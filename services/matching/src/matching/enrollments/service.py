@@ -7,11 +7,11 @@ from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import NotFound, Unprocessable
+from common.schemas import error_summary
 from matching.enrollments.csv_rows import CsvProblem, MalformedRecord, csv_rows
 from matching.enrollments.models import Enrollment
 from matching.enrollments.repository import EnrollmentRepository
 from matching.enrollments.schemas import EnrollmentIn, EnrollmentOut, RejectedRow, UploadReport
-from matching.kit_shim import error_summary
 from matching.names import name_key, phonetic_code
 from matching.schemas import DestinationOut
 from matching.ssn import SsnHasher

@@ -66,7 +66,8 @@ class CandidateRepository:
         (one row per question number and enrollment)."""
         if not questions:
             return []
-        result = await self.session.execute(
+        connection = await self.session.connection()
+        result = await connection.execute(
             _CANDIDATES_SQL,
             {
                 "numbers": [question.number for question in questions],

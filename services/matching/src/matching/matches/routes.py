@@ -5,9 +5,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 
+from common.database import DbSession
 from common.problems import documented_problem
 from matching.dependencies import Asker, Hasher, MatchingSettings
-from matching.kit_shim import DbSession
 from matching.matches.model import FellegiSunterModel
 from matching.matches.schemas import (
     MatchRequest,

@@ -7,7 +7,7 @@ from typing import Annotated, Self
 from pydantic import BaseModel, Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
-from matching.kit_shim import RequestBody
+from common.schemas import RequestBody
 from matching.schemas import DateOfBirth, DestinationOut, PersonName, Ssn
 
 

@@ -8,10 +8,10 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.auth import Principal
+from common.schemas import field_error
 from matching.audit.service import AuditService, Tally
 from matching.destinations import DESTINATIONS
 from matching.identities import question_identity
-from matching.kit_shim import field_error
 from matching.matches.comparison import FIELD_LEVELS, FIELDS, Identity, swapped
 from matching.matches.model import FellegiSunterModel
 from matching.matches.reports import CohortOutcome, MatchedStay, outcome_report

@@ -5,8 +5,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from common.problems import documented_problem
+from common.schemas import Page, PageQuery
 from matching.dependencies import Admin, Organizations, ProvidersOrganization
-from matching.kit_shim import Page, PageQuery
 from matching.organizations.schemas import (
     MemberCreate,
     MemberOut,
