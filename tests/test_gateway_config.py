@@ -20,6 +20,7 @@ from gateway.stack import (
     upstream_variable,
     write_nginx_config,
 )
+from matching.main import BULK_ROUTES as MATCHING_BULK_ROUTES
 
 TOKEN = re.compile(
     r"""#[^\n]*|'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[{};]|(?:\$\{\w+\}|[^\s{};'"#])+"""
@@ -73,9 +74,17 @@ def proxied_locations() -> dict[str, str]:
     }
 
 
+# matching's bulk routes: their own location, for their own client_max_body_size.
+MATCHING_BULK_LOCATION = (
+    "^/matching/("
+    + "|".join(route.removeprefix("/matching/") for route in MATCHING_BULK_ROUTES)
+    + ")$"
+)
+
+
 def test_every_prefix_and_nothing_else_goes_to_its_service() -> None:
     expected = {f"/{prefix}/": f"http://{name}" for prefix, name in routing_table().items()}
-    assert proxied_locations() == expected
+    assert proxied_locations() == expected | {MATCHING_BULK_LOCATION: "http://matching"}
 
 
 def test_every_service_is_an_upstream_filled_from_its_variable() -> None:
