@@ -8,8 +8,7 @@ from common.auth import Principal, require_roles
 from common.database import DbSession
 from common.dependencies import settings_dependency
 from matching.config import Settings
-from matching.organizations.models import Organization
-from matching.organizations.service import OrganizationService
+from matching.organizations.service import ActingOrganization, OrganizationService
 from matching.ssn import SsnHasher
 
 MatchingSettings = Annotated[Settings, Depends(settings_dependency(Settings))]
@@ -26,11 +25,13 @@ def _organization_service(session: DbSession) -> OrganizationService:
 Organizations = Annotated[OrganizationService, Depends(_organization_service)]
 
 
-async def _providers_organization(caller: Provider, organizations: Organizations) -> Organization:
+async def _providers_organization(
+    caller: Provider, organizations: Organizations
+) -> ActingOrganization:
     return await organizations.of_provider(caller)
 
 
-ProvidersOrganization = Annotated[Organization, Depends(_providers_organization)]
+ProvidersOrganization = Annotated[ActingOrganization, Depends(_providers_organization)]
 """The organization a provider acts for (403 with a message when none)."""
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from common.database import DbSession
 from common.errors import UnsupportedMediaType
 from common.problems import documented_problem
-from common.schemas import Page, field_error
+from common.schemas import Page
 from matching.dependencies import Hasher, MatchingSettings, ProvidersOrganization
 from matching.enrollments.schemas import (
     DeletedCount,
@@ -17,7 +17,7 @@ from matching.enrollments.schemas import (
     UploadQuery,
     UploadReport,
 )
-from matching.enrollments.service import EnrollmentService, numbered
+from matching.enrollments.service import EnrollmentService
 from matching.schemas import HmisId
 
 Responses = dict[int | str, dict[str, Any]]
@@ -35,7 +35,12 @@ EnrollmentIdPath = Annotated[HmisId, Path()]
 def _enrollment_service(
     session: DbSession, hasher: Hasher, settings: MatchingSettings
 ) -> EnrollmentService:
-    return EnrollmentService(session, hasher, batch_size=settings.upsert_batch_size)
+    return EnrollmentService(
+        session,
+        hasher,
+        batch_size=settings.upsert_batch_size,
+        max_rows=settings.max_enrollments_per_request,
+    )
 
 
 Enrollments = Annotated[EnrollmentService, Depends(_enrollment_service)]
@@ -51,11 +56,8 @@ async def upload_enrollments(
     query: Annotated[UploadQuery, Query()],
     organization: ProvidersOrganization,
     enrollments: Enrollments,
-    settings: MatchingSettings,
 ) -> UploadReport:
-    _require_at_most(len(data.enrollments), settings.max_enrollments_per_request)
-    assert organization.id is not None
-    return await enrollments.upload(organization.id, numbered(data.enrollments), query.on_error)
+    return await enrollments.upload_json(organization.id, data.enrollments, query.on_error)
 
 
 @router.post(
@@ -78,7 +80,6 @@ async def upload_enrollments_csv(
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "text/csv":
         raise UnsupportedMediaType("Send the enrollments as text/csv")
-    assert organization.id is not None
     return await enrollments.upload_csv(organization.id, request.stream(), query.on_error)
 
 
@@ -102,7 +103,6 @@ async def list_enrollments(
 async def read_enrollment(
     enrollment_id: EnrollmentIdPath, organization: ProvidersOrganization, enrollments: Enrollments
 ) -> EnrollmentOut:
-    assert organization.id is not None
     return await enrollments.one(organization.id, organization.name, enrollment_id)
 
 
@@ -115,7 +115,6 @@ async def read_enrollment(
 async def delete_enrollment(
     enrollment_id: EnrollmentIdPath, organization: ProvidersOrganization, enrollments: Enrollments
 ) -> None:
-    assert organization.id is not None
     await enrollments.delete_enrollment(organization.id, enrollment_id)
 
 
@@ -129,10 +128,4 @@ async def delete_client(
     organization: ProvidersOrganization,
     enrollments: Enrollments,
 ) -> DeletedCount:
-    assert organization.id is not None
     return DeletedCount(deleted=await enrollments.delete_client(organization.id, client_id))
-
-
-def _require_at_most(count: int, limit: int) -> None:
-    if count > limit:
-        raise field_error("enrollments", f"at most {limit} enrollments per request; got {count}")

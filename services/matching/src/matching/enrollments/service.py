@@ -1,13 +1,13 @@
 """Rules of enrollments: validation row by row, hashing, upserts in batches, deletion."""
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.errors import NotFound, Unprocessable
-from common.schemas import error_summary
+from common.schemas import error_summary, field_error
 from matching.enrollments.csv_rows import CsvProblem, MalformedRecord, csv_rows
 from matching.enrollments.models import Enrollment
 from matching.enrollments.repository import EnrollmentRepository
@@ -84,10 +84,22 @@ async def numbered(rows: Iterable[object]) -> AsyncIterator[NumberedRow]:
 
 
 class EnrollmentService:
-    def __init__(self, session: AsyncSession, hasher: SsnHasher, *, batch_size: int) -> None:
+    def __init__(
+        self, session: AsyncSession, hasher: SsnHasher, *, batch_size: int, max_rows: int
+    ) -> None:
         self.enrollments = EnrollmentRepository(session)
         self.hasher = hasher
         self.batch_size = batch_size
+        self.max_rows = max_rows
+
+    async def upload_json(
+        self, organization_id: int, rows: Sequence[object], on_error: OnError
+    ) -> UploadReport:
+        if len(rows) > self.max_rows:
+            raise field_error(
+                "enrollments", f"at most {self.max_rows} enrollments per request; got {len(rows)}"
+            )
+        return await self.upload(organization_id, numbered(rows), on_error)
 
     async def upload(
         self, organization_id: int, rows: AsyncIterable[NumberedRow], on_error: OnError

@@ -51,8 +51,10 @@ async def list_organizations(
     summary="The organization the calling provider acts for",
     responses={403: documented_problem("The provider belongs to no organization")},
 )
-async def my_organization(organization: ProvidersOrganization) -> OrganizationOut:
-    return OrganizationOut.model_validate(organization)
+async def my_organization(
+    organization: ProvidersOrganization, organizations: Organizations
+) -> OrganizationOut:
+    return OrganizationOut.model_validate(await organizations.existing(organization.id))
 
 
 @router.post(

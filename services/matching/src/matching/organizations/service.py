@@ -1,11 +1,21 @@
 """Rules of organizations: admins make them and name members; a provider acts for its own."""
 
+from dataclasses import dataclass
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.auth import Principal
 from common.errors import Conflict, Forbidden, NotFound
 from matching.organizations.models import Member, Organization
 from matching.organizations.repository import OrganizationRepository
+
+
+@dataclass(frozen=True)
+class ActingOrganization:
+    """The organization a provider acts for."""
+
+    id: int
+    name: str
 
 
 class OrganizationService:
@@ -39,12 +49,12 @@ class OrganizationService:
         if not await self.organizations.remove_member(organization_id, subject):
             raise NotFound("This subject is not a member of this organization")
 
-    async def of_provider(self, caller: Principal) -> Organization:
+    async def of_provider(self, caller: Principal) -> ActingOrganization:
         """The organization the caller acts for; Forbidden, saying so, when none."""
         organization = await self.organizations.of_subject(caller.subject)
-        if organization is None:
+        if organization is None or organization.id is None:
             raise Forbidden(
                 "You belong to no organization; an admin must add you to one before you can "
                 "upload or read enrollments"
             )
-        return organization
+        return ActingOrganization(organization.id, organization.name)
