@@ -72,7 +72,7 @@ def upgrade() -> None:
         sa.Column("dob", sa.Date(), nullable=True),
         sa.Column("ssn_hash", sa.LargeBinary(), nullable=True),
         sa.Column("ssn_last4_hash", sa.LargeBinary(), nullable=True),
-        sa.Column("ssn_masked_hashes", sa.ARRAY(sa.BigInteger()), nullable=True),
+        sa.Column("ssn_masked_hashes", sa.LargeBinary(), nullable=True),
         sa.Column("name_data_quality", sa.SmallInteger(), server_default="99", nullable=False),
         sa.Column("ssn_data_quality", sa.SmallInteger(), server_default="99", nullable=False),
         sa.Column("dob_data_quality", sa.SmallInteger(), server_default="99", nullable=False),
@@ -108,7 +108,7 @@ def upgrade() -> None:
             name="enrollments_data_quality_known",
         ),
         sa.CheckConstraint(
-            "octet_length(ssn_hash) = 32 AND octet_length(ssn_last4_hash) = 32 AND cardinality(ssn_masked_hashes) = 9",
+            "octet_length(ssn_hash) = 32 AND octet_length(ssn_last4_hash) = 32 AND octet_length(ssn_masked_hashes) = 72",
             name="enrollments_ssn_hashes_only",
         ),
         sa.CheckConstraint(

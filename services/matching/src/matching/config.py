@@ -33,9 +33,7 @@ class Settings(CommonSettings):
     bulk_body_bytes: int = Field(
         BULK_BODY_BYTES, ge=1, description="Body limit of the bulk routes (uploads, matches)"
     )
-    upsert_batch_size: int = Field(
-        1_000, ge=1, le=1_500, description="Rows per upsert (asyncpg takes 32,767 parameters)"
-    )
+    upsert_batch_size: int = Field(2_000, ge=1, le=20_000, description="Rows per upsert")
     report_min_count: int = Field(
         11, ge=1, description="Report counts below this are suppressed (small-cell suppression)"
     )

@@ -6,7 +6,6 @@ SSN; an equal masked hash means one digit differs; the hash of a variant with tw
 swapped equal to the record's full hash means a transposition. None of it needs the plaintext.
 """
 
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -41,7 +40,8 @@ class SsnHashes:
 
     full: bytes | None
     last4: bytes
-    masked: tuple[int, ...] | None
+    masked: bytes | None
+    """Nine hashes of MASKED_HASH_BYTES, the n-th of the SSN with its n-th digit left out."""
     transposed: tuple[bytes, ...] = ()
     """Hashes of the SSN with two adjacent digits swapped; computed for questions, never stored."""
 
@@ -53,17 +53,13 @@ class SsnHasher:
         self._key = key
 
     def _digest(self, label: str, digits: str) -> bytes:
-        return hmac.new(self._key, f"{label}:{digits}".encode(), hashlib.sha256).digest()
+        return hmac.digest(self._key, f"{label}:{digits}".encode(), "sha256")
 
-    def _masked(self, digits: str) -> tuple[int, ...]:
-        return tuple(
-            int.from_bytes(
-                self._digest(f"mask{position}", digits[:position] + digits[position + 1 :])[
-                    :MASKED_HASH_BYTES
-                ],
-                "big",
-                signed=True,
-            )
+    def _masked(self, digits: str) -> bytes:
+        return b"".join(
+            self._digest(f"mask{position}", digits[:position] + digits[position + 1 :])[
+                :MASKED_HASH_BYTES
+            ]
             for position in range(9)
         )
 

@@ -4,7 +4,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
-    ARRAY,
     BigInteger,
     CheckConstraint,
     Column,
@@ -56,7 +55,7 @@ class Enrollment(Table, table=True):
         ),
         CheckConstraint(
             "octet_length(ssn_hash) = 32 AND octet_length(ssn_last4_hash) = 32 "
-            "AND cardinality(ssn_masked_hashes) = 9",
+            "AND octet_length(ssn_masked_hashes) = 72",
             name="enrollments_ssn_hashes_only",
         ),
         CheckConstraint(
@@ -90,7 +89,9 @@ class Enrollment(Table, table=True):
     dob: date | None = Field(default=None, sa_column=Column(Date))
     ssn_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     ssn_last4_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
-    ssn_masked_hashes: list[int] | None = Field(default=None, sa_column=Column(ARRAY(BigInteger)))
+    ssn_masked_hashes: bytes | None = Field(
+        default=None, sa_column=Column(LargeBinary), description="Nine 8-byte masked hashes"
+    )
     name_data_quality: int = Field(default=99, sa_column=_data_quality_column())
     ssn_data_quality: int = Field(default=99, sa_column=_data_quality_column())
     dob_data_quality: int = Field(default=99, sa_column=_data_quality_column())

@@ -4,42 +4,64 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, func, literal_column, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import TextClause, func, text
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from matching.enrollments.models import Enrollment
 from matching.organizations.models import Organization
 
-# The columns an upload may change; an upsert that changes none of them leaves the row alone.
-DATA_COLUMNS = (
-    "client_id",
-    "first_name",
-    "last_name",
-    "first_key",
-    "last_key",
-    "first_code",
-    "last_code",
-    "dob",
-    "ssn_hash",
-    "ssn_last4_hash",
-    "ssn_masked_hashes",
-    "name_data_quality",
-    "ssn_data_quality",
-    "dob_data_quality",
-    "entry_date",
-    "exit_date",
-    "income_at_entry",
-    "income_at_exit",
-    "exit_destination",
-)
+# The columns an upload may change, with their array types for the unnest below.
+DATA_COLUMNS = {
+    "client_id": "text",
+    "first_name": "text",
+    "last_name": "text",
+    "first_key": "text",
+    "last_key": "text",
+    "first_code": "text",
+    "last_code": "text",
+    "dob": "date",
+    "ssn_hash": "bytea",
+    "ssn_last4_hash": "bytea",
+    "ssn_masked_hashes": "bytea",
+    "name_data_quality": "smallint",
+    "ssn_data_quality": "smallint",
+    "dob_data_quality": "smallint",
+    "entry_date": "date",
+    "exit_date": "date",
+    "income_at_entry": "numeric",
+    "income_at_exit": "numeric",
+    "exit_destination": "smallint",
+}
+KEY_COLUMNS = {"organization_id": "bigint", "enrollment_id": "text"}
+_INSERTED = {**KEY_COLUMNS, **DATA_COLUMNS}
 
 
 @dataclass(frozen=True)
 class UpsertCounts:
     created: int
     updated: int
+
+
+def _upsert_sql() -> TextClause:
+    """One statement for a whole batch: a column of values per array parameter (a multi-row
+    VALUES would cost SQLAlchemy seconds to compile per batch). Rows whose data columns are
+    unchanged are left alone and not returned."""
+    names = ", ".join(_INSERTED)
+    arrays = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _INSERTED.items())
+    updates = ", ".join(f"{name} = excluded.{name}" for name in DATA_COLUMNS)
+    current = ", ".join(f"enrollments.{name}" for name in DATA_COLUMNS)
+    proposed = ", ".join(f"excluded.{name}" for name in DATA_COLUMNS)
+    # Only the column names above go into the text; the values are bound parameters.
+    return text(
+        f"INSERT INTO enrollments ({names}) SELECT * FROM unnest({arrays}) "  # noqa: S608
+        f"ON CONFLICT ON CONSTRAINT enrollments_one_per_id DO UPDATE SET {updates}, "
+        f"updated_at = now() WHERE ({current}) IS DISTINCT FROM ({proposed}) "
+        "RETURNING xmax = 0 AS created"
+    )
+
+
+_UPSERT = _upsert_sql()
 
 
 class EnrollmentRepository:
@@ -50,16 +72,9 @@ class EnrollmentRepository:
         """Insert new enrollments and update changed ones, by (organization, enrollment id);
         rows go in enrollment id order so that concurrent uploads lock in the same order."""
         ordered = sorted(rows, key=lambda row: row["enrollment_id"])
-        new = insert(Enrollment).values(ordered)
-        current = tuple_(*(getattr(Enrollment, name) for name in DATA_COLUMNS))
-        proposed = tuple_(*(new.excluded[name] for name in DATA_COLUMNS))
-        statement = new.on_conflict_do_update(
-            constraint="enrollments_one_per_id",
-            set_={**{name: new.excluded[name] for name in DATA_COLUMNS}, "updated_at": func.now()},
-            where=current.is_distinct_from(proposed),
-        ).returning(literal_column("xmax = 0", Boolean))
-        result = await self.session.exec(statement)
-        created = [flag for (flag,) in result.all()]
+        columns = {name: [row[name] for row in ordered] for name in _INSERTED}
+        connection = await self.session.connection()
+        created = [flag for (flag,) in (await connection.execute(_UPSERT, columns)).all()]
         return UpsertCounts(created=sum(created), updated=len(created) - sum(created))
 
     async def page(

@@ -38,7 +38,7 @@ def enrollment_columns(row: EnrollmentIn, hasher: SsnHasher) -> dict[str, Any]:
         "dob": row.dob,
         "ssn_hash": hashes.full if hashes else None,
         "ssn_last4_hash": hashes.last4 if hashes else None,
-        "ssn_masked_hashes": list(hashes.masked) if hashes and hashes.masked else None,
+        "ssn_masked_hashes": hashes.masked if hashes else None,
         "name_data_quality": name_quality,
         "ssn_data_quality": ssn_quality,
         "dob_data_quality": dob_quality,

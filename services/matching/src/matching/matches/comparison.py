@@ -9,7 +9,7 @@ from datetime import date
 
 from rapidfuzz.distance import JaroWinkler
 
-from matching.ssn import SsnHashes
+from matching.ssn import MASKED_HASH_BYTES, SsnHashes
 
 FIRST_NAME_LEVELS = ("exact", "close", "similar", "different")
 LAST_NAME_LEVELS = ("exact", "compound", "close", "similar", "different")
@@ -89,11 +89,19 @@ def compare_ssn(question: SsnHashes | None, record: SsnHashes | None) -> int | N
             return 0
         if record.full in question.transposed:
             return 1
-        masked_equal = any(
-            a == b for a, b in zip(question.masked or (), record.masked or (), strict=False)
-        )
-        return 1 if masked_equal else 3
+        return 1 if _one_masked_hash_equal(question.masked, record.masked) else 3
     return 2 if question.last4 == record.last4 else 3
+
+
+def _one_masked_hash_equal(question: bytes | None, record: bytes | None) -> bool:
+    """Some position whose masked hashes agree: the SSNs differ in that digit at most."""
+    if question is None or record is None:
+        return False
+    size = MASKED_HASH_BYTES
+    return any(
+        question[start : start + size] == record[start : start + size]
+        for start in range(0, len(question), size)
+    )
 
 
 def compare_names(question: Identity, record: Identity) -> tuple[int | None, int | None]:

@@ -57,8 +57,7 @@ def record_identity(row: Any) -> Identity:
     """The identity of a candidate enrollment row, SSN hashes as stored."""
     ssn = None
     if row.ssn_last4_hash is not None:
-        masked = tuple(row.ssn_masked_hashes) if row.ssn_masked_hashes else None
-        ssn = SsnHashes(full=row.ssn_hash, last4=row.ssn_last4_hash, masked=masked)
+        ssn = SsnHashes(full=row.ssn_hash, last4=row.ssn_last4_hash, masked=row.ssn_masked_hashes)
     return Identity(row.first_key, row.last_key, row.dob, ssn)
 
 
