@@ -88,6 +88,8 @@ def test_a_complete_match_needs_every_given_identifier_to_agree() -> None:
     swapped = Identity("garcialopez", "maria", date(1985, 3, 7), HASHER.hashes("123456789"))
     typo = Identity("maria", "garcialopes", date(1985, 3, 7), HASHER.hashes("123456789"))
     assert scorer.score(same, record).complete
+    names_only = Identity("maria", "garcialopez", None, None)
+    assert not scorer.score(names_only, record).complete  # many people share a name
     assert scorer.score(no_dob, record).complete
     turned = scorer.score(swapped, record)
     assert not turned.complete

@@ -25,7 +25,7 @@ class Settings(CommonSettings):
         "makes every stored SSN hash useless, so enrollments must be uploaded again",
     )
     partial_min_weight: float = Field(
-        12.0, description="Least match weight (bits) of a partial match; see bench/ for why 12"
+        18.0, description="Least match weight (bits) of a partial match; README says why 18"
     )
     max_partial_matches: int = Field(5, ge=1, le=50, description="Partial matches per person")
     max_people_per_request: int = Field(20_000, ge=1)

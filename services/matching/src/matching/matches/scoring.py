@@ -24,7 +24,10 @@ class Scored:
 
 def is_complete(question: Identity, levels: Levels) -> bool:
     """Every identifier the question gives agrees exactly (after normalization) with the record;
-    an SSN given as its last four agrees with the last four of the record's."""
+    an SSN given as its last four agrees with the last four of the record's. Names alone are
+    never complete: many people share them, so the question needs a date of birth or an SSN."""
+    if question.dob is None and question.ssn is None:
+        return False
     given = (question.first_key, question.last_key, question.dob, question.ssn)
     for value, level in zip(given, levels, strict=True):
         if value is None:
