@@ -1,7 +1,10 @@
 """matching: bulk ingestion, 10,000 people matched through the HTTP API, precision and recall."""
 
 import asyncio
+import json
 import os
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,17 +12,21 @@ from typing import Any
 
 import httpx
 import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from bench.context import Context
 from bench.report import Section, Table
 from common.testing import TokenFactory
 from matching.config import Settings
 from matching.generator import Generator, SyntheticData
+from matching.names import name_key, phonetic_code
 
 ENROLLMENTS = int(os.environ.get("MATCHING_BENCH_ENROLLMENTS", "100000"))
 PEOPLE = 10_000
 UPLOAD_ROWS = 10_000
 SEED = 20
+SPLINK_THRESHOLD = 0.9
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,13 @@ class Figures:
     qualities: list[Quality]
 
 
+@dataclass(frozen=True)
+class SplinkFigures:
+    seconds: float
+    peak_rss_mib: float
+    quality: Quality
+
+
 def run(ctx: Context) -> Section:
     data = _dataset()
     tokens = TokenFactory()
@@ -61,6 +75,8 @@ def run(ctx: Context) -> Section:
     }
     with ctx.service("matching", env=env) as matching, ctx.load_generator():
         figures = asyncio.run(_measure(matching.base_url, tokens, data))
+    with ctx.load_generator():
+        splink = _splink(ctx.results_dir, data)
     return Section(
         title="matching: ingestion, 10,000 people matched, precision and recall",
         method=_method(),
@@ -72,9 +88,14 @@ def run(ctx: Context) -> Section:
                 f"{q.label}: precision {q.precision:.4f}, recall {q.recall:.4f}"
                 for q in figures.qualities
             )
-            + "."
+            + f". Splink on DuckDB, same records: {splink.seconds:.1f} s with training, peak RSS "
+            f"{splink.peak_rss_mib:,.0f} MiB, precision {splink.quality.precision:.4f}, recall "
+            f"{splink.quality.recall:.4f}."
         ),
-        tables=[_timing_table(figures), _quality_table(figures.qualities)],
+        tables=[
+            _timing_table(figures, splink),
+            _quality_table([*figures.qualities, splink.quality]),
+        ],
     )
 
 
@@ -180,15 +201,17 @@ def _method() -> str:
     )
 
 
-def _timing_table(figures: Figures) -> Table:
+def _timing_table(figures: Figures, splink: SplinkFigures) -> Table:
     return Table(
         columns=("measure", "value"),
         rows=[
             ("enrollments uploaded", f"{figures.rows:,}"),
             ("upload time (s)", f"{figures.upload_seconds:.1f}"),
             ("ingestion (rows/s)", f"{figures.rows / figures.upload_seconds:,.0f}"),
-            (f"{PEOPLE:,} people matched (s)", f"{figures.match_seconds:.2f}"),
+            (f"{PEOPLE:,} people matched through the API (s)", f"{figures.match_seconds:.2f}"),
             ("service peak RSS (MiB)", f"{figures.peak_rss_mib:,.0f}"),
+            (f"Splink, {PEOPLE:,} people, training included (s)", f"{splink.seconds:.2f}"),
+            ("Splink process peak RSS (MiB)", f"{splink.peak_rss_mib:,.0f}"),
         ],
     )
 
@@ -209,3 +232,49 @@ def _quality_table(qualities: list[Quality]) -> Table:
             for quality in qualities
         ],
     )
+
+
+def _splink_rows(rows: list[dict[str, Any]], prefix: str | None) -> pa.Table:
+    """Splink's input: names normalized and blocking codes made as matching makes them."""
+    records = []
+    for number, row in enumerate(rows):
+        first, last = name_key(row.get("first_name")), name_key(row["last_name"])
+        ssn = row["ssn"].replace("-", "").replace(" ", "") if row.get("ssn") else None
+        records.append(
+            {
+                "uid": f"{prefix}{number}" if prefix else row["enrollment_id"],
+                "first_name": first,
+                "last_name": last,
+                "first_code": phonetic_code(first),
+                "last_code": phonetic_code(last),
+                "dob": row.get("dob"),
+                "ssn": ssn,
+                "ssn_last4": ssn[-4:] if ssn else None,
+            }
+        )
+    return pa.Table.from_pylist(records)
+
+
+def _splink(results_dir: Path, data: SyntheticData) -> SplinkFigures:
+    """Splink in its own process (its peak memory is its own), on the same records."""
+    folder = results_dir / "splink"
+    folder.mkdir(exist_ok=True)
+    pq.write_table(_splink_rows(data.enrollments, None), folder / "records.parquet")
+    pq.write_table(_splink_rows(data.cohort, "Q"), folder / "questions.parquet")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.splink_link", str(folder)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    pairs = json.loads((folder / "splink_pairs.json").read_text())
+    truth = {(f"Q{number}", uid) for number, links in enumerate(data.links) for uid in links}
+    found = {(left, right) if left.startswith("Q") else (right, left) for left, right in pairs}
+    quality = Quality(
+        f"Splink, match probability >= {SPLINK_THRESHOLD}",
+        len(found),
+        len(found & truth),
+        len(truth),
+    )
+    return SplinkFigures(figures["seconds"], figures["peak_rss_mib"], quality)
