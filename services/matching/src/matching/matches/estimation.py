@@ -22,15 +22,21 @@ from matching.matches.model import (
 from matching.matches.scoring import BlockingValues, question_blocking_keys, record_blocking_keys
 
 KeyOf = Callable[[Identity], Hashable | None]
-TRAINING_RULES: tuple[tuple[str, KeyOf, tuple[str, ...]], ...] = (
-    ("same dob", lambda identity: identity.dob, ("first_name", "last_name", "ssn")),
-    (
-        "same name codes",
-        lambda identity: (lambda v: (v.last_code, v.first_code) if v.first_code else None)(
-            BlockingValues.of(identity)
-        ),
-        ("dob", "ssn"),
-    ),
+
+
+def same_dob(identity: Identity) -> Hashable | None:
+    return identity.dob
+
+
+def same_name_codes(identity: Identity) -> Hashable | None:
+    values = BlockingValues.of(identity)
+    return (values.last_code, values.first_code) if values.first_code else None
+
+
+# (the pairs a rule makes, the fields whose m it estimates)
+TRAINING_RULES: tuple[tuple[KeyOf, tuple[str, ...]], ...] = (
+    (same_dob, ("first_name", "last_name", "ssn")),
+    (same_name_codes, ("dob", "ssn")),
 )
 
 
@@ -92,7 +98,7 @@ def estimate_model(
     }
     u = estimate_u(random_pair_levels(questions, records, random_pairs), exact_u)
     trained: dict[str, list[tuple[float, ...]]] = defaultdict(list)
-    for _, key_of, fields in TRAINING_RULES:
+    for key_of, fields in TRAINING_RULES:
         pairs = rule_pairs(questions, records, key_of)
         levels = [_only(compare(questions[q], records[r]), fields) for q, r in pairs]
         model = expectation_maximisation(levels, u)
