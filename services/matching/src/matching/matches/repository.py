@@ -20,40 +20,43 @@ class BlockingQuestion:
     ssn_last4: bytes | None
 
 
-# One branch per blocking key of matches/scoring.py (record_blocking_keys), each served by the
-# index of enrollments/models.py with the same name; the last name alone only for questions
-# that give nothing else.
+MAX_CANDIDATES_PER_KEY = 1000
+"""A bound on one key's candidates (a very common name): the other keys still find the person."""
+
+# One branch per blocking key of matches/scoring.py (record_blocking_keys), each an index scan
+# of the enrollments/models.py index of the same name per question: LATERAL with LIMIT keeps
+# PostgreSQL from sorting or hashing the whole table for thousands of questions. The last name
+# alone only for questions that give nothing else.
+_BRANCHES = (
+    "e.last_code = q.last_code AND e.first_code = q.first_code",
+    "e.dob = q.dob AND e.ssn_last4_hash = q.last4",
+    "e.dob = q.dob AND e.last_code = q.last_code",
+    "e.dob = q.dob AND e.first_code = q.first_code",
+    "e.ssn_last4_hash = q.last4 AND e.last_code = q.last_code",
+    "e.last_code = q.last_code AND q.first_code IS NULL AND q.dob IS NULL AND q.last4 IS NULL",
+)
+_PAIRS = "\n        UNION ".join(
+    "SELECT q.number, found.id FROM q CROSS JOIN LATERAL "  # noqa: S608 (constants only)
+    f"(SELECT e.id FROM enrollments e WHERE {condition} LIMIT :per_key) AS found"
+    for condition in _BRANCHES
+)
 _CANDIDATES_SQL = text(
-    """
-    WITH q AS (
+    f"""
+    WITH q AS MATERIALIZED (
         SELECT * FROM unnest(
             CAST(:numbers AS int[]), CAST(:first_codes AS text[]), CAST(:last_codes AS text[]),
             CAST(:dobs AS date[]), CAST(:last4s AS bytea[])
         ) AS q(number, first_code, last_code, dob, last4)
     ),
-    pairs AS (
-        SELECT q.number, e.id FROM q JOIN enrollments e
-            ON e.last_code = q.last_code AND e.first_code = q.first_code
-        UNION SELECT q.number, e.id FROM q JOIN enrollments e
-            ON e.dob = q.dob AND e.ssn_last4_hash = q.last4
-        UNION SELECT q.number, e.id FROM q JOIN enrollments e
-            ON e.dob = q.dob AND e.last_code = q.last_code
-        UNION SELECT q.number, e.id FROM q JOIN enrollments e
-            ON e.dob = q.dob AND e.first_code = q.first_code
-        UNION SELECT q.number, e.id FROM q JOIN enrollments e
-            ON e.ssn_last4_hash = q.last4 AND e.last_code = q.last_code
-        UNION SELECT q.number, e.id FROM q JOIN enrollments e
-            ON e.last_code = q.last_code
-            WHERE q.first_code IS NULL AND q.dob IS NULL AND q.last4 IS NULL
-    )
+    pairs AS MATERIALIZED ({_PAIRS})
     SELECT pairs.number, o.name AS organization, e.client_id, e.enrollment_id, e.first_name,
            e.last_name, e.first_key, e.last_key, e.dob, e.ssn_hash, e.ssn_last4_hash,
            e.ssn_masked_hashes, e.entry_date, e.exit_date, e.income_at_entry, e.income_at_exit,
            e.exit_destination
     FROM pairs
-    JOIN enrollments e ON e.id = pairs.id
+    CROSS JOIN LATERAL (SELECT * FROM enrollments WHERE id = pairs.id OFFSET 0) AS e
     JOIN organizations o ON o.id = e.organization_id
-    """
+    """  # noqa: S608 (the branches are the constants above; values are bound parameters)
 )
 
 
@@ -75,6 +78,7 @@ class CandidateRepository:
                 "last_codes": [question.last_code for question in questions],
                 "dobs": [question.dob for question in questions],
                 "last4s": [question.ssn_last4 for question in questions],
+                "per_key": MAX_CANDIDATES_PER_KEY,
             },
         )
         return list(result.all())
