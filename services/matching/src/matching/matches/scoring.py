@@ -28,18 +28,13 @@ def is_complete(question: Identity, levels: Levels) -> bool:
     never complete: many people share them, so the question needs a date of birth or an SSN."""
     if question.dob is None and question.ssn is None:
         return False
-    given = (question.first_key, question.last_key, question.dob, question.ssn)
-    for value, level in zip(given, levels, strict=True):
-        if value is None:
-            continue
-        agreeing = level == 0 or (
-            level == SSN_LAST4_LEVEL and question.ssn is not None and question.ssn.full is None
-        )
-        if value is question.ssn and agreeing:
-            continue
-        if level != 0:
-            return False
-    return True
+    first, last, dob, ssn = levels
+    names_agree = last == 0 and (question.first_key is None or first == 0)
+    dob_agrees = question.dob is None or dob == 0
+    ssn_agrees = (
+        question.ssn is None or ssn == 0 or (ssn == SSN_LAST4_LEVEL and question.ssn.full is None)
+    )
+    return names_agree and dob_agrees and ssn_agrees
 
 
 class Scorer:
