@@ -46,7 +46,7 @@ format: bootstrap ## apply ruff's fixes and formatting
 
 bench: bootstrap ## run every benchmark (installs wrk and nginx with apt-get when missing) and write bench/REPORT.md
 	@$(INSTALL_MISSING) $(BENCH_NEEDS)
-	$(UV) run python -m bench
+	$(UV) run --locked --group bench python -m bench  # the bench group adds Splink, for matching's comparison
 
 clean: ## remove the embedded database and caches (.data/ holds the dev database)
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache
