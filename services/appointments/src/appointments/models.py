@@ -1,12 +1,7 @@
-"""appointments's tables, all in schema "appointments"."""
+"""appointments's tables, all in schema "appointments"; each area keeps its own in its models.py."""
 
-from sqlalchemy import MetaData
-from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
+from common.models import table_base
 
 SCHEMA = "appointments"
-metadata = MetaData(schema=SCHEMA)
-
-
-class Table(SQLModel, registry=registry(metadata=metadata)):
-    """Base of appointments's table models: they land in schema "appointments" and nowhere else."""
+Table = table_base(SCHEMA)
+metadata = Table.metadata
