@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -186,8 +186,10 @@ class AppointmentsApi:
             "patient": patient.email,
             "doctor": doctor.email,
             "starts_at": starts_at.isoformat(),
-            **{key: value.isoformat() if isinstance(value, datetime) else value
-               for key, value in fields.items()},
+            **{
+                key: value.isoformat() if isinstance(value, datetime) else value
+                for key, value in fields.items()
+            },
         }
         return await self.client.post("/appointments", json=body, headers=caller.headers)
 
@@ -212,13 +214,13 @@ class AppointmentsApi:
 
 
 @pytest.fixture
-async def api(
+def api(
     client: httpx.AsyncClient,
     customers: RunningCustomers,
     token_factory: TokenFactory,
     admin_engine: AsyncEngine,
-) -> AsyncIterator[AppointmentsApi]:
-    yield AppointmentsApi(client, customers.url, token_factory, admin_engine)
+) -> AppointmentsApi:
+    return AppointmentsApi(client, customers.url, token_factory, admin_engine)
 
 
 @pytest.fixture
@@ -243,5 +245,3 @@ def problem(response: httpx.Response, status: int) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
     assert body["status"] == status
     return body
-
-
