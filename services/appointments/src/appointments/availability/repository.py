@@ -42,6 +42,7 @@ class ScheduleRepository:
             index_elements=[col(DoctorSchedule.doctor_id)],
             set_={"timezone": new.excluded.timezone, "updated_at": func.now()},
         ).returning(DoctorSchedule)
+        upsert = upsert.execution_options(populate_existing=True)  # the session may hold it
         schedule: DoctorSchedule = (await self.session.exec(upsert)).scalars().one()
         await self.session.exec(
             delete(WorkingHours).where(col(WorkingHours.doctor_id) == doctor_id)

@@ -46,5 +46,7 @@ class ParticipantRepository:
                 "updated_at": func.now(),
             },
         ).returning(Participant)
+        # populate_existing: the session may hold this participant from before the update
+        statement = statement.execution_options(populate_existing=True)
         participant: Participant = (await self.session.exec(statement)).scalars().one()
         return participant
