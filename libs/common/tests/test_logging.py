@@ -25,7 +25,7 @@ async def test_access_line_has_request_fields_and_subject_but_no_token(
             "request_id": "req-42",
             "subject": "carol",
             "method": "GET",
-            "path": "/probe/me",
+            "route": "/probe/me",
             "status": 200,
             "duration_ms": access[0]["duration_ms"],
         }

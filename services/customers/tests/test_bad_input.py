@@ -145,3 +145,29 @@ async def test_other_auth_endpoints_refuse_bad_bodies(api, path: str, body: dict
     response = await api.client.post(path, json=body)
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def admin_headers(api) -> dict[str, str]:
+    await api.signup("root@example.com")
+    await api.execute("UPDATE customers.customers SET roles = '{admin}'")
+    return api.bearer(await api.login("root@example.com"))
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status"),
+    [
+        pytest.param("/customers/a%00b", {}, 400, id="NUL in the path"),
+        pytest.param("/customers", {"email_prefix": "\x00"}, 400, id="NUL in the query"),
+        pytest.param("/customers", {"offset": "9223372036854775808"}, 422, id="offset past int8"),
+        pytest.param("/customers", {"offset": "1000001"}, 422, id="offset past the bound"),
+        pytest.param("/customers", {"limit": "0"}, 422, id="empty page"),
+    ],
+)
+async def test_reads_with_unstorable_input_are_4xx_problems(
+    api, path: str, params: dict[str, str], status: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    headers = await admin_headers(api)
+    response = await api.client.get(path, params=params, headers=headers)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "root@example.com" not in capsys.readouterr().out  # no SQL parameters in any log

@@ -126,9 +126,9 @@ async def test_the_log_masks_the_token_outside_development(
     api, caplog: pytest.LogCaptureFixture
 ) -> None:
     await api.signup("logged@example.com")
-    with caplog.at_level(logging.DEBUG, logger="customers.notifier"):
+    with caplog.at_level(logging.DEBUG, logger="customers.auth.notifier"):
         token = await reset_token_for(api, "logged@example.com")
-    [record] = [r for r in caplog.records if r.name == "customers.notifier"]
+    [record] = [r for r in caplog.records if r.name == "customers.auth.notifier"]
     line = JsonFormatter("customers").format(record)  # what the service prints
     assert token not in line
     assert json.loads(line)["token"] == token[:4] + "*" * (len(token) - 4)
@@ -143,10 +143,10 @@ async def test_development_logs_the_whole_token(
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            with caplog.at_level(logging.DEBUG, logger="customers.notifier"):
+            with caplog.at_level(logging.DEBUG, logger="customers.auth.notifier"):
                 await client.post("/auth/password-reset/request", json={"email": "dev@example.com"})
     [row] = await api.execute("SELECT payload->>'token' AS token FROM customers.outbox")
-    [record] = [r for r in caplog.records if r.name == "customers.notifier"]
+    [record] = [r for r in caplog.records if r.name == "customers.auth.notifier"]
     assert record.token == row.token
 
 

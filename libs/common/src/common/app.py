@@ -1,7 +1,7 @@
 """The app factory: each service's ``main.py`` is a call to ``create_service_app``."""
 
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import httpx
@@ -13,7 +13,7 @@ from common.database import Database, resolve_database_url
 from common.errors import ServiceUnavailable
 from common.logging import configure_logging
 from common.middleware import HttpMetrics, RequestContextMiddleware
-from common.problems import install_problem_handlers
+from common.problems import ConstraintProblems, install_problem_handlers, use_problem_documents
 from common.settings import CommonSettings
 
 logger = logging.getLogger(__name__)
@@ -69,12 +69,16 @@ def create_service_app(
     version: str = "0.1.0",
     key_source: Callable[[FastAPI], KeySource] | None = None,
     lifespan: ExtraLifespan | None = None,
+    constraint_problems: ConstraintProblems | None = None,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
     """A FastAPI app serving every route under ``/<name>/`` (docs, health, metrics included).
 
     The lifespan opens the database engine, an httpx client and the token verifier; ``lifespan``
     adds the service's own resources inside that; ``key_source`` replaces the configured keys
-    (customers verifies with the keys it signs with).
+    (customers verifies with the keys it signs with). ``constraint_problems`` names the problem
+    each database constraint's refusal answers; ``body_limits`` gives bulk routes (a path, or a
+    prefix ending in ``/``) a body limit other than ``MAX_BODY_BYTES``.
     """
     configure_logging(settings.log_level, default_service=name)
     registry = CollectorRegistry()
@@ -111,12 +115,15 @@ def create_service_app(
         swagger_ui_oauth2_redirect_url=f"/{name}/docs/oauth2-redirect",
         swagger_ui_parameters={"persistAuthorization": True},
     )
-    install_problem_handlers(app)
+    install_problem_handlers(app, constraint_problems)
+    use_problem_documents(app)
     app.add_middleware(
         RequestContextMiddleware,
         service=name,
         metrics=HttpMetrics(registry),
         max_body_bytes=settings.max_body_bytes,
+        body_limits=body_limits,
+        attempts=settings.db_transaction_attempts,
     )
     app.include_router(ops_router(name, registry))
     for router in routers:

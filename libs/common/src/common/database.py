@@ -1,7 +1,11 @@
-"""Async engine and session-per-request for one service's schema."""
+"""Async engine, the request's unit of work, and what a database error means.
+
+A request's session is one unit of work: it commits when the endpoint returns and rolls back when
+anything raises. Services and repositories ``flush()``; they never ``commit()``.
+"""
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,6 +15,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.embedded import embedded_database_url
 from common.settings import CommonSettings
+
+UNIQUE_VIOLATION = "23505"
+EXCLUSION_VIOLATION = "23P01"
+CHECK_VIOLATION = "23514"
+FOREIGN_KEY_VIOLATION = "23503"
+RETRYABLE_STATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03"})  # shutting down, starting up
 
 
 def async_url(url: str) -> str:
@@ -27,7 +38,10 @@ def resolve_database_url(settings: CommonSettings) -> str:
 
 
 class Database:
-    """One engine per service; every connection's search_path is the service's schema."""
+    """One engine per service; every connection's search_path is the service's schema.
+
+    ``hide_parameters``: an error's text never carries the statement's values (emails, names).
+    """
 
     def __init__(self, url: str, schema: str, *, pool_size: int = 5) -> None:
         self.schema = schema
@@ -36,6 +50,7 @@ class Database:
             pool_pre_ping=True,
             pool_size=pool_size,
             max_overflow=pool_size,
+            hide_parameters=True,
             connect_args={"server_settings": {"search_path": schema}, "timeout": 5},
         )
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
@@ -49,10 +64,70 @@ class Database:
         await self.engine.dispose()
 
 
-async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's session: committed when the endpoint returns, rolled back if it raises."""
     database: Database = request.app.state.db
     async with database.sessions() as session:
         yield session
+        await session.commit()
 
 
-DbSession = Annotated[AsyncSession, Depends(_session)]
+DbSession = Annotated[AsyncSession, Depends(_unit_of_work, scope="function")]
+"""The request's unit of work; ``scope="function"`` commits before the response is sent."""
+
+
+async def end_transaction_early(session: AsyncSession) -> None:
+    """Commit what the unit of work holds now and give its connection back to the pool.
+
+    Only for a use case that must keep a change although the request then fails, or must not
+    hold a pooled connection while it waits on something slow; the caller says which.
+    """
+    await session.commit()
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error, the driver error SQLAlchemy wraps (``orig``) and their causes."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending += [getattr(current, "orig", None), current.__cause__]
+
+
+def sqlstate(error: BaseException) -> str | None:
+    """PostgreSQL's SQLSTATE of a database error, if it is one."""
+    for cause in _causes(error):
+        state = getattr(cause, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+    return None
+
+
+def constraint_name(error: BaseException) -> str | None:
+    """The name of the constraint a database error violated, if any."""
+    for cause in _causes(error):
+        name = getattr(cause, "constraint_name", None)
+        if isinstance(name, str):
+            return name
+    return None
+
+
+def is_retryable(error: BaseException) -> bool:
+    """A serialization failure or deadlock: the whole unit of work may simply run again."""
+    return sqlstate(error) in RETRYABLE_STATES
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The database cannot be reached or is restarting (not a fault of the request)."""
+    state = sqlstate(error)
+    if state is not None:
+        return state in UNAVAILABLE_STATES or state.startswith("08")
+    return any(
+        isinstance(cause, ConnectionError | TimeoutError)
+        or type(cause).__name__ in {"ConnectionDoesNotExistError", "InterfaceError"}
+        for cause in _causes(error)
+    )

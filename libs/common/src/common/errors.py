@@ -75,3 +75,7 @@ class TooManyRequests(ProblemError):
 
 class ServiceUnavailable(ProblemError):
     status = 503
+
+
+class UnsupportedMediaType(ProblemError):
+    status = 415

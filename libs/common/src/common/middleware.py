@@ -1,21 +1,33 @@
-"""One ASGI middleware per app: request id, body limit, access log, metrics, last-resort 500."""
+"""One ASGI middleware per app: request id, body limit, retries, access log, metrics, last resort.
+
+Around every request it: refuses a NUL in the path or query (400) and a body over the route's
+limit (413); runs the request again, body replayed, when the database answers with a
+serialization failure or deadlock (then 503 with ``Retry-After``); answers 503 while the database
+is unreachable and 500 for anything else unhandled, as problem+json; adds ``X-Request-ID``,
+``X-Route`` (the route template, which the gateway logs instead of the path) and, on answers to
+authenticated requests, ``Cache-Control: no-store``; and logs and counts the request by its
+route template, never its raw path.
+"""
 
 import json
 import logging
 import re
 import time
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.context import RequestContext, reset_current_request, set_current_request
+from common.database import constraint_name, is_retryable, is_unavailable, sqlstate
 from common.problems import PROBLEM_JSON, problem_body
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+REPLAYABLE_BODY_BYTES = 1_048_576  # a larger body is streamed through once, never retried
 access_logger = logging.getLogger("access")
 error_logger = logging.getLogger("errors")
 
@@ -28,6 +40,12 @@ class HttpMetrics:
         self.requests = Counter("http_requests", "HTTP requests served", labels, registry=registry)
         self.latency = Histogram(
             "http_request_duration_seconds", "Time to serve a request", labels, registry=registry
+        )
+        self.retries = Counter(
+            "db_transaction_retries",
+            "Requests run again after a serialization failure or deadlock",
+            ("route",),
+            registry=registry,
         )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -45,24 +63,93 @@ def request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-def _content_length(scope: Scope) -> int | None:
+def _header(scope: Scope, wanted: bytes) -> bytes | None:
     for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
+        if name == wanted:
+            return bytes(value)
     return None
+
+
+def _content_length(scope: Scope) -> int | None:
+    value = _header(scope, b"content-length")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (``/customers/{email}``), or ``unmatched``."""
+    return str(getattr(scope.get("route"), "path", "unmatched"))
+
+
+class TooLarge(HTTPException):
+    """The streamed body passed the limit.
+
+    An HTTPException (not a ProblemError) because FastAPI turns any other error raised while
+    reading the body into a 400.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The body is larger than {limit} bytes")
+
+
+@dataclass
+class ReplayableBody:
+    """Reads the body through a limit and keeps it, so a retried attempt can read it again."""
+
+    receive: Receive
+    limit: int
+    messages: list[Message] = field(default_factory=list)
+    received: int = 0
+    replayable: bool = True
+
+    def for_attempt(self) -> Receive:
+        replay = list(self.messages)
+
+        async def receive() -> Message:
+            if replay:
+                return replay.pop(0)
+            message = await self.receive()
+            if message["type"] == "http.request":
+                self.received += len(message.get("body", b""))
+                if self.received > self.limit:
+                    raise TooLarge(self.limit)
+                self._keep(message)
+            return message
+
+        return receive
+
+    def _keep(self, message: Message) -> None:
+        if self.replayable and self.received <= REPLAYABLE_BODY_BYTES:
+            self.messages.append(message)
+        else:
+            self.replayable, self.messages = False, []
+
+
+@dataclass
+class ResponseState:
+    status: int = 500
+    started: bool = False
 
 
 class RequestContextMiddleware:
     def __init__(
-        self, app: ASGIApp, *, service: str, metrics: HttpMetrics, max_body_bytes: int
+        self,
+        app: ASGIApp,
+        *,
+        service: str,
+        metrics: HttpMetrics,
+        max_body_bytes: int,
+        body_limits: Mapping[str, int] | None = None,
+        attempts: int = 3,
     ) -> None:
         self.app = app
         self.service = service
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.body_limits = dict(body_limits or {})
+        self.attempts = attempts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,72 +158,135 @@ class RequestContextMiddleware:
         context = RequestContext(service=self.service, request_id=request_id(scope))
         context_token = set_current_request(context)
         started = time.perf_counter()
-        response: dict[str, Any] = {"status": 500, "started": False}
-
-        async def send_with_request_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                response["status"] = message["status"]
-                response["started"] = True
-                message.setdefault("headers", [])
-                message["headers"] = [
-                    *message["headers"],
-                    (b"x-request-id", context.request_id.encode()),
-                ]
-            await send(message)
-
+        response = ResponseState()
+        send_marked = self._marking(scope, context, response, send)
         try:
+            limit = self.body_limit(scope["path"])
             length = _content_length(scope)
-            if length is not None and length > self.max_body_bytes:
-                await self._send_problem(scope, send_with_request_id, 413, self._too_large())
+            if _has_nul(scope):
+                await _send_problem(scope, send_marked, 400, "The path or query has a NUL byte")
+            elif length is not None and length > limit:
+                await _send_problem(scope, send_marked, 413, TooLarge(limit).detail)
             else:
-                await self.app(scope, self._limited(receive), send_with_request_id)
-        except Exception:
-            error_logger.exception("unhandled error")
-            if not response["started"]:
-                await self._send_problem(scope, send_with_request_id, 500, None)
+                await self._run(scope, ReplayableBody(receive, limit), send_marked)
+        except Exception as exc:
+            await self._last_resort(scope, send_marked, response, exc)
         finally:
-            self._record(scope, context, response["status"], time.perf_counter() - started)
+            self._record(scope, context, response.status, time.perf_counter() - started)
             reset_current_request(context_token)
 
-    def _too_large(self) -> str:
-        return f"The body is larger than {self.max_body_bytes} bytes"
+    def body_limit(self, path: str) -> int:
+        """The route's own limit (an exact path, or a prefix ending in ``/``), else the default."""
+        for route, limit in self.body_limits.items():
+            if path == route or (route.endswith("/") and path.startswith(route)):
+                return limit
+        return self.max_body_bytes
 
-    def _limited(self, receive: Receive) -> Receive:
-        """Count streamed body bytes; past the limit the app sees a 413.
+    async def _run(self, scope: Scope, body: ReplayableBody, send: Send) -> None:
+        """Run the request; again while the database asks for a retry and nothing was sent yet."""
+        for attempt in range(1, self.attempts + 1):
+            sent = False
 
-        An HTTPException (not a ProblemError) because FastAPI turns any other error raised while
-        reading the body into a 400.
-        """
-        received = 0
+            async def send_tracked(message: Message) -> None:
+                nonlocal sent
+                sent = True
+                await send(message)
 
-        async def receive_limited() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise HTTPException(413, self._too_large())
-            return message
+            try:
+                await self.app(scope, body.for_attempt(), send_tracked)
+                return
+            except Exception as exc:
+                if sent or not is_retryable(exc) or not body.replayable:
+                    raise
+                if attempt == self.attempts:
+                    await _send_problem(
+                        scope,
+                        send,
+                        503,
+                        "The database was too busy to finish the request; try again",
+                        headers={"retry-after": "1"},
+                    )
+                    return
+                self.metrics.retries.labels(route_template(scope)).inc()
 
-        return receive_limited
+    def _marking(
+        self, scope: Scope, context: RequestContext, response: ResponseState, send: Send
+    ) -> Send:
+        authenticated = _header(scope, b"authorization") is not None
 
-    @staticmethod
-    async def _send_problem(scope: Scope, send: Send, status: int, detail: str | None) -> None:
-        body = json.dumps(problem_body(status, instance=scope["path"], detail=detail)).encode()
-        headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", b"%d" % len(body))]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        async def send_marked(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response.status, response.started = message["status"], True
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if not (message["status"] == 204 and name.lower() == b"content-type")
+                ]
+                headers.append((b"x-request-id", context.request_id.encode()))
+                if "route" in scope:
+                    headers.append((b"x-route", route_template(scope).encode()))
+                names = {name.lower() for name, _ in headers}
+                if authenticated and b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        return send_marked
+
+    async def _last_resort(
+        self, scope: Scope, send: Send, response: ResponseState, exc: Exception
+    ) -> None:
+        """503 while the database is down, 500 for anything else; logged without values."""
+        if is_unavailable(exc):
+            error_logger.warning("database unavailable", extra={"error": type(exc).__name__})
+            status, detail = 503, "The database is unavailable; try again shortly"
+        elif sqlstate(exc) is not None:
+            error_logger.error(
+                "database error",
+                extra={
+                    "error": type(exc).__name__,
+                    "sqlstate": sqlstate(exc),
+                    "constraint": constraint_name(exc),
+                },
+            )
+            status, detail = 500, None
+        else:
+            error_logger.exception("unhandled error")
+            status, detail = 500, None
+        if not response.started:
+            headers = {"retry-after": "1"} if status == 503 else None
+            await _send_problem(scope, send, status, detail, headers=headers)
 
     def _record(self, scope: Scope, context: RequestContext, status: int, seconds: float) -> None:
-        route = scope.get("route")
-        template = getattr(route, "path", "unmatched")
+        template = route_template(scope)
         self.metrics.observe(scope["method"], template, status, seconds)
         access_logger.info(
             "request",
             extra={
                 "method": scope["method"],
-                "path": scope["path"],
+                "route": template,
                 "status": status,
                 "duration_ms": round(seconds * 1000, 2),
             },
         )
+
+
+def _has_nul(scope: Scope) -> bool:
+    return "\x00" in scope["path"] or b"%00" in scope.get("query_string", b"")
+
+
+async def _send_problem(
+    scope: Scope,
+    send: Send,
+    status: int,
+    detail: str | None,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    body = json.dumps(problem_body(status, instance=scope["path"], detail=detail)).encode()
+    raw_headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", b"%d" % len(body)),
+        *((name.encode(), value.encode()) for name, value in (headers or {}).items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})

@@ -1,5 +1,6 @@
 """RFC 9457 ``application/problem+json`` responses for every error a service can produce."""
 
+import json
 import logging
 from collections.abc import Mapping
 from http import HTTPStatus
@@ -8,10 +9,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.context import current_request
-from common.errors import ProblemError
+from common.database import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, constraint_name, sqlstate
+from common.errors import Conflict, ProblemError
+
+ConstraintProblems = Mapping[str, ProblemError]
+"""The problem a service answers when a named constraint refuses a write."""
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger(__name__)
@@ -104,7 +110,96 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     )
 
 
-def install_problem_handlers(app: FastAPI) -> None:
+def integrity_problem(error: IntegrityError, registered: ConstraintProblems) -> ProblemError | None:
+    """The problem for a refused write: the one registered for its constraint, else a Conflict
+    for a unique or exclusion violation; None for a check or foreign key nobody registered (a bug).
+    """
+    name = constraint_name(error)
+    if name is not None and name in registered:
+        return registered[name]
+    if sqlstate(error) in {UNIQUE_VIOLATION, EXCLUSION_VIOLATION}:
+        return Conflict("The request conflicts with data that already exists")
+    return None
+
+
+def _integrity_handler(registered: ConstraintProblems) -> Any:
+    async def on_integrity_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, IntegrityError)
+        problem = integrity_problem(exc, registered)
+        if problem is None:
+            logger.error(
+                "unregistered constraint refused a write",
+                extra={"sqlstate": sqlstate(exc), "constraint": constraint_name(exc)},
+            )
+            return problem_response(500, instance=request.url.path)
+        return await _on_problem(request, problem)
+
+    return on_integrity_error
+
+
+def install_problem_handlers(
+    app: FastAPI, constraint_problems: ConstraintProblems | None = None
+) -> None:
+    """Every error as problem+json; database errors by SQLSTATE and constraint name."""
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(IntegrityError, _integrity_handler(constraint_problems or {}))
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An RFC 9457 problem",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "Validation errors: where (loc) and why (msg), never the value",
+            "items": {"type": "object"},
+        },
+    },
+}
+_FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+
+
+def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite an OpenAPI document so every error response is problem+json.
+
+    FastAPI documents its 422 as ``application/json`` with its own schema; this platform answers
+    every error, 422 included, as ``application/problem+json``. Secured operations also list 401.
+    """
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            if operation.get("security"):
+                responses.setdefault("401", {"description": "No valid bearer token"})
+            for code, response in responses.items():
+                if code[:1] in {"4", "5"}:
+                    ref = {"$ref": "#/components/schemas/Problem"}
+                    response["content"] = {PROBLEM_JSON: {"schema": ref}}
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["Problem"] = PROBLEM_SCHEMA
+    for name in _FASTAPI_VALIDATION_SCHEMAS:
+        if f"#/components/schemas/{name}" not in json.dumps(schema):
+            components.pop(name, None)
+    return schema
+
+
+def use_problem_documents(app: FastAPI) -> None:
+    """Make ``app.openapi()`` return the document with every error as problem+json."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

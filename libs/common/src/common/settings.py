@@ -36,6 +36,13 @@ class CommonSettings(BaseSettings):
     jwks_cache_seconds: float = Field(300, ge=0, validation_alias="JWKS_CACHE_SECONDS")
     jwks_min_refetch_seconds: float = Field(30, ge=0, validation_alias="JWKS_MIN_REFETCH_SECONDS")
     max_body_bytes: int = Field(1_048_576, ge=1, validation_alias="MAX_BODY_BYTES")
+    db_transaction_attempts: int = Field(
+        3,
+        ge=1,
+        le=10,
+        validation_alias="DB_TRANSACTION_ATTEMPTS",
+        description="Runs of a request whose transaction hits a serialization failure or deadlock",
+    )
 
     @model_validator(mode="after")
     def _refuse_development_defaults_in_production(self) -> Self:

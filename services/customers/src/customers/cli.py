@@ -16,10 +16,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from common.cli import ServiceCli
 from common.database import Database, resolve_database_url
 from common.errors import ProblemError
+from common.schemas import error_summary
 from customers.auth.schemas import AdminCredentials
 from customers.auth.service import ensure_admin
 from customers.config import SERVICE_DIR, Settings
-from customers.fields import error_summary
 from customers.passwords import PasswordHasher, PasswordPolicy
 from customers.records.service import CustomerImport, CustomerService, ImportReport
 
@@ -29,12 +29,13 @@ EXIT_BAD_INPUT = 2
 
 
 def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run ``work`` in a session on the database ``make dev`` uses (DATABASE_URL or embedded)."""
+    """Run ``work`` as one unit of work on the database ``make dev`` uses (DATABASE_URL or
+    embedded): committed when it returns, rolled back when it raises."""
 
     async def run() -> T:
         database = Database(resolve_database_url(settings), schema="customers")
         try:
-            async with database.sessions() as session:
+            async with database.sessions.begin() as session:
                 return await work(session)
         finally:
             await database.dispose()

@@ -1,15 +1,17 @@
-"""Validated field types shared by the request schemas and the import: email, country, language."""
+"""Validated field types shared by the request schemas and the import: email, country, language.
+
+No ORM import here: the table models take their patterns from this module, not the reverse.
+"""
 
 from typing import Annotated
 
 import pycountry
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import AfterValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from customers.records.models import CUSTOMER_ID_PATTERN
-
 MAX_EMAIL_LENGTH = 254
+CUSTOMER_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
 def normalize_email(value: str) -> str:
@@ -47,17 +49,3 @@ LanguageCode = Annotated[
     str, StringConstraints(min_length=2, max_length=2), AfterValidator(language_code)
 ]
 CustomerId = Annotated[str, StringConstraints(pattern=CUSTOMER_ID_PATTERN)]
-
-
-def error_summary(error: ValidationError) -> str:
-    """``field: reason`` for each error, never the offending value (it may be a password)."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in detail['loc']) or 'value'}: {detail['msg']}"
-        for detail in error.errors()
-    )
-
-
-class RequestBody(BaseModel):
-    """Base of every request model: unknown fields are refused, not ignored."""
-
-    model_config = ConfigDict(extra="forbid")

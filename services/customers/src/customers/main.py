@@ -5,13 +5,13 @@ from fastapi import FastAPI
 
 from common.app import create_service_app
 from common.auth import StaticKeys
+from customers.auth.housekeeping import housekeeping
+from customers.auth.notifier import Notifier, OutboxNotifier
 from customers.auth.routes import router as auth_router
 from customers.auth.service import AuthComponents
 from customers.auth.tokens import TokenIssuer
 from customers.config import Settings
-from customers.housekeeping import housekeeping
 from customers.keys import load_keyring
-from customers.notifier import Notifier, OutboxNotifier
 from customers.passwords import PasswordHasher, PasswordPolicy
 from customers.records.routes import router as records_router
 

@@ -1,12 +1,14 @@
 """customers's tables, all in schema "customers"."""
 
-from sqlalchemy import MetaData
-from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
+from common.models import schema_registry
+
 SCHEMA = "customers"
-metadata = MetaData(schema=SCHEMA)
 
 
-class Table(SQLModel, registry=registry(metadata=metadata)):
+class Table(SQLModel, registry=schema_registry(SCHEMA)):
     """Base of customers's table models: they land in schema "customers" and nowhere else."""
+
+
+metadata = Table.metadata

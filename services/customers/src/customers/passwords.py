@@ -14,7 +14,7 @@ import zxcvbn
 from passlib.context import CryptContext
 from pydantic import StringConstraints
 
-from common.errors import Unprocessable
+from common.schemas import field_error
 from customers.config import Settings
 
 MIN_PASSWORD_LENGTH = 8
@@ -109,10 +109,7 @@ class PasswordPolicy:
         feedback = result["feedback"]
         hints = [feedback["warning"], *feedback["suggestions"]]
         detail = " ".join(["This password is too easy to guess.", *filter(None, hints)])
-        raise Unprocessable(
-            detail,
-            extra={"errors": [{"loc": ["body", field], "msg": detail, "type": "password_policy"}]},
-        )
+        raise field_error(field, detail, error_type="password_policy")
 
     def _estimate(self, password: str, personal: list[str]) -> dict[str, Any]:
         with self._zxcvbn_lock:

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from common.auth import ALGORITHM, CurrentUser
 from common.database import DbSession
-from common.errors import ProblemError, Unauthorized
+from common.errors import Unauthorized, UnsupportedMediaType
 from common.problems import documented_problem
 from customers.auth.client_address import client_address
 from customers.auth.schemas import (
@@ -27,7 +27,7 @@ from customers.auth.schemas import (
     TokenPairResponse,
 )
 from customers.auth.service import AuthService, TokenPair
-from customers.config import Settings
+from customers.config import CustomersSettings
 from customers.keys import Keyring
 from customers.records.schemas import CustomerOut
 
@@ -47,16 +47,11 @@ LOGIN_BODY = {
 }
 
 
-class UnsupportedMediaType(ProblemError):
-    status = 415
-
-
 def _auth_service(request: Request, session: DbSession) -> AuthService:
     return AuthService(session, request.app.state.auth)
 
 
-def _client_address(request: Request) -> str:
-    settings: Settings = request.app.state.settings
+def _client_address(request: Request, settings: CustomersSettings) -> str:
     peer = request.client.host if request.client else None
     return client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
 
@@ -202,8 +197,7 @@ async def jwks(request: Request, response: Response) -> JsonWebKeySet:
 
 
 @router.get("/.well-known/openid-configuration", summary="Discovery document")
-async def openid_configuration(request: Request) -> OpenIdConfiguration:
-    settings: Settings = request.app.state.settings
+async def openid_configuration(settings: CustomersSettings) -> OpenIdConfiguration:
     issuer = settings.auth_issuer.rstrip("/")
     return OpenIdConfiguration(
         issuer=settings.auth_issuer,

@@ -4,7 +4,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from customers.fields import CountryCode, EmailAddress, LanguageCode, RequestBody
+from common.schemas import RequestBody
+from customers.fields import CountryCode, EmailAddress, LanguageCode
 from customers.passwords import MAX_PASSWORD_LENGTH, NewPassword
 
 GivenPassword = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PASSWORD_LENGTH)]

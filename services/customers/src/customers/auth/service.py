@@ -10,12 +10,13 @@ from datetime import timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.auth import Principal
+from common.database import end_transaction_early
 from common.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
+from customers.auth.notifier import Notifier, PasswordResetMessage
 from customers.auth.repository import AuthRepository
 from customers.auth.schemas import SignupRequest
 from customers.auth.tokens import AccessToken, TokenIssuer, digest, new_opaque_token
 from customers.config import Settings
-from customers.notifier import Notifier, PasswordResetMessage
 from customers.passwords import PasswordHasher, PasswordPolicy
 from customers.records.models import Customer
 from customers.records.repository import CustomerRepository, DuplicateCustomer
@@ -75,7 +76,6 @@ class AuthService:
         except DuplicateCustomer as exc:  # a concurrent signup won the race
             raise _email_taken() from exc
         await self.auth.set_password_hash(customer.customer_id, password_hash)
-        await self.session.commit()
         return customer
 
     async def login(self, email: str, password: str, client_address: str) -> TokenPair:
@@ -91,9 +91,7 @@ class AuthService:
             new_hash = await self.components.hasher.hash(password)
             await self.auth.set_password_hash(customer.customer_id, new_hash)
         await self.auth.forget_failures(email)  # this attempt's row included
-        pair = await self._issue(customer, family_id=uuid.uuid4())
-        await self.session.commit()
-        return pair
+        return await self._issue(customer, family_id=uuid.uuid4())
 
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate: the token is spent and a new one returned; a spent token revokes its family."""
@@ -103,7 +101,7 @@ class AuthService:
         stored, expired = found
         if stored.used_at is not None:
             await self.auth.revoke_family(stored.family_id)
-            await self.session.commit()
+            await end_transaction_early(self.session)  # the revocation stays: the request fails
             logger.warning("refresh token reused", extra={"customer_id": stored.customer_id})
             raise _invalid_refresh_token()
         if stored.revoked_at is not None or expired:
@@ -112,16 +110,13 @@ class AuthService:
         assert customer is not None  # the foreign key guarantees it
         assert stored.id is not None
         await self.auth.mark_refresh_token_used(stored.id)
-        pair = await self._issue(customer, family_id=stored.family_id)
-        await self.session.commit()
-        return pair
+        return await self._issue(customer, family_id=stored.family_id)
 
     async def logout(self, refresh_token: str) -> None:
         """End the session the token belongs to; unknown tokens are ignored."""
         found = await self.auth.refresh_token_for_update(digest(refresh_token))
         if found:
             await self.auth.revoke_family(found[0].family_id)
-            await self.session.commit()
 
     async def me(self, caller: Principal) -> Customer:
         customer = await self.customers.by_id(caller.subject)
@@ -143,7 +138,6 @@ class AuthService:
         expires_at = await self.auth.add_reset_token(customer.customer_id, digest(token), ttl)
         message = PasswordResetMessage(customer.customer_id, customer.email, token, expires_at)
         await self.components.notifier.password_reset(self.session, message)
-        await self.session.commit()
 
     async def confirm_password_reset(self, token: str, new_password: str) -> None:
         """Set the password, spend the token and end every session of the account."""
@@ -162,7 +156,6 @@ class AuthService:
         await self._set_password(customer, new_hash)
         await self.auth.mark_reset_token_used(stored.id)
         await self.auth.forget_failures(customer.email)
-        await self.session.commit()
 
     async def change_password(
         self, caller: Principal, current_password: str, new_password: str, client_address: str
@@ -180,7 +173,6 @@ class AuthService:
         new_hash = await self.components.hasher.hash(new_password)
         await self.auth.forget_failures(customer.email)
         await self._set_password(customer, new_hash)
-        await self.session.commit()
 
     async def client_credentials(self, client_id: str, client_secret: str) -> AccessToken:
         """A ``service`` token for a configured client whose secret matches its hash."""
@@ -206,17 +198,17 @@ class AuthService:
         await self.auth.revoke_sessions(customer.customer_id)
 
     async def _release_connection(self) -> None:
-        """End the read-only transaction: no pooled connection waits while a password hashes."""
-        await self.session.commit()
+        """End the transaction so far: no pooled connection waits while a password hashes."""
+        await end_transaction_early(self.session)
 
     async def _admit_attempt(self, email: str, client_address: str) -> None:
-        """Record the attempt (committed, so other processes count it), then check the limits.
+        """Record the attempt (committed at once, so other processes count it), then check.
 
         An attempt stays recorded unless it succeeds, so failures and attempts still in flight
         both count: a burst of parallel guesses cannot slip past the limit.
         """
         attempt_id = await self.auth.record_attempt(email, client_address)
-        await self.session.commit()
+        await end_transaction_early(self.session)
         wait = await self.auth.wait_before_attempt(
             email=email,
             client_address=client_address,
@@ -228,7 +220,7 @@ class AuthService:
         if wait is None:
             return
         await self.auth.forget_attempt(attempt_id)
-        await self.session.commit()
+        await end_transaction_early(self.session)  # forgotten although the request fails
         raise TooManyRequests(
             "Too many failed logins; try again later",
             retry_after=math.ceil(wait.total_seconds()),
@@ -248,7 +240,6 @@ async def ensure_admin(
         await AuthRepository(session).set_password_hash(
             customer.customer_id, await hasher.hash(password)
         )
-        await session.commit()
         return "created the admin"
     customer, current_hash = account
     done = []
@@ -263,7 +254,6 @@ async def ensure_admin(
         )
         await AuthRepository(session).revoke_sessions(customer.customer_id)
         done.append("set the password")
-    await session.commit()
     return " and ".join(done) or "nothing to do: already an admin with this password"
 
 
@@ -271,7 +261,6 @@ async def purge_expired(session: AsyncSession, settings: Settings) -> None:
     """Housekeeping: drop login attempts and tokens nothing can use any more."""
     window = timedelta(seconds=settings.login_throttle_window_seconds)
     await AuthRepository(session).purge_expired(window)
-    await session.commit()
 
 
 def _email_taken() -> Conflict:

@@ -6,9 +6,9 @@ from sqlalchemy import ARRAY, CheckConstraint, Column, DateTime, Index, Text, fu
 from sqlmodel import Field
 
 from common.auth import ROLES
+from customers.fields import CUSTOMER_ID_PATTERN
 from customers.models import Table
 
-CUSTOMER_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 KNOWN_ROLES_SQL = "ARRAY[" + ", ".join(f"'{role}'" for role in sorted(ROLES)) + "]::text[]"
 
 

@@ -2,12 +2,12 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from common.auth import CurrentUser, Principal, require_roles
 from common.database import DbSession
 from common.problems import documented_problem
-from customers.config import Settings
+from customers.config import CustomersSettings
 from customers.records.schemas import (
     CustomerCreate,
     CustomerOut,
@@ -24,8 +24,7 @@ NOT_VISIBLE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _customer_service(request: Request, session: DbSession) -> CustomerService:
-    settings: Settings = request.app.state.settings
+def _customer_service(session: DbSession, settings: CustomersSettings) -> CustomerService:
     return CustomerService(session, offered_languages=settings.allowed_languages)
 
 

@@ -7,13 +7,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic_core import PydanticCustomError
 
 from common.auth import ROLES
+from common.schemas import Page, PageQuery, RequestBody
 from customers.fields import (
     MAX_EMAIL_LENGTH,
     CountryCode,
     CustomerId,
     EmailAddress,
     LanguageCode,
-    RequestBody,
 )
 
 ASSIGNABLE_ROLES = sorted(ROLES - {"service"})  # service tokens come from client credentials only
@@ -46,14 +46,10 @@ class CustomerOut(BaseModel):
     updated_at: datetime
 
 
-class CustomerPage(BaseModel):
-    items: list[CustomerOut]
-    total: int = Field(description="Customers matching the filters, on all pages")
-    limit: int
-    offset: int
+CustomerPage = Page[CustomerOut]
 
 
-class CustomerQuery(RequestBody):
+class CustomerQuery(PageQuery):
     """Filters and page of ``GET /customers``."""
 
     country: CountryCode | None = None
@@ -61,8 +57,6 @@ class CustomerQuery(RequestBody):
     email_prefix: Annotated[
         str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=MAX_EMAIL_LENGTH)
     ] = ""
-    limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
 
 
 class CustomerCreate(RequestBody):

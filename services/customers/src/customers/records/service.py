@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.auth import Principal
 from common.errors import Conflict, NotFound, Unprocessable
-from customers.fields import error_summary
+from common.schemas import error_summary, field_error
 from customers.records.models import Customer
 from customers.records.repository import CustomerFilter, CustomerRepository, DuplicateCustomer
 from customers.records.schemas import CustomerCreate, CustomerImportRow, CustomerQuery
@@ -25,10 +25,7 @@ def require_offered_language(language: str | None, offered: Sequence[str]) -> No
     if language is None or language in offered:
         return
     detail = f"Language {language!r} is not offered; choose one of: {', '.join(offered)}"
-    raise Unprocessable(
-        detail,
-        extra={"errors": [{"loc": ["body", "language"], "msg": detail, "type": "not_offered"}]},
-    )
+    raise field_error("language", detail, error_type="not_offered")
 
 
 def new_customer_id() -> str:
@@ -56,7 +53,6 @@ class CustomerService:
             )
         except DuplicateCustomer as exc:
             raise Conflict("A customer with this email or id exists") from exc
-        await self.session.commit()
         return customer
 
     async def visible(self, email: str, caller: Principal) -> Customer:
@@ -68,21 +64,17 @@ class CustomerService:
         require_offered_language(changes.get("language"), self.offered_languages)
         if changes:
             customer = await self.customers.update(customer.customer_id, **changes)
-            await self.session.commit()
         return customer
 
     async def delete(self, email: str, caller: Principal) -> None:
         customer = await self._addressed(email, caller, CHANGE_ANY)
         await self.customers.delete(customer.customer_id)
-        await self.session.commit()
 
     async def set_roles(self, email: str, roles: Sequence[str]) -> Customer:
         customer = await self.customers.by_email(email.lower())
         if customer is None:
             raise NotFound("No customer has this email")
-        customer = await self.customers.update(customer.customer_id, roles=sorted(set(roles)))
-        await self.session.commit()
-        return customer
+        return await self.customers.update(customer.customer_id, roles=sorted(set(roles)))
 
     async def _addressed(self, email: str, caller: Principal, any_of: Sequence[str]) -> Customer:
         customer = await self.customers.by_email(email.lower())
@@ -166,7 +158,6 @@ class CustomerImport:
             else:
                 accepted.append(row.model_dump())
         outcomes = await customers.upsert_many(accepted) if accepted else []
-        await self.service.session.commit()
         created = sum(outcome.created for outcome in outcomes)
         report.created += created
         report.updated += len(outcomes) - created

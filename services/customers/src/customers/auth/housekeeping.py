@@ -16,7 +16,7 @@ async def purge_periodically(database: Database, settings: Settings) -> None:
     while True:
         await asyncio.sleep(settings.housekeeping_interval_seconds)
         try:
-            async with database.sessions() as session:
+            async with database.sessions.begin() as session:
                 await purge_expired(session, settings)
         except Exception:
             logger.exception("housekeeping failed; retrying at the next interval")

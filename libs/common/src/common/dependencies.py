@@ -1,0 +1,43 @@
+"""Typed FastAPI dependencies for what the app factory holds: settings, database, HTTP client."""
+
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+import httpx
+from fastapi import Depends, Request
+
+from common.database import Database
+from common.settings import CommonSettings
+
+SettingsT = TypeVar("SettingsT", bound=CommonSettings)
+
+
+def settings_dependency(settings_class: type[SettingsT]) -> Callable[[Request], SettingsT]:
+    """A dependency returning the app's settings as ``settings_class``.
+
+    ``ServiceSettings = Annotated[Settings, Depends(settings_dependency(Settings))]``
+    """
+
+    def app_settings(request: Request) -> SettingsT:
+        settings = request.app.state.settings
+        assert isinstance(settings, settings_class)
+        return settings
+
+    return app_settings
+
+
+def _database(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
+def _http_client(request: Request) -> httpx.AsyncClient:
+    client: httpx.AsyncClient = request.app.state.http
+    return client
+
+
+AppDatabase = Annotated[Database, Depends(_database)]
+"""The service's engine and session factory (for work outside the request's unit of work)."""
+
+HttpClient = Annotated[httpx.AsyncClient, Depends(_http_client)]
+"""The app's shared httpx client (connection pooling across requests)."""

@@ -1,0 +1,375 @@
+"""The unit of work and database-error mapping, against real PostgreSQL constraints.
+
+A probe service ("uow") owns a schema with a unique, an exclusion, a check and a foreign-key
+constraint; its routes write through the request's session as services do (flush, never commit).
+"""
+
+import asyncio
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI, Query
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from common.app import create_service_app
+from common.database import DbSession, end_transaction_early
+from common.errors import NotFound, Unprocessable
+from common.schemas import PageQuery, RequestBody
+from common.settings import CommonSettings
+from common.testing import TokenFactory
+from common.testing.plugin import ServiceUnderTest
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # sqlmodel: prefer exec()
+
+SCHEMA_SQL = """
+CREATE SCHEMA IF NOT EXISTS uow;
+CREATE TABLE IF NOT EXISTS uow.owners (id bigint PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS uow.items (
+    name text PRIMARY KEY,
+    quantity integer NOT NULL DEFAULT 0,
+    CONSTRAINT items_quantity_not_negative CHECK (quantity >= 0),
+    CONSTRAINT items_name_short CHECK (length(name) <= 40)
+);
+CREATE TABLE IF NOT EXISTS uow.bookings (
+    id bigserial PRIMARY KEY,
+    owner_id bigint NOT NULL,
+    starts_at timestamptz NOT NULL,
+    ends_at timestamptz NOT NULL,
+    CONSTRAINT bookings_owner_known FOREIGN KEY (owner_id) REFERENCES uow.owners (id),
+    CONSTRAINT bookings_no_overlap EXCLUDE USING gist (
+        int8range(owner_id, owner_id, '[]') WITH =, tstzrange(starts_at, ends_at, '[)') WITH &&
+    )
+);
+"""
+CONSTRAINT_PROBLEMS = {
+    "items_quantity_not_negative": Unprocessable("The quantity cannot go below zero"),
+    "bookings_owner_known": NotFound("No such owner"),
+    "bookings_no_overlap": Unprocessable("The owner has another booking then"),
+}
+attempts: dict[str, int] = {}
+
+
+class Item(RequestBody):
+    name: str
+    quantity: int = 0
+
+
+class Booking(RequestBody):
+    owner_id: int
+    starts_at: datetime
+    ends_at: datetime
+
+
+def uow_router() -> APIRouter:
+    router = APIRouter(prefix="/uow")
+
+    @router.post("/items", status_code=201)
+    async def add_item(item: Item, session: DbSession) -> dict[str, Any]:
+        await session.execute(
+            text("INSERT INTO items (name, quantity) VALUES (:name, :quantity)"),
+            item.model_dump(),
+        )
+        return item.model_dump()
+
+    @router.post("/items/then-fail")
+    async def add_item_then_fail(item: Item, session: DbSession) -> None:
+        await session.execute(text("INSERT INTO items (name) VALUES (:name)"), {"name": item.name})
+        raise Unprocessable("Refused after the insert")
+
+    @router.post("/items/kept-then-fail")
+    async def add_item_keep_it_then_fail(item: Item, session: DbSession) -> None:
+        await session.execute(text("INSERT INTO items (name) VALUES (:name)"), {"name": item.name})
+        await end_transaction_early(session)
+        raise Unprocessable("Refused after the insert was committed")
+
+    @router.post("/items/{name}/take")
+    async def take(name: str, amount: int, session: DbSession) -> dict[str, int]:
+        result = await session.execute(
+            text("UPDATE items SET quantity = quantity - :amount WHERE name = :name"),
+            {"name": name, "amount": amount},
+        )
+        return {"updated": int(getattr(result, "rowcount", 0))}
+
+    @router.post("/bookings", status_code=201)
+    async def book(booking: Booking, session: DbSession) -> dict[str, str]:
+        await session.execute(
+            text(
+                "INSERT INTO bookings (owner_id, starts_at, ends_at) "
+                "VALUES (:owner_id, :starts_at, :ends_at)"
+            ),
+            booking.model_dump(),
+        )
+        return {"status": "booked"}
+
+    @router.post("/fails/{sqlstate}/{times}")
+    async def fail(sqlstate: str, times: int, item: Item, session: DbSession) -> dict[str, Any]:
+        """Raise the SQLSTATE (a real PostgreSQL error) on the first ``times`` runs."""
+        key = f"{item.name}:{sqlstate}"
+        attempts[key] = attempts.get(key, 0) + 1
+        await session.execute(text("INSERT INTO items (name) VALUES (:name)"), {"name": item.name})
+        if attempts[key] <= times:
+            code = {"40001": "serialization_failure", "40P01": "deadlock_detected"}[sqlstate]
+            await session.execute(
+                text(f"DO $$ BEGIN RAISE EXCEPTION 'probe' USING ERRCODE = '{code}'; END $$")
+            )
+        return {"runs": attempts[key], "item": item.model_dump()}
+
+    @router.get("/items")
+    async def list_items(query: Annotated[PageQuery, Query()]) -> dict[str, int]:
+        return {"limit": query.limit, "offset": query.offset}
+
+    @router.get("/items/{name}")
+    async def read_item(name: str, session: DbSession) -> dict[str, Any]:
+        row = (
+            await session.execute(text("SELECT quantity FROM items WHERE name = :n"), {"n": name})
+        ).first()
+        if row is None:
+            raise NotFound("No such item")
+        return {"name": name, "quantity": row[0]}
+
+    @router.delete("/items/{name}", status_code=204)
+    async def delete_item(name: str, session: DbSession) -> None:
+        await session.execute(text("DELETE FROM items WHERE name = :n"), {"n": name})
+
+    return router
+
+
+def create_uow_app(settings: CommonSettings) -> FastAPI:
+    return create_service_app(
+        name="uow",
+        settings=settings,
+        routers=[uow_router()],
+        constraint_problems=CONSTRAINT_PROBLEMS,
+    )
+
+
+@pytest.fixture(scope="session")
+def service() -> ServiceUnderTest:
+    return ServiceUnderTest("uow", None, create_uow_app, CommonSettings)
+
+
+@pytest.fixture(scope="session")
+async def uow_schema(admin_engine: AsyncEngine) -> None:
+    async with admin_engine.begin() as connection:
+        for statement in SCHEMA_SQL.split(";\n"):
+            if statement.strip():
+                await connection.execute(text(statement))
+
+
+@pytest.fixture
+def uow(uow_schema: None, client: httpx.AsyncClient) -> httpx.AsyncClient:
+    attempts.clear()
+    return client
+
+
+async def rows(engine: AsyncEngine, sql: str) -> list[Any]:
+    async with engine.connect() as connection:
+        return list((await connection.execute(text(sql))).all())
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    return body
+
+
+async def test_a_successful_request_commits(uow: httpx.AsyncClient, admin_engine: AsyncEngine):
+    assert (await uow.post("/uow/items", json={"name": "pen", "quantity": 2})).status_code == 201
+    assert await rows(admin_engine, "SELECT name, quantity FROM uow.items") == [("pen", 2)]
+
+
+async def test_a_failing_request_rolls_back(uow: httpx.AsyncClient, admin_engine: AsyncEngine):
+    assert_problem(await uow.post("/uow/items/then-fail", json={"name": "pen"}), 422)
+    assert await rows(admin_engine, "SELECT name FROM uow.items") == []
+
+
+async def test_a_transaction_ended_early_keeps_its_work(
+    uow: httpx.AsyncClient, admin_engine: AsyncEngine
+) -> None:
+    assert_problem(await uow.post("/uow/items/kept-then-fail", json={"name": "pen"}), 422)
+    assert await rows(admin_engine, "SELECT name FROM uow.items") == [("pen",)]
+
+
+async def test_a_unique_violation_is_a_conflict_without_the_values(
+    uow: httpx.AsyncClient, admin_engine: AsyncEngine
+) -> None:
+    await uow.post("/uow/items", json={"name": "pen", "quantity": 2})
+    body = assert_problem(await uow.post("/uow/items", json={"name": "pen", "quantity": 5}), 409)
+    assert "pen" not in json.dumps(body)
+    assert await rows(admin_engine, "SELECT quantity FROM uow.items") == [(2,)]
+
+
+async def test_an_exclusion_violation_answers_the_registered_problem(
+    uow: httpx.AsyncClient, admin_engine: AsyncEngine
+) -> None:
+    async with admin_engine.begin() as connection:
+        await connection.execute(text("INSERT INTO uow.owners VALUES (1)"))
+    first = {"owner_id": 1, "starts_at": "2030-01-01T09:00Z", "ends_at": "2030-01-01T10:00Z"}
+    overlapping = {**first, "starts_at": "2030-01-01T09:30Z", "ends_at": "2030-01-01T10:30Z"}
+    back_to_back = {**first, "starts_at": "2030-01-01T10:00Z", "ends_at": "2030-01-01T11:00Z"}
+    assert (await uow.post("/uow/bookings", json=first)).status_code == 201
+    body = assert_problem(await uow.post("/uow/bookings", json=overlapping), 422)
+    assert body["detail"] == "The owner has another booking then"
+    assert (await uow.post("/uow/bookings", json=back_to_back)).status_code == 201
+    assert len(await rows(admin_engine, "SELECT id FROM uow.bookings")) == 2
+
+
+async def test_concurrent_overlapping_bookings_let_exactly_one_through(
+    uow: httpx.AsyncClient, admin_engine: AsyncEngine
+) -> None:
+    async with admin_engine.begin() as connection:
+        await connection.execute(text("INSERT INTO uow.owners VALUES (1)"))
+    slots = [
+        {"owner_id": 1, "starts_at": f"2030-01-01T09:{minute:02}Z", "ends_at": "2030-01-01T11:00Z"}
+        for minute in range(10)
+    ]
+    answers = await asyncio.gather(*(uow.post("/uow/bookings", json=slot) for slot in slots))
+    assert sorted(answer.status_code for answer in answers) == [201] + [422] * 9
+    assert len(await rows(admin_engine, "SELECT id FROM uow.bookings")) == 1
+
+
+async def test_check_and_foreign_key_violations_answer_what_the_service_registered(
+    uow: httpx.AsyncClient, admin_engine: AsyncEngine
+) -> None:
+    await uow.post("/uow/items", json={"name": "pen", "quantity": 1})
+    body = assert_problem(await uow.post("/uow/items/pen/take", params={"amount": 2}), 422)
+    assert body["detail"] == "The quantity cannot go below zero"
+    booking = {"owner_id": 9, "starts_at": "2030-01-01T09:00Z", "ends_at": "2030-01-01T10:00Z"}
+    assert assert_problem(await uow.post("/uow/bookings", json=booking), 404)["detail"] == (
+        "No such owner"
+    )
+    assert await rows(admin_engine, "SELECT quantity FROM uow.items") == [(1,)]
+
+
+async def test_an_unregistered_check_violation_is_a_500_logged_without_values(
+    uow: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = "secret-person@example.com-" + "x" * 30
+    body = assert_problem(await uow.post("/uow/items", json={"name": name}), 500)
+    output = capsys.readouterr()
+    assert "items_name_short" in output.out
+    assert "secret-person" not in output.out + output.err + json.dumps(body)
+
+
+@pytest.mark.parametrize("state", ["40001", "40P01"])
+async def test_a_serialization_failure_or_deadlock_runs_the_request_again(
+    uow: httpx.AsyncClient, admin_engine: AsyncEngine, state: str
+) -> None:
+    response = await uow.post(f"/uow/fails/{state}/2", json={"name": "pen", "quantity": 3})
+    assert response.status_code == 200, response.text
+    assert response.json() == {"runs": 3, "item": {"name": "pen", "quantity": 3}}  # body replayed
+    assert await rows(admin_engine, "SELECT name FROM uow.items") == [("pen",)]
+    metrics = (await uow.get("/uow/metrics")).text
+    assert 'db_transaction_retries_total{route="/uow/fails/{sqlstate}/{times}"} 2.0' in metrics
+
+
+async def test_retries_are_bounded_then_503_with_retry_after(
+    uow: httpx.AsyncClient, admin_engine: AsyncEngine
+) -> None:
+    response = await uow.post("/uow/fails/40001/99", json={"name": "pen"})
+    assert_problem(response, 503)
+    assert response.headers["retry-after"] == "1"
+    assert attempts == {"pen:40001": 3}
+    assert await rows(admin_engine, "SELECT name FROM uow.items") == []
+
+
+async def test_real_concurrent_serializable_updates_all_land(
+    uow_schema: None, app: FastAPI, admin_engine: AsyncEngine
+) -> None:
+    """Two SERIALIZABLE read-modify-writes of one row: one fails, is run again, both land."""
+    both_read = asyncio.Event()
+    readers = 0
+    router = APIRouter(prefix="/uow")
+
+    @router.post("/counter")
+    async def increment(session: DbSession) -> dict[str, int]:
+        nonlocal readers
+        await session.execute(text("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE"))
+        row = (await session.execute(text("SELECT quantity FROM items WHERE name = 'n'"))).one()
+        readers += 1
+        if readers >= 2:
+            both_read.set()
+        await asyncio.wait_for(both_read.wait(), timeout=10)
+        await session.execute(
+            text("UPDATE items SET quantity = :q WHERE name = 'n'"), {"q": row[0] + 1}
+        )
+        return {"quantity": row[0] + 1}
+
+    app.include_router(router)
+    async with admin_engine.begin() as connection:
+        await connection.execute(text("INSERT INTO uow.items (name, quantity) VALUES ('n', 0)"))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        answers = await asyncio.gather(client.post("/uow/counter"), client.post("/uow/counter"))
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert sorted(answer.json()["quantity"] for answer in answers) == [1, 2]
+    assert await rows(admin_engine, "SELECT quantity FROM uow.items") == [(2,)]
+
+
+async def test_an_unreachable_database_is_a_503(uow_schema: None, settings: CommonSettings) -> None:
+    down = settings.model_copy(update={"database_url": "postgresql://nobody@127.0.0.1:9/none"})
+    application = create_uow_app(down)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.get("/uow/items/pen")
+    assert_problem(response, 503)
+    assert response.headers["retry-after"] == "1"
+
+
+async def test_a_nul_byte_in_path_or_query_is_a_400(uow: httpx.AsyncClient) -> None:
+    assert_problem(await uow.get("/uow/items/a%00b"), 400)
+    assert_problem(await uow.get("/uow/items", params={"limit": "\x00"}), 400)
+
+
+async def test_a_nul_character_in_a_body_is_a_422_naming_the_field(
+    uow: httpx.AsyncClient, admin_engine: AsyncEngine
+) -> None:
+    body = assert_problem(await uow.post("/uow/items", json={"name": "a\u0000b"}), 422)
+    assert body["errors"][0]["loc"] == ["body", "name"]
+    assert await rows(admin_engine, "SELECT name FROM uow.items") == []
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"offset": "9223372036854775808"}, {"offset": "-1"}, {"limit": "0"}, {"limit": "201"}],
+)
+async def test_paging_beyond_its_bounds_is_a_422(
+    uow: httpx.AsyncClient, params: dict[str, str]
+) -> None:
+    assert_problem(await uow.get("/uow/items", params=params), 422)
+
+
+async def test_responses_name_their_route_and_authenticated_ones_are_not_cached(
+    uow: httpx.AsyncClient, token_factory: TokenFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await uow.post("/uow/items", json={"name": "someone@example.com"})
+    response = await uow.get("/uow/items/someone@example.com", headers=token_factory.auth())
+    assert response.headers["x-route"] == "/uow/items/{name}"
+    assert response.headers["cache-control"] == "no-store"
+    assert "cache-control" not in (await uow.get("/uow/items/someone@example.com")).headers
+    deleted = await uow.delete("/uow/items/someone@example.com")
+    assert deleted.status_code == 204
+    assert "content-type" not in deleted.headers
+    assert "someone@example.com" not in capsys.readouterr().out
+
+
+async def test_openapi_documents_every_error_as_problem_json(uow: httpx.AsyncClient) -> None:
+    spec = (await uow.get("/uow/openapi.json")).json()
+    errors = [
+        (path, code, response)
+        for path, item in spec["paths"].items()
+        for operation in item.values()
+        for code, response in operation["responses"].items()
+        if code.startswith(("4", "5"))
+    ]
+    assert errors
+    for _path, _code, response in errors:
+        assert list(response["content"]) == ["application/problem+json"]
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
