@@ -1,7 +1,14 @@
 """appointments's tables, all in schema "appointments"; each area keeps its own in its models.py."""
 
-from common.models import table_base
+from sqlmodel import SQLModel
+
+from common.models import schema_registry
 
 SCHEMA = "appointments"
-Table = table_base(SCHEMA)
+
+
+class Table(SQLModel, registry=schema_registry(SCHEMA)):
+    """Base of appointments's table models: they land in schema "appointments" and nowhere else."""
+
+
 metadata = Table.metadata
