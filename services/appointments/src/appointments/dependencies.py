@@ -1,4 +1,8 @@
-"""The per-request objects routes ask for: settings, the caller, the directory and services."""
+"""The per-request objects routes ask for: settings, the caller, the directory and services.
+
+The factories are ``async def`` although they do not await: FastAPI runs a plain ``def``
+dependency in its thread pool, a hand-off per dependency per request.
+"""
 
 from datetime import timedelta
 from typing import Annotated
@@ -17,13 +21,13 @@ from common.dependencies import settings_dependency
 AppSettings = Annotated[Settings, Depends(settings_dependency(Settings))]
 
 
-def _customers(request: Request) -> CustomersClient:
+async def _customers(request: Request) -> CustomersClient:
     """The client main.py's lifespan made (one connection pool and token cache per app)."""
     client: CustomersClient = request.app.state.customers
     return client
 
 
-def _directory(
+async def _directory(
     session: DbSession, customers: Annotated[CustomersClient, Depends(_customers)]
 ) -> Directory:
     return Directory(session, customers)
@@ -36,7 +40,7 @@ async def _caller(principal: CurrentUser, directory: DirectoryDep) -> Caller:
     return await directory.caller(principal)
 
 
-def _availability(
+async def _availability(
     session: DbSession, directory: DirectoryDep, settings: AppSettings
 ) -> AvailabilityService:
     return AvailabilityService(
@@ -50,7 +54,7 @@ def _availability(
 Availability = Annotated[AvailabilityService, Depends(_availability)]
 
 
-def _bookings(
+async def _bookings(
     session: DbSession, directory: DirectoryDep, availability: Availability, settings: AppSettings
 ) -> BookingService:
     rules = BookingRules(
