@@ -9,10 +9,9 @@ from services.appointments.tests.conftest import EVERY_DAY, Person, at, free_por
 
 
 @asynccontextmanager
-async def app_without_customers(service, settings) -> AsyncIterator[httpx.AsyncClient]:
-    """A second appointments app on the same database, its customers URL a closed port."""
-    unreachable = settings.model_copy(update={"customers_url": f"http://127.0.0.1:{free_port()}"})
-    application = service.create_app(unreachable)
+async def another_app(service, settings, **changes) -> AsyncIterator[httpx.AsyncClient]:
+    """A second appointments app on the same database, with ``changes`` to its settings."""
+    application = service.create_app(settings.model_copy(update=changes))
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
@@ -73,7 +72,8 @@ async def test_when_customers_is_down_lookups_are_503_and_known_people_still_wor
 ) -> None:
     await api.booked(receptionist, patient, doctor, at(3))  # all three are known now
     stranger = await api.person("patient")
-    async with app_without_customers(service, settings) as client:
+    closed_port = f"http://127.0.0.1:{free_port()}"
+    async with another_app(service, settings, customers_url=closed_port) as client:
         body = {"patient": stranger.email, "doctor": doctor.email, "starts_at": at(4).isoformat()}
         refused = await client.post("/appointments", json=body, headers=receptionist.headers)
         assert problem(refused, 503)["detail"].startswith("The customers service cannot be reached")
@@ -90,3 +90,17 @@ async def test_when_customers_is_down_lookups_are_503_and_known_people_still_wor
 def _named(name: str) -> Person:
     """Someone a request names who was never made in customers."""
     return Person(name, name, (), {})
+
+
+async def test_without_a_client_secret_only_known_people_can_be_booked(
+    api, service, settings, receptionist, patient, doctor
+) -> None:
+    await api.client.get("/appointments", headers=patient.headers)
+    stranger = await api.person("patient")
+    async with another_app(service, settings, client_secret=None) as client:
+        body = {"patient": stranger.email, "doctor": doctor.email, "starts_at": at(4).isoformat()}
+        problem(await client.post("/appointments", json=body, headers=receptionist.headers), 503)
+        known = {**body, "patient": patient.email}
+        booked = await client.post("/appointments", json=known, headers=receptionist.headers)
+        assert booked.status_code == 201, booked.text
+    assert await api.count("appointments") == 1

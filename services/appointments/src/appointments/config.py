@@ -42,12 +42,6 @@ class Settings(CommonSettings):
     )
 
     @model_validator(mode="after")
-    def _refuse_production_without_a_client_secret(self) -> Self:
-        if self.env == "production" and self.client_secret is None:
-            raise ValueError("ENV=production needs APPOINTMENTS_CLIENT_SECRET")
-        return self
-
-    @model_validator(mode="after")
     def _default_fits_the_maximum(self) -> Self:
         if self.default_length_minutes > self.max_length_minutes:
             raise ValueError("APPOINTMENTS_DEFAULT_LENGTH_MINUTES exceeds the maximum length")

@@ -1,3 +1,4 @@
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +14,7 @@ from appointments.people.client import CustomersClient
 from common.app import create_service_app
 from common.errors import Conflict, ProblemError
 
+logger = logging.getLogger(__name__)
 DESCRIPTION = "Dental appointments for patients, doctors and receptionists, with no double booking."
 CONSTRAINT_PROBLEMS: dict[str, ProblemError] = {
     DOCTOR_NO_OVERLAP: Conflict("The doctor has another appointment at that time"),
@@ -25,6 +27,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.client_secret is None:
+            logger.warning(
+                "APPOINTMENTS_CLIENT_SECRET is not set: people the directory does not know "
+                "cannot be looked up in customers (those bookings answer 503)"
+            )
         http = httpx.AsyncClient(
             base_url=settings.customers_url, timeout=settings.customers_timeout_seconds
         )
