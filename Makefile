@@ -2,6 +2,12 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PORT ?= 8000
+# The programs (program=Debian package) a target needs beyond Python: installed with apt-get when
+# missing, or the target stops with one line saying what to run (.ci/install-missing).
+INSTALL_MISSING := $(SHELL) .ci/install-missing
+STACK_NEEDS := nginx=nginx
+TEST_NEEDS := nginx=nginx kubectl=kubernetes-client chromium=chromium
+BENCH_NEEDS := wrk=wrk
 
 .PHONY: help bootstrap dev stack up down test lint format bench clean
 
@@ -15,7 +21,8 @@ bootstrap: ## install uv (when missing) and the locked workspace into .venv
 dev: bootstrap ## run all five services in one process on :$(PORT) (embedded PostgreSQL unless DATABASE_URL)
 	PORT=$(PORT) $(UV) run python gateway/devserver.py
 
-stack: bootstrap ## each service its own uvicorn process, real nginx on :$(PORT) (needs nginx; same database as dev)
+stack: bootstrap ## each service its own uvicorn process, real nginx on :$(PORT) (SERVICE_PORTS=free or name=port,...)
+	@$(INSTALL_MISSING) $(STACK_NEEDS)
 	PORT=$(PORT) $(UV) run python -m gateway.stack
 
 up: ## docker compose: postgres, minio, migrations, the five services, nginx on :8000
@@ -25,6 +32,7 @@ down: ## stop and remove the compose containers (volumes stay; docker compose do
 	docker compose down
 
 test: bootstrap ## run the whole suite against a real PostgreSQL (TEST_DATABASE_URL or an embedded server)
+	@$(INSTALL_MISSING) $(TEST_NEEDS)
 	$(UV) run pytest
 
 lint: bootstrap ## ruff (check + format --check) and mypy
@@ -37,7 +45,7 @@ format: bootstrap ## apply ruff's fixes and formatting
 	$(UV) run ruff format .
 
 bench: bootstrap ## run every benchmark (installs wrk with apt-get when missing) and write bench/REPORT.md
-	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@$(INSTALL_MISSING) $(BENCH_NEEDS)
 	$(UV) run python -m bench
 
 clean: ## remove the embedded database and caches (.data/ holds the dev database)

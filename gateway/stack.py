@@ -2,6 +2,9 @@
 
 The same database choice as ``make dev`` (embedded PostgreSQL under ``.data`` unless
 ``DATABASE_URL``), migrated first; nginx runs from a config rendered into ``<data dir>/stack``.
+The services listen on the ports of ``services.json`` unless ``SERVICE_PORTS`` (or
+``--service-ports``) says ``free`` or ``name=port,...``. nginx starts once every service answers
+its ``/readyz`` directly, so it never logs a 502 while they start.
 Ctrl-C or SIGTERM stops nginx and the services; the embedded PostgreSQL stops when this process
 exits (pgserver's atexit), as in ``make dev``.
 
@@ -39,6 +42,8 @@ TEMPLATE = GATEWAY_DIR / "nginx.conf.template"
 # compiles every dependency again, three times slower. Git-ignored, shared by every stack.
 PYCACHE = ROOT / ".data" / "pycache"
 _PLACEHOLDER = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
+# How long the services and nginx may take to be ready (a busy machine needs tens of seconds).
+READY_TIMEOUT_SECONDS = 120
 logger = logging.getLogger("stack")
 
 
@@ -50,6 +55,22 @@ def service_ports() -> dict[str, int]:
     """Service name -> its native port, from ``services.json``."""
     services = json.loads((GATEWAY_DIR / "services.json").read_text())["services"]
     return {service["name"]: service["port"] for service in services}
+
+
+def chosen_service_ports(spec: str) -> dict[str, int]:
+    """The ports ``SERVICE_PORTS`` asks for: empty (``services.json``), ``free``, or
+    ``name=port,...`` (the services it does not name keep their ``services.json`` port)."""
+    ports = service_ports()
+    if spec.strip() == "free":
+        return {name: free_port() for name in ports}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, _, port = item.partition("=")
+        if name not in ports:
+            raise StackError(f"SERVICE_PORTS names no service {name!r} (one of {', '.join(ports)})")
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise StackError(f"SERVICE_PORTS gives {name} no valid port: {item!r}")
+        ports[name] = int(port)
+    return ports
 
 
 def upstream_variable(service: str) -> str:
@@ -125,6 +146,29 @@ def free_port() -> int:
         return port
 
 
+def check_ports_free(ports: Mapping[str, int]) -> None:
+    """Raise StackError naming the first port (of ``name``) something already listens on."""
+    for name, port in ports.items():
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn and nginx do
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError as exc:
+                raise StackError(
+                    f"port {port} ({name}) is taken: {exc.strerror}; choose another with "
+                    "PORT=... for the gateway or SERVICE_PORTS=free (or name=port,...)"
+                ) from exc
+
+
+def _accepts_connections(port: int) -> bool:
+    """Something listens on ``port`` (no HTTP request, so nothing is logged)."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
 def _services_environment(port: int, database_url: str | None, data_dir: Path) -> dict[str, str]:
     """``make dev``'s environment (database resolved and migrated), without keeping it here."""
     saved = dict(os.environ)
@@ -147,6 +191,7 @@ class Stack:
     """The running processes: one uvicorn per service and nginx in front at ``url``."""
 
     url: str
+    port: int
     ports: dict[str, int]
     env: dict[str, str]
     log_dir: Path | None
@@ -205,19 +250,36 @@ class Stack:
                 where = f"; see {self.log_dir / f'{name}.log'}" if self.log_dir else ""
                 raise StackError(f"{name} exited with {process.returncode}{where}")
 
-    def wait_until_ready(self, timeout: float = 60) -> None:
-        """Wait until every service's ``/<name>/readyz`` answers 200 through nginx."""
+    def wait_until_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
+        """Wait until every service is ready and nginx, if started, listens."""
         deadline = time.monotonic() + timeout
+        self.wait_for_services(deadline)
+        if "nginx" in self.processes:
+            self.wait_for_gateway(deadline)
+
+    def wait_for_services(self, deadline: float) -> None:
+        """Wait until every ``/<name>/readyz`` answers 200 on the service's own port (asking
+        through nginx would fill its log with 502s while they start)."""
         waiting = set(self.ports)
-        with httpx.Client(base_url=self.url, timeout=2) as client:
+        with httpx.Client(timeout=2) as client:
             while waiting:
-                self.check_alive()
-                if time.monotonic() > deadline:
-                    raise StackError(f"not ready after {timeout}s: {', '.join(sorted(waiting))}")
+                self._check_progress(deadline, waiting)
                 for name in sorted(waiting):
-                    if _answers(client, f"/{name}/readyz"):
+                    if _answers(client, f"http://127.0.0.1:{self.ports[name]}/{name}/readyz"):
                         waiting.discard(name)
                 time.sleep(0.1 if waiting else 0)
+
+    def wait_for_gateway(self, deadline: float) -> None:
+        """Wait until nginx accepts connections (a bare connect: nothing in its log)."""
+        while not _accepts_connections(self.port):
+            self._check_progress(deadline, {"nginx"})
+            time.sleep(0.05)
+
+    def _check_progress(self, deadline: float, waiting: set[str]) -> None:
+        """Raise StackError when a process died or the deadline passed with ``waiting`` left."""
+        self.check_alive()
+        if time.monotonic() > deadline:
+            raise StackError(f"not ready in time: {', '.join(sorted(waiting))}")
 
     def watch(self, interval: float = 0.5) -> None:
         """Block until a process dies (StackError) or this process is interrupted."""
@@ -226,9 +288,9 @@ class Stack:
             time.sleep(interval)
 
 
-def _answers(client: httpx.Client, path: str) -> bool:
+def _answers(client: httpx.Client, url: str) -> bool:
     try:
-        return client.get(path).status_code == 200
+        return client.get(url).status_code == 200
     except httpx.TransportError:
         return False
 
@@ -242,28 +304,33 @@ def running_stack(
     ports: Mapping[str, int] | None = None,
     log_dir: Path | None = None,
 ) -> Iterator[Stack]:
-    """Migrate, start every service and nginx on ``port``, wait until ready; stop them on exit.
+    """Migrate, start every service, then nginx on ``port`` once they are ready; stop them on exit.
 
     ``database_url`` defaults to ``DATABASE_URL`` or the embedded server under ``data_dir``
     (``DATA_DIR``, ``.data``); ``ports`` replaces the services' ports from ``services.json``;
     ``log_dir`` collects each process's output in ``<name>.log`` instead of this terminal.
     """
     settings = CommonSettings()
-    data_dir = data_dir or settings.data_dir
+    # nginx reads -c relative to -p, and the services run from the checkout: an absolute path
+    data_dir = (data_dir or settings.data_dir).resolve()
     ports = dict(ports or service_ports())
+    check_ports_free({"gateway": port} | ports)
     values = gateway_values(f"127.0.0.1:{port}", ports, settings.max_body_bytes)
     stack = Stack(
         url=f"http://127.0.0.1:{port}",
+        port=port,
         ports=ports,
         env=_services_environment(port, database_url, data_dir),
         log_dir=log_dir,
         nginx_config=write_nginx_config(data_dir / "stack", values),
     )
     try:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         for name in ports:
             stack.start_service(name)
+        stack.wait_for_services(deadline)
         stack.start_nginx()
-        stack.wait_until_ready()
+        stack.wait_for_gateway(deadline)
         yield stack
     finally:
         stack.stop_all()
@@ -281,17 +348,19 @@ def main() -> int:
         prog="make stack", description="Each service in its own uvicorn process, behind nginx."
     )
     parser.add_argument(
-        "--free-service-ports",
-        action="store_true",
-        help="run the services on free ports instead of those in services.json",
+        "--service-ports",
+        default=os.environ.get("SERVICE_PORTS", ""),
+        metavar="SPEC",
+        help="the services' ports: 'free' (any free ones) or 'name=port,...' (the others keep "
+        "those of services.json); default: $SERVICE_PORTS",
     )
     args = parser.parse_args()
     signal.signal(signal.SIGINT, _stop_on_signal)
     signal.signal(signal.SIGTERM, _stop_on_signal)
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"), default_service="stack")
     port = int(os.environ.get("PORT", "8000"))
-    ports = {name: free_port() for name in service_ports()} if args.free_service_ports else None
     try:
+        ports = chosen_service_ports(args.service_ports)
         with running_stack(port=port, ports=ports) as stack:
             logger.info("serving", extra={"url": f"http://localhost:{port}/", "ports": stack.ports})
             stack.watch()

@@ -64,18 +64,56 @@ CONFIG = parse(TEMPLATE.read_text())
 SERVER = CONFIG.all("server")[0]
 
 
-def proxied_locations() -> dict[str, str]:
-    """Location -> the upstream its proxy_pass names."""
+def proxied_locations() -> dict[tuple[str, ...], str]:
+    """Location arguments (``("/points/",)``, ``("=", "/points")``) -> the upstream it names."""
     return {
-        location.args[-1]: location.all("proxy_pass")[0].args[0]
+        tuple(location.args): location.all("proxy_pass")[0].args[0]
         for location in SERVER.all("location")
         if location.all("proxy_pass")
     }
 
 
-def test_every_prefix_and_nothing_else_goes_to_its_service() -> None:
-    expected = {f"/{prefix}/": f"http://{name}" for prefix, name in routing_table().items()}
+def test_every_prefix_and_its_bare_path_and_nothing_else_go_to_its_service() -> None:
+    """``= /points`` too: else nginx redirects /points to /points/ and FastAPI back (a loop)."""
+    expected = {}
+    for prefix, name in routing_table().items():
+        expected[(f"/{prefix}/",)] = f"http://{name}"
+        expected[("=", f"/{prefix}")] = f"http://{name}"
     assert proxied_locations() == expected
+
+
+def test_the_access_log_falls_back_to_exactly_the_routed_prefixes() -> None:
+    """The prefix map names every prefix (a new one would log nothing where it sends no X-Route)."""
+    (prefix_map,) = [d for d in CONFIG.all("map") if d.args[1] == "$gateway_prefix"]
+    alternatives = re.search(r"\(\?<\w+>([a-z|]+)\)", prefix_map.block[0].name)
+    assert alternatives is not None
+    assert sorted(alternatives.group(1).split("|")) == sorted(routing_table())
+
+
+def test_the_access_log_records_the_route_never_the_raw_path() -> None:
+    (log_format,) = CONFIG.all("log_format")
+    line = "".join(log_format.args[2:])
+    fields = json.loads(re.sub(r":(\$\w+)", r':"\1"', line))  # numbers ($status) unquoted
+    assert fields["route"] == "$gateway_route"
+    assert not {"$uri", "$request_uri", "$gateway_request_path"} & set(fields.values())
+    (route_map,) = [d for d in CONFIG.all("map") if d.args[1] == "$gateway_route"]
+    assert route_map.args[0] == "$upstream_http_x_route"
+    assert "X-Route" in {d.args[0] for d in SERVER.all("proxy_hide_header")}
+
+
+def test_every_response_forbids_sniffing_and_framing() -> None:
+    """``always``: on errors too; no location has add_header of its own (it would drop these)."""
+    headers = {d.args[0]: d.args[1:] for d in SERVER.block if d.name == "add_header"}
+    assert headers["X-Content-Type-Options"] == ["nosniff", "always"]
+    assert headers["X-Frame-Options"] == ["DENY", "always"]
+    assert headers["Content-Security-Policy"] == ["frame-ancestors 'none'", "always"]
+    assert all(not location.all("add_header") for location in SERVER.all("location"))
+
+
+def test_metrics_are_not_served_through_the_gateway() -> None:
+    (metrics,) = [d for d in SERVER.all("location") if d.args[0] == "~"]
+    assert re.match(metrics.args[1], "/points/metrics")
+    assert metrics.all("return")[0].args == ["404"]
 
 
 def test_every_service_is_an_upstream_filled_from_its_variable() -> None:

@@ -1,8 +1,12 @@
 """Through the real nginx: every service in its own process, as `make stack` runs them."""
 
 import re
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -39,6 +43,40 @@ def http(stack: Stack) -> httpx.Client:
     return httpx.Client(base_url=stack.url, timeout=10)
 
 
+def direct_url(stack: Stack, path: str) -> str:
+    """``path`` on the service that owns its prefix, bypassing nginx."""
+    service = ROUTES[urlsplit(path).path.split("/")[1]]
+    return f"http://127.0.0.1:{stack.ports[service]}{path}"
+
+
+@pytest.fixture(scope="module")
+def admin(stack: Stack, http: httpx.Client) -> tuple[str, dict[str, str]]:
+    """An admin made with customers' command line, as the README says: its email and headers."""
+    email = f"e2e-admin-{uuid.uuid4().hex[:12]}@example.com"
+    password = f"admin-{uuid.uuid4().hex}"
+    command = Path(sys.executable).with_name("customers")
+    subprocess.run(  # noqa: S603 (our own command)
+        [command, "create-admin", "--email", email, "--password", password],
+        env=stack.env,
+        check=True,
+        capture_output=True,
+    )
+    login = http.post("/auth/login", json={"email": email, "password": password})
+    assert login.status_code == 200, login.text
+    return email, {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+def bare_methods(stack: Stack, prefix: str) -> list[str]:
+    """GET, and every method the owning service's OpenAPI lists on the bare ``/<prefix>``."""
+    spec = httpx.get(direct_url(stack, f"/{ROUTES[prefix]}/openapi.json")).json()
+    listed = spec["paths"].get(f"/{prefix}", {})
+    methods = {
+        "get",
+        *(method for method in listed if method in {"post", "put", "patch", "delete"}),
+    }
+    return sorted(method.upper() for method in methods)
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_service_is_healthy_and_ready_through_the_gateway(
     http: httpx.Client, service: str
@@ -70,6 +108,37 @@ def test_every_prefix_reaches_the_service_that_owns_it(
     entry = access_log.entry(request_id)
     assert entry["upstream_addr"] == f"127.0.0.1:{stack.ports[service]}"
     assert entry["upstream_status"] == str(response.status_code)
+
+
+@pytest.mark.parametrize("prefix", sorted(ROUTES))
+def test_the_bare_prefix_answers_as_the_service_does_directly(
+    stack: Stack, http: httpx.Client, admin: tuple[str, dict[str, str]], prefix: str
+) -> None:
+    """No 301 to /prefix/ and 307 back, for every operation the OpenAPI lists on /prefix
+    (``GET /customers``, ``POST /customers``; a service adding ``GET /points`` is covered as it
+    lands) and for GET, served or not."""
+    for method in bare_methods(stack, prefix):
+        headers = {**admin[1], "X-Request-ID": new_request_id()}
+        body: dict[str, Any] | None = None if method == "GET" else {}  # invalid both ways
+        path = f"/{prefix}?limit=1"
+        through_gateway = http.request(method, path, headers=headers, json=body)
+        direct = httpx.request(method, direct_url(stack, path), headers=headers, json=body)
+        assert not through_gateway.is_redirect, (method, through_gateway.headers.get("location"))
+        assert through_gateway.status_code == direct.status_code, method
+        assert through_gateway.headers["content-type"] == direct.headers["content-type"]
+        if method == "GET":
+            assert through_gateway.content == direct.content
+
+
+def test_an_admin_lists_and_creates_customers_through_the_gateway(
+    http: httpx.Client, admin: tuple[str, dict[str, str]]
+) -> None:
+    """The routes the redirect loop made unreachable in compose and Kubernetes."""
+    email = f"e2e-record-{uuid.uuid4().hex[:12]}@example.com"
+    created = http.post("/customers", headers=admin[1], json={"email": email})
+    assert created.status_code == 201, created.text
+    listing = http.get("/customers", headers=admin[1], params={"email_prefix": email})
+    assert [item["email"] for item in listing.json()["items"]] == [email]
 
 
 def test_an_unknown_path_is_a_problem_from_the_gateway(http: httpx.Client, access_log: Any) -> None:
@@ -154,15 +223,48 @@ def test_a_body_at_the_limit_reaches_the_service(http: httpx.Client, access_log:
 
 
 def test_the_access_log_is_json_with_request_id_status_and_upstream_time(
-    http: httpx.Client, access_log: Any
+    stack: Stack, http: httpx.Client, access_log: Any
 ) -> None:
     request_id = new_request_id()
-    http.get("/occupancy/healthz", headers={"X-Request-ID": request_id})
+    response = http.get("/occupancy/healthz", headers={"X-Request-ID": request_id})
     entry = access_log.entry(request_id)
     assert entry["status"] == 200
-    assert entry["path"] == "/occupancy/healthz"
+    # the route template the service sends in X-Route, else only the prefix
+    direct = httpx.get(direct_url(stack, "/occupancy/healthz"))
+    assert entry["route"] == direct.headers.get("x-route", "/occupancy")
+    assert "x-route" not in response.headers
     assert float(entry["upstream_response_time"]) >= 0
     assert isinstance(entry["request_time"], float)
+
+
+def test_the_access_log_carries_no_email_from_the_path(
+    http: httpx.Client, access_log: Any, admin: tuple[str, dict[str, str]]
+) -> None:
+    email, headers = admin
+    request_id = new_request_id()
+    response = http.get(f"/customers/{email}", headers={**headers, "X-Request-ID": request_id})
+    assert response.json()["email"] == email
+    assert access_log.entry(request_id)["route"] == "/customers/{email}"
+    line = next(line for line in access_log.path.read_text().splitlines() if request_id in line)
+    assert email not in line
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_metrics_are_served_to_the_scraper_directly_not_through_the_gateway(
+    stack: Stack, http: httpx.Client, service: str
+) -> None:
+    assert_problem(http.get(f"/{service}/metrics"), 404)
+    direct = httpx.get(direct_url(stack, f"/{service}/metrics"))
+    assert direct.status_code == 200
+    assert direct.headers["content-type"].startswith("text/plain")
+
+
+@pytest.mark.parametrize("path", ["/customers/healthz", "/points/no-such-thing", "/nowhere", "/"])
+def test_every_answer_forbids_sniffing_and_framing(http: httpx.Client, path: str) -> None:
+    response = http.get(path)
+    assert response.headers.get_list("x-content-type-options") == ["nosniff"]
+    assert response.headers.get_list("x-frame-options") == ["DENY"]
+    assert "frame-ancestors 'none'" in response.headers.get_list("content-security-policy")
 
 
 def test_a_stopped_service_is_a_502_problem_and_heals_when_it_is_back(
