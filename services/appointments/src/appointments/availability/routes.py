@@ -31,6 +31,10 @@ UNKNOWN_DOCTOR: dict[int | str, dict[str, Any]] = {
     404: documented_problem("No such doctor"),
     503: documented_problem("customers cannot be reached to look the doctor up"),
 }
+CHANGE: dict[int | str, dict[str, Any]] = {
+    **UNKNOWN_DOCTOR,
+    403: documented_problem("Only the doctor, a receptionist or an admin changes a schedule"),
+}
 
 
 def working_hours_out(doctor: Participant, hours: WeeklyHours) -> WorkingHoursOut:
@@ -74,7 +78,7 @@ async def availability(
 @router.put(
     "/doctors/{doctor}/working-hours",
     summary="Replace a doctor's weekly hours (the doctor, a receptionist or an admin)",
-    responses=UNKNOWN_DOCTOR,
+    responses=CHANGE,
 )
 async def set_working_hours(
     doctor: DoctorName, data: WorkingHoursIn, caller: ScheduleKeeper, service: Availability
@@ -97,7 +101,7 @@ async def read_working_hours(
     "/doctors/{doctor}/time-off",
     status_code=201,
     summary="Add time off (the doctor, a receptionist or an admin)",
-    responses={**UNKNOWN_DOCTOR, 409: documented_problem("Appointments are booked then")},
+    responses={**CHANGE, 409: documented_problem("Appointments are booked then")},
 )
 async def add_time_off(
     doctor: DoctorName, data: TimeOffIn, caller: ScheduleKeeper, service: Availability
@@ -124,7 +128,7 @@ async def list_time_off(
     "/doctors/{doctor}/time-off/{time_off_id}",
     status_code=204,
     summary="Remove time off (the doctor, a receptionist or an admin)",
-    responses=UNKNOWN_DOCTOR,
+    responses=CHANGE,
 )
 async def remove_time_off(
     doctor: DoctorName, time_off_id: uuid.UUID, caller: ScheduleKeeper, service: Availability

@@ -6,7 +6,7 @@ taken for an appointment id.
 
 from fastapi import APIRouter
 
-from appointments.bookings.routes import CONFLICT, LOOKUP
+from appointments.bookings.routes import CONFLICT, LOOKUP, NOT_ALLOWED
 from appointments.bookings.schemas import (
     BookingIn,
     LegacyAppointmentOut,
@@ -35,7 +35,7 @@ async def my_appointments(caller: CallerDep, bookings: Bookings) -> list[LegacyA
     "",
     status_code=201,
     summary="Book as the original did (receptionists only); answers the verification number",
-    responses={**LOOKUP, 409: CONFLICT},
+    responses={**LOOKUP, 403: NOT_ALLOWED, 409: CONFLICT},
     response_model_by_alias=True,
 )
 async def book_original(

@@ -21,6 +21,7 @@ from common.schemas import Page
 router = APIRouter(prefix="/appointments", tags=["appointments"])
 
 NOT_VISIBLE = documented_problem("No such appointment, or not the caller's to see")
+NOT_ALLOWED = documented_problem("The caller's roles do not allow this")
 CONFLICT = documented_problem("The doctor or the patient has another appointment then")
 LOOKUP: dict[int | str, dict[str, Any]] = {
     404: documented_problem("No such patient or doctor"),
@@ -67,7 +68,7 @@ async def list_appointments(
     "",
     status_code=201,
     summary="Book (a receptionist or admin for anyone, a patient for themself)",
-    responses={**LOOKUP, 409: CONFLICT},
+    responses={**LOOKUP, 403: NOT_ALLOWED, 409: CONFLICT},
 )
 async def book(data: BookingIn, caller: Booker, bookings: Bookings) -> AppointmentOut:
     return appointment_out(await bookings.book(data, caller))
@@ -87,7 +88,7 @@ async def read_appointment(
 @router.patch(
     "/{appointment_id}",
     summary="Reschedule a booked appointment (the same rules as booking)",
-    responses={404: NOT_VISIBLE, 409: CONFLICT},
+    responses={403: NOT_ALLOWED, 404: NOT_VISIBLE, 409: CONFLICT},
 )
 async def reschedule(
     appointment_id: uuid.UUID, data: RescheduleIn, caller: Booker, bookings: Bookings
@@ -109,7 +110,11 @@ async def cancel(
 @router.post(
     "/{appointment_id}/status",
     summary="Mark arrived, fulfilled or no-show (staff or its doctor)",
-    responses={404: NOT_VISIBLE, 409: documented_problem("Not a valid change now")},
+    responses={
+        403: NOT_ALLOWED,
+        404: NOT_VISIBLE,
+        409: documented_problem("Not a valid change now"),
+    },
 )
 async def change_status(
     appointment_id: uuid.UUID, data: StatusChangeIn, caller: ScheduleKeeper, bookings: Bookings

@@ -225,7 +225,7 @@ class BookingService:
             )
 
     async def _views(self, appointments: Sequence[Appointment]) -> list[AppointmentView]:
-        people = await self.directory.participants.by_ids(
+        people = await self.directory.by_ids(
             person
             for appointment in appointments
             for person in (appointment.patient_id, appointment.doctor_id, appointment.booked_by_id)

@@ -1,5 +1,6 @@
 """Who is who: the caller as their token says, and people named by email or subject id."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,9 +30,6 @@ class Caller:
     def is_staff(self) -> bool:
         return not self.roles.isdisjoint(STAFF_ROLES)
 
-    def has_role(self, role: str) -> bool:
-        return role in self.roles
-
 
 def is_email(name: str) -> bool:
     """Subject ids never hold an @ (customers' id pattern), emails always do."""
@@ -58,6 +56,10 @@ class Directory:
         if is_email(name):
             return await self.participants.by_email(name.lower())
         return await self.participants.by_subject(name)
+
+    async def by_ids(self, ids: Iterable[int]) -> dict[int, Participant]:
+        """Participants by their directory id (for naming the people of appointments)."""
+        return await self.participants.by_ids(ids)
 
     async def resolve(self, name: str, role: str, *, field: str) -> Participant:
         """The participant named ``name`` holding ``role``; customers is asked about an email
