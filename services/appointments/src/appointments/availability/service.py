@@ -28,7 +28,11 @@ class WeeklyHours:
     intervals: Sequence[WorkingHours]
 
     def windows(self, start: datetime, end: datetime) -> Iterator[Span]:
-        """The working intervals, as real instants, of every local day touching [start, end)."""
+        """The working intervals of every local day touching [start, end), in UTC.
+
+        In UTC because Python adds and subtracts wall-clock time on datetimes of one zone: a
+        slot stepped in Europe/Berlin would not last 30 real minutes across a clock change.
+        """
         zone = ZoneInfo(self.timezone)
         day = start.astimezone(zone).date()
         last = end.astimezone(zone).date()
@@ -36,8 +40,8 @@ class WeeklyHours:
             for interval in self.intervals:
                 if interval.weekday == day.weekday():
                     yield (
-                        datetime.combine(day, interval.start_time, tzinfo=zone),
-                        datetime.combine(day, interval.end_time, tzinfo=zone),
+                        datetime.combine(day, interval.start_time, tzinfo=zone).astimezone(UTC),
+                        datetime.combine(day, interval.end_time, tzinfo=zone).astimezone(UTC),
                     )
             day += timedelta(days=1)
 
