@@ -1,5 +1,6 @@
 """Working hours, time off and free slots."""
 
+import asyncio
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -156,3 +157,26 @@ async def test_availability_needs_a_bounded_zoned_window(api, patient, doctor) -
         )
         problem(response, 422)
     problem(await api.client.get("/appointments/availability", params=base), 401)
+
+
+async def test_time_off_and_a_booking_racing_for_the_same_hour_never_both_win(
+    api, receptionist, patient
+) -> None:
+    doctor = await api.doctor(MORNINGS)
+    await api.client.get("/appointments", headers=patient.headers)
+    for day in range(3, 9):
+        booking, time_off = await asyncio.gather(
+            api.book(receptionist, patient, doctor, at(day, 9)),
+            api.client.post(
+                f"/appointments/doctors/{doctor.subject}/time-off",
+                json={"starts_at": at(day, 8).isoformat(), "ends_at": at(day, 12).isoformat()},
+                headers=doctor.headers,
+            ),
+        )
+        outcome = (booking.status_code, time_off.status_code)
+        assert outcome in {(201, 409), (422, 201)}, outcome
+    clashes = await api.rows(
+        "SELECT count(*) FROM appointments.appointments a JOIN appointments.time_off t"
+        " ON a.doctor_id = t.doctor_id AND a.starts_at < t.ends_at AND t.starts_at < a.ends_at"
+    )
+    assert clashes == [(0,)]
