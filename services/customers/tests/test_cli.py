@@ -1,6 +1,7 @@
 """``customers import`` and ``customers create-admin`` against the test database."""
 
 import asyncio
+import io
 import json
 from pathlib import Path
 
@@ -29,9 +30,10 @@ EXPECTED_REJECTS = {
 
 
 @pytest.fixture(autouse=True)
-def cli_environment(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:
+def cli_environment(monkeypatch: pytest.MonkeyPatch, settings: Settings, tmp_path: Path) -> None:
     """The CLI reads its settings from the environment, like ``make dev`` does."""
     monkeypatch.setenv("DATABASE_URL", str(settings.database_url))
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))  # its development signing key goes there
     monkeypatch.setenv("CUSTOMERS_ARGON2_MEMORY_KIB", "8")
     monkeypatch.setenv("CUSTOMERS_ARGON2_TIME_COST", "1")
 
@@ -139,12 +141,17 @@ async def test_create_admin_is_idempotent_and_the_admin_can_log_in(api, capsys) 
     assert await api.count("customers") == 1
 
 
-async def test_create_admin_promotes_an_existing_customer(api, capsys) -> None:
+async def test_create_admin_promotes_an_existing_customer_with_reset_password(api, capsys) -> None:
     await api.signup("promoted@example.com")
     session = await api.login("promoted@example.com")
     assert (
         await run(
-            "create-admin", "--email", "promoted@example.com", "--password", api.other_password
+            "create-admin",
+            "--email",
+            "promoted@example.com",
+            "--password",
+            api.other_password,
+            "--reset-password",
         )
         == 0
     )
@@ -157,6 +164,86 @@ async def test_create_admin_promotes_an_existing_customer(api, capsys) -> None:
     )
     assert refused.status_code == 401
     await api.login("promoted@example.com", api.other_password)
+
+
+class Terminal(io.StringIO):
+    """Standard input as a person at a terminal answering the questions."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+async def test_create_admin_refuses_to_replace_a_password_without_a_terminal_or_flag(
+    api, capsys
+) -> None:
+    await api.signup("kept@example.com")
+    session = await api.login("kept@example.com")
+    argv = ("create-admin", "--email", "kept@example.com", "--password", api.other_password)
+    assert await run(*argv) == 2
+    assert "--reset-password" in capsys.readouterr().err
+    assert await api.count("customers", "roles = '{customer}'") == 1  # not even promoted
+    await api.login("kept@example.com")  # the old password still works
+    refreshed = await api.client.post(
+        "/auth/refresh", json={"refresh_token": session["refresh_token"]}
+    )
+    assert refreshed.status_code == 200
+
+
+@pytest.mark.parametrize(("answer", "replaced"), [("y\n", True), ("n\n", False), ("\n", False)])
+async def test_create_admin_asks_at_a_terminal_before_replacing_a_password(
+    api, monkeypatch: pytest.MonkeyPatch, capsys, answer: str, replaced: bool
+) -> None:
+    await api.signup("asked@example.com")
+    monkeypatch.setattr("sys.stdin", Terminal(answer))
+    argv = ("create-admin", "--email", "asked@example.com", "--password", api.other_password)
+    assert await run(*argv) == (0 if replaced else 2)
+    assert "Replace it" in capsys.readouterr().out
+    await api.login("asked@example.com", api.other_password if replaced else api.password)
+    assert await api.count("customers", "'admin' = ANY(roles)") == int(replaced)
+
+
+async def test_create_admin_sets_a_password_where_there_was_none_without_asking(
+    api, admin, capsys
+) -> None:
+    created = await api.client.post(
+        "/customers", json={"email": "imported@example.com"}, headers=admin
+    )
+    assert created.status_code == 201
+    argv = ("create-admin", "--email", "imported@example.com", "--password", api.password)
+    assert await run(*argv) == 0
+    assert report_lines(capsys.readouterr().out) == [
+        "imported@example.com: granted the admin role and set the password"
+    ]
+    await api.login("imported@example.com")
+
+
+async def test_outbox_lists_the_reset_tokens_newest_first(api, capsys, eventually) -> None:
+    assert await run("outbox") == 0
+    assert report_lines(capsys.readouterr().out) == ["the outbox is empty"]
+    for email in ("first@example.com", "second@example.com"):
+        await api.signup(email)
+        await api.client.post("/auth/password-reset/request", json={"email": email})
+    await eventually(lambda: _outbox_holds(api, 2))
+    tokens = await api.execute(
+        "SELECT payload->>'token' AS token FROM customers.outbox ORDER BY id"
+    )
+
+    assert await run("outbox", "--limit", "5") == 0
+    lines = report_lines(capsys.readouterr().out)
+    headers = [line for line in lines if line.startswith("#")]
+    assert [line.split(" to ")[1] for line in headers] == [
+        "second@example.com (pending)",
+        "first@example.com (pending)",
+    ]
+    for row in tokens:
+        assert any(row.token in line for line in lines)
+    with pytest.raises(SystemExit) as refused:  # argparse's exit: usage on stderr
+        await run("outbox", "--limit", "0")
+    assert refused.value.code == 2
+
+
+async def _outbox_holds(api, count: int) -> bool:
+    return await api.count("outbox") == count
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,15 @@
 """The customer endpoints and who may do what with them."""
 
+from typing import Any
+
 import pytest
+from passlib.hash import argon2
 
 
 @pytest.fixture
-def admin(token_factory) -> dict[str, str]:
-    return token_factory.auth("admin-1", ["admin"])
+def settings_overrides(fast_settings: dict[str, Any]) -> dict[str, Any]:
+    secret_hash = argon2.using(type="ID", memory_cost=8, rounds=1, parallelism=1).hash("secret")
+    return {**fast_settings, "service_clients": {"appointments": secret_hash}}
 
 
 @pytest.fixture
@@ -38,11 +42,13 @@ async def test_a_customer_reads_changes_and_deletes_their_own_record(api) -> Non
 async def test_deleting_a_customer_removes_credentials_and_tokens(api, admin) -> None:
     await api.signup("gone@example.com")
     tokens = await api.login("gone@example.com")
-    await api.client.post("/auth/password-reset/request", json={"email": "gone@example.com"})
+    await api.request_reset("gone@example.com")
+    assert await api.count("outbox") == 1
     assert (
         await api.client.delete("/customers/gone@example.com", headers=admin)
     ).status_code == 204
-    for table in ("customers", "credentials", "refresh_tokens", "password_reset_tokens", "outbox"):
+    assert await api.count("customers", "email = 'gone@example.com'") == 0
+    for table in ("credentials", "refresh_tokens", "password_reset_tokens", "outbox"):
         assert await api.count(table) == 0, table
     refused = await api.client.post(
         "/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
@@ -124,7 +130,7 @@ async def test_an_admin_creates_lists_and_filters(api, admin) -> None:
     page = await api.client.get("/customers", params={"limit": 2}, headers=admin)
     assert page.status_code == 200
     body = page.json()
-    assert (body["total"], body["limit"], body["offset"]) == (4, 2, 0)
+    assert (body["total"], body["limit"], body["offset"]) == (5, 2, 0)  # the admin too
     assert [item["email"] for item in body["items"]] == ["a_b@example.com", "anna@example.com"]
     second = (
         await api.client.get("/customers", params={"limit": 2, "offset": 2}, headers=admin)
@@ -166,7 +172,7 @@ async def test_creating_a_taken_email_or_id_is_409(api, admin) -> None:
         "/customers", json={"email": "two@example.com", "customer_id": "c-1"}, headers=admin
     )
     assert same_email.status_code == same_id.status_code == 409
-    assert await api.count("customers") == 1
+    assert await api.count("customers", "email <> 'zz-admin@example.com'") == 1
 
 
 @pytest.mark.parametrize(
@@ -226,3 +232,50 @@ async def test_every_customer_endpoint_needs_a_token(api) -> None:
         response = await api.client.request(method, path, json={})
         assert response.status_code == 401, (method, path)
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_demoted_admins_token_stops_working_at_once(api, admin) -> None:
+    await api.signup("watched@example.com")
+    assert (await api.client.get("/customers", headers=admin)).status_code == 200
+    await api.execute("UPDATE customers.customers SET roles = '{customer}'")
+
+    listing = await api.client.get("/customers", headers=admin)  # the token still says admin
+    assert listing.status_code == 403
+    assert listing.headers["content-type"] == "application/problem+json"
+    grant = await api.client.put(
+        "/customers/watched@example.com/roles", json={"roles": ["admin"]}, headers=admin
+    )
+    assert grant.status_code == 403
+    other = await api.client.get("/customers/watched@example.com", headers=admin)
+    assert other.status_code == 404  # no longer an admin's to see
+    assert await api.count("customers", "roles = '{customer}'") == 2
+
+
+async def test_a_deleted_admins_token_stops_working_at_once(api, admin) -> None:
+    await api.signup("survivor@example.com")
+    gone = await api.client.delete("/customers/zz-admin@example.com", headers=admin)
+    assert gone.status_code == 204
+    for method, path in [
+        ("GET", "/customers"),
+        ("POST", "/customers"),
+        ("PUT", "/customers/survivor@example.com/roles"),
+    ]:
+        response = await api.client.request(method, path, json={"roles": ["admin"]}, headers=admin)
+        assert response.status_code == 403, (method, path)
+    deleted = await api.client.delete("/customers/survivor@example.com", headers=admin)
+    assert deleted.status_code == 404
+    assert await api.count("customers", "roles = '{customer}'") == 1
+
+
+async def test_a_promoted_customer_is_an_admin_before_the_token_says_so(api) -> None:
+    me = await api.customer_with_tokens("rising@example.com")
+    assert (await api.client.get("/customers", headers=me)).status_code == 403
+    await api.execute("UPDATE customers.customers SET roles = '{admin,customer}'")
+    assert (await api.client.get("/customers", headers=me)).status_code == 200
+
+
+async def test_a_service_client_no_longer_configured_loses_its_access(api, token_factory) -> None:
+    await api.signup("patient@example.com")
+    retired = token_factory.auth("client:billing", ["service"])
+    read = await api.client.get("/customers/patient@example.com", headers=retired)
+    assert read.status_code == 404

@@ -92,7 +92,10 @@ def create_service_app(
         app.state.http = httpx.AsyncClient()
         keys = key_source(app) if key_source else _key_source(settings, app.state.http)
         app.state.verifier = TokenVerifier(
-            issuer=settings.auth_issuer, audience=settings.auth_audience, keys=keys
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            keys=keys,
+            leeway_seconds=settings.auth_leeway_seconds,
         )
         try:
             if lifespan:

@@ -9,6 +9,8 @@ import base64
 import hashlib
 import json
 import logging
+import math
+import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -17,7 +19,8 @@ from typing import Annotated, Any, Protocol
 import httpx
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
-from jose import jwk, jwt
+from jose import jwk, jws, jwt
+from jose.backends.base import Key
 from jose.exceptions import JOSEError
 
 from common.context import current_request
@@ -37,6 +40,10 @@ ROLES = frozenset(
         "service",
     }
 )
+# A token is a few hundred bytes; anything far larger is refused before it is parsed.
+MAX_TOKEN_CHARS = 8192
+# Header parameters by which a token would bring its own key: never trusted, always refused.
+SELF_DESCRIBED_KEY_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c"})
 logger = logging.getLogger(__name__)
 
 
@@ -72,30 +79,61 @@ class Principal:
 
 
 class KeySource(Protocol):
-    async def key_for(self, kid: str) -> Mapping[str, str] | None:
-        """The public JWK with this kid, or None when no such key is trusted."""
+    async def key_for(self, kid: str) -> Key | None:
+        """The parsed public key with this kid, or None when no such key is trusted."""
         ...
+
+
+def parsed_keys(jwks: Iterable[Mapping[str, Any]]) -> dict[str, Key]:
+    """RS256 signing keys by kid, each parsed once (a parse costs more than a verification).
+
+    Keys of another type, algorithm or use, and keys that do not parse, are left out.
+    """
+    keys: dict[str, Key] = {}
+    for key in jwks:
+        kid = key.get("kid")
+        if (
+            not isinstance(kid, str)
+            or key.get("kty") != "RSA"
+            or key.get("alg", ALGORITHM) != ALGORITHM
+            or key.get("use", "sig") != "sig"
+        ):
+            continue
+        try:
+            keys[kid] = jwk.construct(dict(key), ALGORITHM)
+        except (JOSEError, TypeError, ValueError):
+            logger.warning("jwks key ignored: it does not parse", extra={"kid": kid})
+    return keys
 
 
 class StaticKeys:
     """Keys given in configuration (PEM) or by the issuer itself."""
 
     def __init__(self, keys: Iterable[Mapping[str, str]]) -> None:
-        self._by_kid = {key["kid"]: key for key in keys}
+        self._by_kid = parsed_keys(keys)
 
     @classmethod
     def from_pem(cls, *public_key_pems: str) -> "StaticKeys":
         return cls(public_jwk(pem) for pem in public_key_pems)
 
-    async def key_for(self, kid: str) -> Mapping[str, str] | None:
+    async def key_for(self, kid: str) -> Key | None:
         return self._by_kid.get(kid)
 
 
 class RemoteJWKS:
-    """A JWKS document fetched over HTTP and cached.
+    """The identity provider's JWKS document, fetched over HTTP and cached as parsed keys.
 
-    Keys are kept for ``cache_seconds``; an unknown kid triggers a refetch at most once every
-    ``min_refetch_seconds``, so a flood of forged kids cannot hammer the identity provider.
+    A token signed by a key already held never waits on the identity provider:
+
+    - keys older than ``cache_seconds`` are still served while one background fetch refreshes
+      them (stale-while-revalidate), so an outage of the provider does not stop verification;
+    - an unknown kid (a key rotation, or a forgery) waits for a fetch, at most one every
+      ``min_refetch_seconds``; concurrent callers share the fetch in flight;
+    - after a failed fetch no other starts before a backoff (doubling from ``backoff_seconds``
+      up to ``max_backoff_seconds``, with jitter) has passed; an unknown kid is refused at once
+      (a document that is not a key set, or holds no usable RS256 key, is a failed fetch);
+    - only while no key is held at all does every caller wait (for the same fetch), and a
+      failed fetch is a 503.
     """
 
     def __init__(
@@ -105,84 +143,167 @@ class RemoteJWKS:
         *,
         cache_seconds: float = 300,
         min_refetch_seconds: float = 30,
+        timeout_seconds: float = 5,
+        backoff_seconds: float = 1,
+        max_backoff_seconds: float = 60,
     ) -> None:
         self.url = url
         self.client = client
         self.cache_seconds = cache_seconds
         self.min_refetch_seconds = min_refetch_seconds
-        self._by_kid: dict[str, Mapping[str, str]] = {}
-        self._fetched_at = float("-inf")
-        self._lock = asyncio.Lock()
+        self.timeout_seconds = timeout_seconds
+        self.backoff_seconds = backoff_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self._by_kid: dict[str, Key] = {}
+        self._fetched_at = float("-inf")  # the last successful fetch
+        self._attempted_at = float("-inf")  # the last fetch started
+        self._no_fetch_before = float("-inf")  # the backoff after failures
+        self._failures = 0
+        self._fetch: asyncio.Task[None] | None = None
 
-    async def key_for(self, kid: str) -> Mapping[str, str] | None:
-        if self._age() >= self.cache_seconds or (
-            kid not in self._by_kid and self._age() >= self.min_refetch_seconds
-        ):
-            await self._refresh()
+    async def key_for(self, kid: str) -> Key | None:
+        if not self._by_kid:
+            await self._wait_for_fetch(min_interval=0)
+            if not self._by_kid:
+                raise ServiceUnavailable("The identity provider's keys are unavailable")
+        elif kid not in self._by_kid:
+            await self._wait_for_fetch(min_interval=self.min_refetch_seconds)
+        elif _since(self._fetched_at) >= self.cache_seconds:
+            self._start_fetch(min_interval=0)
         return self._by_kid.get(kid)
 
-    def _age(self) -> float:
-        return time.monotonic() - self._fetched_at
+    async def _wait_for_fetch(self, *, min_interval: float) -> None:
+        fetch = self._start_fetch(min_interval=min_interval)
+        if fetch is not None:
+            # shielded: a caller that gives up does not cancel the fetch the others wait for
+            await asyncio.shield(fetch)
+
+    def _start_fetch(self, *, min_interval: float) -> "asyncio.Task[None] | None":
+        """The fetch in flight, or a new one when the backoff and ``min_interval`` allow it."""
+        if self._fetch is not None and not self._fetch.done():
+            return self._fetch
+        now = time.monotonic()
+        if now < self._no_fetch_before or now - self._attempted_at < min_interval:
+            return None
+        self._attempted_at = now
+        self._fetch = asyncio.create_task(self._refresh())
+        return self._fetch
 
     async def _refresh(self) -> None:
-        async with self._lock:
-            if self._age() < min(self.min_refetch_seconds, self.cache_seconds):
-                return  # another request refreshed while this one waited
-            try:
-                response = await self.client.get(self.url, timeout=5)
-                response.raise_for_status()
-                keys = response.json()["keys"]
-            except (httpx.HTTPError, ValueError, KeyError) as exc:
-                logger.warning("jwks fetch failed", extra={"url": self.url, "error": str(exc)})
-                if not self._by_kid:
-                    raise ServiceUnavailable(
-                        "The identity provider's keys are unavailable"
-                    ) from exc
-                return
-            self._by_kid = {
-                key["kid"]: key for key in keys if key.get("kty") == "RSA" and "kid" in key
-            }
-            self._fetched_at = time.monotonic()
+        try:
+            response = await self.client.get(self.url, timeout=self.timeout_seconds)
+            response.raise_for_status()
+            keys = response.json()["keys"]
+            if not isinstance(keys, list):
+                raise TypeError("keys is not a list")
+            usable = parsed_keys(key for key in keys if isinstance(key, dict))
+            if not usable:
+                raise ValueError("no usable RS256 key in the set")  # keep what is held
+            self._by_kid = usable
+        except Exception as exc:  # a background task: any failure means "keep the keys held"
+            self._back_off()
+            logger.warning(
+                "jwks fetch failed; serving the keys held",
+                extra={"url": self.url, "error": repr(exc), "failures": self._failures},
+            )
+            return
+        self._fetched_at = time.monotonic()
+        self._failures = 0
+        self._no_fetch_before = float("-inf")
+
+    def _back_off(self) -> None:
+        self._failures += 1
+        delay = min(self.max_backoff_seconds, self.backoff_seconds * 2 ** (self._failures - 1))
+        jitter = random.uniform(0.5, 1)  # noqa: S311 (spreads retries; not a secret)
+        self._no_fetch_before = time.monotonic() + delay * jitter
+
+
+def _since(moment: float) -> float:
+    return time.monotonic() - moment
+
+
+def invalid_token(detail: str) -> Unauthorized:
+    """A 401 for a token that was sent but cannot be trusted (RFC 6750 section 3.1)."""
+    return Unauthorized(detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
 class TokenVerifier:
-    def __init__(self, *, issuer: str, audience: str, keys: KeySource) -> None:
+    """Checks RS256 access tokens: signature by a trusted kid, then every claim's type and value.
+
+    The claims are checked here rather than by python-jose, which lets through a missing
+    ``aud``, a numeric string as ``exp`` and an ``iat`` in the future.
+    """
+
+    def __init__(
+        self, *, issuer: str, audience: str, keys: KeySource, leeway_seconds: float = 30
+    ) -> None:
         self.issuer = issuer
         self.audience = audience
         self.keys = keys
+        self.leeway_seconds = leeway_seconds
 
     async def verify(self, token: str) -> Principal:
         """The principal of a valid token; Unauthorized for anything else."""
+        if len(token) > MAX_TOKEN_CHARS:
+            raise invalid_token("The token is too large")
+        key = await self._signing_key(token)
+        try:
+            payload = jws.verify(token, key, algorithms=[ALGORITHM])
+            claims = json.loads(payload)
+        except (JOSEError, ValueError) as exc:
+            raise invalid_token("The token's signature or payload is not valid") from exc
+        if not isinstance(claims, dict):
+            raise invalid_token("The token's payload is not a JSON object")
+        self._check_claims(claims)
+        return _principal(claims)
+
+    async def _signing_key(self, token: str) -> Key:
         try:
             header = jwt.get_unverified_header(token)
         except JOSEError as exc:
-            raise Unauthorized("The token is malformed") from exc
+            raise invalid_token("The token is malformed") from exc
         if header.get("alg") != ALGORITHM:
-            raise Unauthorized("The token's algorithm is not accepted")
+            raise invalid_token("The token's algorithm is not accepted")
+        if SELF_DESCRIBED_KEY_HEADERS & header.keys():
+            raise invalid_token("The token names its own key; only the issuer's keys are trusted")
+        if "crit" in header:
+            raise invalid_token("The token needs extensions this verifier does not support")
         kid = header.get("kid")
         key = await self.keys.key_for(kid) if isinstance(kid, str) else None
         if key is None:
-            raise Unauthorized("The token was not signed by a trusted key")
-        try:
-            claims = jwt.decode(
-                token,
-                dict(key),
-                algorithms=[ALGORITHM],
-                audience=self.audience,
-                issuer=self.issuer,
-                options={"require_exp": True, "require_iat": True, "require_sub": True},
-            )
-        except JOSEError as exc:
-            raise Unauthorized(f"The token is not valid: {exc}") from exc
-        return _principal(claims)
+            raise invalid_token("The token was not signed by a trusted key")
+        return key
+
+    def _check_claims(self, claims: Mapping[str, Any]) -> None:
+        if claims.get("iss") != self.issuer:
+            raise invalid_token("The token's issuer is not trusted")
+        audience = claims.get("aud")
+        audiences = [audience] if isinstance(audience, str) else audience
+        if not isinstance(audiences, list) or self.audience not in audiences:
+            raise invalid_token("The token is not meant for this audience")
+        now, leeway = time.time(), self.leeway_seconds
+        if _numeric_date(claims, "exp") <= now - leeway:
+            raise invalid_token("The token has expired")
+        if _numeric_date(claims, "iat") > now + leeway:
+            raise invalid_token("The token is issued in the future")
+        if "nbf" in claims and _numeric_date(claims, "nbf") > now + leeway:
+            raise invalid_token("The token is not valid yet")
+
+
+def _numeric_date(claims: Mapping[str, Any], name: str) -> float:
+    """The claim as seconds since the epoch; a 401 when it is missing or not a number."""
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise invalid_token(f"The token's {name} is missing or not a number")
+    return float(value)
 
 
 def _principal(claims: Mapping[str, Any]) -> Principal:
     subject, roles = claims.get("sub"), claims.get("roles", [])
     if not isinstance(subject, str) or not subject:
-        raise Unauthorized("The token has no subject")
+        raise invalid_token("The token has no subject")
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
-        raise Unauthorized("The token's roles are malformed")
+        raise invalid_token("The token's roles are malformed")
     email = claims.get("email")
     jti = claims.get("jti")
     return Principal(
@@ -201,7 +322,8 @@ async def current_user(
     request: Request, token: Annotated[str | None, Depends(bearer_scheme)]
 ) -> Principal:
     if not token:
-        raise Unauthorized("A bearer token is required")
+        # no error attribute: the client did not try to authenticate (RFC 6750 section 3.1)
+        raise Unauthorized("A bearer token is required", headers={"WWW-Authenticate": "Bearer"})
     verifier: TokenVerifier = request.app.state.verifier
     principal = await verifier.verify(token)
     context = current_request()
@@ -213,15 +335,27 @@ async def current_user(
 CurrentUser = Annotated[Principal, Depends(current_user)]
 
 
-def require_roles(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency that admits callers holding any of ``roles`` (403 otherwise)."""
+PrincipalDependency = Callable[..., Awaitable[Principal]]
+
+
+def require_roles(
+    *roles: str, caller: PrincipalDependency = current_user
+) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency that admits callers holding any of ``roles`` (403 otherwise).
+
+    ``caller`` is the dependency that says who calls: the token's principal by default; the
+    identity provider passes one that reads the account's current roles instead.
+    """
     unknown = set(roles) - ROLES
     if unknown:
         raise ValueError(f"unknown roles: {sorted(unknown)}")
 
-    async def dependency(principal: CurrentUser) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(caller)]) -> Principal:
         if not principal.has_any_role(*roles):
-            raise Forbidden(f"This needs one of the roles: {', '.join(sorted(roles))}")
+            raise Forbidden(
+                f"This needs one of the roles: {', '.join(sorted(roles))}",
+                headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'},
+            )
         return principal
 
     return dependency

@@ -182,7 +182,7 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
             if operation.get("security"):
                 responses.setdefault("401", {"description": "No valid bearer token"})
             for code, response in responses.items():
-                if code[:1] in {"4", "5"}:
+                if code[:1] in {"4", "5"} and not _has_own_error_shape(response):
                     ref = {"$ref": "#/components/schemas/Problem"}
                     response["content"] = {PROBLEM_JSON: {"schema": ref}}
     components = schema.setdefault("components", {}).setdefault("schemas", {})
@@ -191,6 +191,19 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
         if f"#/components/schemas/{name}" not in json.dumps(schema):
             components.pop(name, None)
     return schema
+
+
+def _has_own_error_shape(response: dict[str, Any]) -> bool:
+    """Whether a route documents an error shape of its own on purpose (RFC 6749's token errors).
+
+    FastAPI's own 422 (its validation schemas) and ``documented_problem`` entries do not count.
+    """
+    return any(
+        media_type != PROBLEM_JSON
+        and "schema" in body
+        and not any(name in json.dumps(body["schema"]) for name in _FASTAPI_VALIDATION_SCHEMAS)
+        for media_type, body in response.get("content", {}).items()
+    )
 
 
 def use_problem_documents(app: FastAPI) -> None:

@@ -35,6 +35,13 @@ class CommonSettings(BaseSettings):
     )
     jwks_cache_seconds: float = Field(300, ge=0, validation_alias="JWKS_CACHE_SECONDS")
     jwks_min_refetch_seconds: float = Field(30, ge=0, validation_alias="JWKS_MIN_REFETCH_SECONDS")
+    auth_leeway_seconds: float = Field(
+        30,
+        ge=0,
+        le=300,
+        validation_alias="AUTH_LEEWAY_SECONDS",
+        description="Clock skew tolerated on a token's exp, nbf and iat",
+    )
     max_body_bytes: int = Field(1_048_576, ge=1, validation_alias="MAX_BODY_BYTES")
     db_transaction_attempts: int = Field(
         3,

@@ -1,4 +1,4 @@
-"""``uv run customers ...``: migrate, create-admin, import, service-client."""
+"""``uv run customers ...``: migrate, create-admin, import, service-client, outbox."""
 
 import argparse
 import asyncio
@@ -17,15 +17,17 @@ from common.cli import ServiceCli
 from common.database import Database, resolve_database_url
 from common.errors import ProblemError
 from common.schemas import error_summary
+from customers.auth.notifier import masked
 from customers.auth.schemas import AdminCredentials
-from customers.auth.service import ensure_admin
+from customers.auth.service import AuthComponents, AuthService, PasswordNotReplaced
 from customers.config import SERVICE_DIR, Settings
-from customers.passwords import PasswordHasher, PasswordPolicy
+from customers.passwords import PasswordHasher
 from customers.records.service import CustomerImport, CustomerService, ImportReport
 
 T = TypeVar("T")
 EXIT_REJECTED_ROWS = 1
 EXIT_BAD_INPUT = 2
+MAX_LISTED_MESSAGES = 1000
 
 
 def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -51,17 +53,60 @@ def create_admin(args: argparse.Namespace) -> int:
         print(error_summary(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
     settings = Settings()
-    hasher = PasswordHasher.from_settings(settings)
-    policy = PasswordPolicy(settings.password_min_score)
-    try:
-        outcome = _in_session(
+    components = AuthComponents.from_settings(settings)
+
+    def ensure(replace_password: bool) -> str:
+        return _in_session(
             settings,
-            lambda session: ensure_admin(session, hasher, policy, given.email, given.password),
+            lambda session: AuthService(session, components).ensure_admin(
+                given.email, given.password, replace_password=replace_password
+            ),
         )
+
+    try:
+        try:
+            outcome = ensure(args.reset_password)
+        except PasswordNotReplaced as exc:
+            question = f"{exc.detail}. Replace it (every session of the account ends)? [y/N] "
+            if not _confirmed(question):
+                print(f"{given.email}: unchanged; --reset-password replaces it", file=sys.stderr)
+                return EXIT_BAD_INPUT
+            outcome = ensure(True)
     except ProblemError as exc:
         print(exc.detail, file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"{given.email}: {outcome}")
+    return 0
+
+
+def _confirmed(question: str) -> bool:
+    """Ask on the terminal; without one (a script, CI) the answer is no."""
+    if not sys.stdin.isatty():
+        return False
+    return input(question).strip().lower() in {"y", "yes"}
+
+
+def list_outbox(args: argparse.Namespace) -> int:
+    """The development mail sink: the newest outbox messages, reset tokens included."""
+    settings = Settings()
+    components = AuthComponents.from_settings(settings)
+    messages = _in_session(
+        settings, lambda session: AuthService(session, components).outbox(args.limit)
+    )
+    if not messages:
+        print("the outbox is empty")
+    confirm_url = f"{settings.auth_issuer.rstrip('/')}/password-reset/confirm"
+    for message in messages:
+        state = f"sent {message.sent_at:%Y-%m-%d %H:%M:%S}" if message.sent_at else "pending"
+        print(
+            f"#{message.id} {message.created_at:%Y-%m-%d %H:%M:%S} {message.kind} "
+            f"to {message.recipient} ({state})"
+        )
+        token = message.payload.get("token")
+        if isinstance(token, str):
+            shown = masked(token) if settings.env == "production" else token
+            print(f"    token {shown} (expires {message.payload.get('expires_at')})")
+            print(f'    POST {confirm_url} {{"token": "{shown}", "new_password": "..."}}')
     return 0
 
 
@@ -101,6 +146,13 @@ def service_client(args: argparse.Namespace) -> int:
     return 0
 
 
+def _message_count(value: str) -> int:
+    count = int(value)
+    if not 1 <= count <= MAX_LISTED_MESSAGES:
+        raise argparse.ArgumentTypeError(f"between 1 and {MAX_LISTED_MESSAGES}")
+    return count
+
+
 def _show_progress(done: int, total: int) -> None:
     print(f"upserted {done}/{total} valid rows", file=sys.stderr, flush=True)
 
@@ -108,10 +160,21 @@ def _show_progress(done: int, total: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     cli = ServiceCli("customers", SERVICE_DIR)
     admin = cli.command(
-        "create-admin", create_admin, help="create an admin, or make an account one (idempotent)"
+        "create-admin",
+        create_admin,
+        help="create an admin, or make an account one (asks before replacing a password)",
     )
     admin.add_argument("--email", required=True)
     admin.add_argument("--password", help="asked for when not given")
+    admin.add_argument(
+        "--reset-password",
+        action="store_true",
+        help="replace the password of an existing account without asking",
+    )
+    outbox = cli.command(
+        "outbox", list_outbox, help="list the newest outbox messages (the dev mail sink)"
+    )
+    outbox.add_argument("--limit", type=_message_count, default=20, help="how many (default 20)")
     importer = cli.command(
         "import", import_customers, help="upsert the customers of a JSON export (idempotent)"
     )

@@ -6,13 +6,12 @@ from fastapi import FastAPI
 from common.app import create_service_app
 from common.auth import StaticKeys
 from customers.auth.housekeeping import housekeeping
-from customers.auth.notifier import Notifier, OutboxNotifier
+from customers.auth.notifier import Notifier
+from customers.auth.oauth import OAuthError, oauth_error_response
+from customers.auth.password_resets import PasswordResetRequests
 from customers.auth.routes import router as auth_router
 from customers.auth.service import AuthComponents
-from customers.auth.tokens import TokenIssuer
 from customers.config import Settings
-from customers.keys import load_keyring
-from customers.passwords import PasswordHasher, PasswordPolicy
 from customers.records.routes import router as records_router
 
 DESCRIPTION = (
@@ -24,23 +23,16 @@ DESCRIPTION = (
 def create_app(settings: Settings | None = None, *, notifier: Notifier | None = None) -> FastAPI:
     """The customers app; it verifies tokens with the keys it signs with, not over HTTP."""
     settings = settings or Settings()
-    keyring = load_keyring(settings)
-    components = AuthComponents(
-        settings=settings,
-        hasher=PasswordHasher.from_settings(settings),
-        policy=PasswordPolicy(settings.password_min_score),
-        tokens=TokenIssuer(
-            keyring,
-            issuer=settings.auth_issuer,
-            audience=settings.auth_audience,
-            ttl_seconds=settings.access_token_ttl_seconds,
-        ),
-        notifier=notifier or OutboxNotifier(reveal_tokens=settings.env == "development"),
-    )
+    components = AuthComponents.from_settings(settings, notifier)
+    keyring = components.tokens.keyring
+    password_resets = PasswordResetRequests()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with housekeeping(app.state.db, settings):
+        async with (
+            housekeeping(app.state.db, settings),
+            password_resets.running(app.state.db, components),
+        ):
             yield
 
     app = create_service_app(
@@ -51,6 +43,8 @@ def create_app(settings: Settings | None = None, *, notifier: Notifier | None = 
         key_source=lambda app: StaticKeys(keyring.public_jwks()),
         lifespan=lifespan,
     )
+    app.add_exception_handler(OAuthError, oauth_error_response)  # /auth/token speaks RFC 6749
     app.state.auth = components
     app.state.keyring = keyring
+    app.state.password_resets = password_resets
     return app

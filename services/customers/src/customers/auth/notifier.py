@@ -34,8 +34,9 @@ def masked(token: str) -> str:
 class OutboxNotifier:
     """Writes each message to the ``outbox`` table, in the same transaction as the token.
 
-    A mail relay delivers from there. The debug log shows the token masked, except in
-    development, where it is the only way to read it without querying the database.
+    A mail relay delivers from there. In development, where no relay runs, the token is logged
+    whole at INFO (what the dev server shows) and ``customers outbox`` lists it; elsewhere the
+    log shows it masked, at DEBUG.
     """
 
     def __init__(self, *, reveal_tokens: bool) -> None:
@@ -46,7 +47,8 @@ class OutboxNotifier:
         await AuthRepository(session).add_outbox_message(
             message.customer_id, "password_reset", message.email, payload
         )
-        logger.debug(
+        logger.log(
+            logging.INFO if self.reveal_tokens else logging.DEBUG,
             "password reset token queued",
             extra={
                 "customer_id": message.customer_id,

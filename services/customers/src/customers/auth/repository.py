@@ -217,6 +217,10 @@ class AuthRepository:
             )
         )
 
+    async def outbox_messages(self, limit: int) -> list[OutboxMessage]:
+        statement = select(OutboxMessage).order_by(col(OutboxMessage.id).desc()).limit(limit)
+        return list((await self.session.exec(statement)).all())
+
     # housekeeping
 
     async def purge_expired(self, login_window: timedelta) -> None:

@@ -1,41 +1,48 @@
 """The /auth endpoints: parse, authorize, call AuthService, shape the response."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from pydantic import ValidationError
 
 from common.auth import ALGORITHM, CurrentUser
-from common.database import DbSession
-from common.errors import Unauthorized, UnsupportedMediaType
+from common.errors import UnsupportedMediaType
 from common.problems import documented_problem
 from customers.auth.client_address import client_address
+from customers.auth.dependencies import Auth, PasswordResets
+from customers.auth.oauth import (
+    FORM,
+    NO_STORE,
+    invalid_client,
+    oauth_errors,
+    token_endpoint_request,
+)
 from customers.auth.schemas import (
-    AccessTokenResponse,
-    ClientCredentialsForm,
     JsonWebKeySet,
     LoginRequest,
+    OAuthErrorResponse,
     OpenIdConfiguration,
     PasswordChange,
     PasswordForm,
+    PasswordGrant,
     PasswordResetConfirm,
     PasswordResetRequest,
     RefreshRequest,
+    RefreshTokenGrant,
     SignupRequest,
+    TokenForm,
     TokenPairResponse,
+    TokenResponse,
 )
-from customers.auth.service import AuthService, TokenPair
+from customers.auth.service import TokenPair
 from customers.config import CustomersSettings
 from customers.keys import Keyring
 from customers.records.schemas import CustomerOut
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-client_basic_auth = HTTPBasic(auto_error=False, description="Service client id and secret")
 
 JSON = "application/json"
-FORM = "application/x-www-form-urlencoded"
 LOGIN_BODY = {
     "requestBody": {
         "required": True,
@@ -45,10 +52,6 @@ LOGIN_BODY = {
         },
     }
 }
-
-
-def _auth_service(request: Request, session: DbSession) -> AuthService:
-    return AuthService(session, request.app.state.auth)
 
 
 def _client_address(request: Request, settings: CustomersSettings) -> str:
@@ -72,7 +75,6 @@ async def _login_credentials(request: Request) -> LoginRequest:
     raise UnsupportedMediaType(f"Send the credentials as {JSON} or {FORM}")
 
 
-Auth = Annotated[AuthService, Depends(_auth_service)]
 ClientAddress = Annotated[str, Depends(_client_address)]
 
 
@@ -108,7 +110,9 @@ async def login(
     credentials: Annotated[LoginRequest, Depends(_login_credentials)],
     auth: Auth,
     address: ClientAddress,
+    response: Response,
 ) -> TokenPairResponse:
+    response.headers.update(NO_STORE)
     return _token_pair(await auth.login(credentials.email, credentials.password, address))
 
 
@@ -117,7 +121,8 @@ async def login(
     summary="Exchange a refresh token for new tokens (the old one is spent)",
     responses={401: documented_problem("Unknown, spent, revoked or expired")},
 )
-async def refresh(data: RefreshRequest, auth: Auth) -> TokenPairResponse:
+async def refresh(data: RefreshRequest, auth: Auth, response: Response) -> TokenPairResponse:
+    response.headers.update(NO_STORE)
     return _token_pair(await auth.refresh(data.refresh_token))
 
 
@@ -135,10 +140,16 @@ async def me(caller: CurrentUser, auth: Auth) -> CustomerOut:
     "/password-reset/request",
     status_code=202,
     summary="Send a reset token to the email, if it has an account (always 202)",
+    description=(
+        "The request is queued and handled in the background, so the answer takes the same "
+        "time whether or not the email has an account."
+    ),
     response_class=Response,
 )
-async def request_password_reset(data: PasswordResetRequest, auth: Auth) -> Response:
-    await auth.request_password_reset(data.email)
+async def request_password_reset(
+    data: PasswordResetRequest, password_resets: PasswordResets
+) -> Response:
+    password_resets.submit(data.email)
     return Response(status_code=202)
 
 
@@ -167,26 +178,63 @@ async def change_password(
     await auth.change_password(caller, data.current_password, data.new_password, address)
 
 
+def _oauth_error(description: str) -> dict[str, Any]:
+    schema = OAuthErrorResponse.model_json_schema()
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+TOKEN_ENDPOINT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {FORM: {"schema": TokenForm.model_json_schema()}},
+    }
+}
+
+
 @router.post(
     "/token",
-    summary="Client credentials grant: a service token (role service) for a configured client",
-    responses={401: documented_problem("Unknown client or wrong secret")},
+    summary="OAuth2 token endpoint (RFC 6749): password, refresh_token, client_credentials",
+    description=(
+        "Form-encoded. The password and refresh_token grants are for public clients (no client "
+        "authentication); client_credentials needs a configured client, by HTTP Basic or in the "
+        "form. Errors are shaped as RFC 6749 section 5.2 says, not as problem+json, because "
+        "that is what OAuth2 clients parse."
+    ),
+    openapi_extra=TOKEN_ENDPOINT_BODY,
+    response_model_exclude_none=True,
+    responses={
+        400: _oauth_error("invalid_request, invalid_grant, unsupported_grant_type, invalid_scope"),
+        401: _oauth_error("invalid_client: unknown client or wrong secret"),
+        429: _oauth_error("temporarily_unavailable: too many failed logins; see Retry-After"),
+    },
 )
-async def client_credentials_token(
-    form: Annotated[ClientCredentialsForm, Form()],
-    basic: Annotated[HTTPBasicCredentials | None, Depends(client_basic_auth)],
-    auth: Auth,
-) -> AccessTokenResponse:
-    client_id: str | None
-    secret: str | None
-    if basic:
-        client_id, secret = basic.username, basic.password
-    else:
-        client_id, secret = form.client_id, form.client_secret
-    if not client_id or not secret:
-        raise Unauthorized("Give the client id and secret by HTTP Basic or in the form")
-    token = await auth.client_credentials(client_id, secret)
-    return AccessTokenResponse(access_token=token.token, expires_in=token.expires_in)
+async def token(
+    request: Request, response: Response, auth: Auth, address: ClientAddress
+) -> TokenResponse:
+    given = await token_endpoint_request(request)
+    response.headers.update(NO_STORE)
+    grant = given.grant
+    if isinstance(grant, PasswordGrant):
+        with oauth_errors():
+            pair = await auth.login(grant.username, grant.password, address)
+        return _token_response(pair)
+    if isinstance(grant, RefreshTokenGrant):
+        with oauth_errors():
+            pair = await auth.refresh(grant.refresh_token)
+        return _token_response(pair)
+    if given.client is None:
+        raise invalid_client("Authenticate the client by HTTP Basic or in the form")
+    with oauth_errors(refused="invalid_client"):
+        access = await auth.client_credentials(given.client.client_id, given.client.client_secret)
+    return TokenResponse(access_token=access.token, expires_in=access.expires_in)
+
+
+def _token_response(pair: TokenPair) -> TokenResponse:
+    return TokenResponse(
+        access_token=pair.access.token,
+        expires_in=pair.access.expires_in,
+        refresh_token=pair.refresh_token,
+    )
 
 
 @router.get("/jwks.json", summary="The public keys that verify access tokens")
@@ -203,8 +251,8 @@ async def openid_configuration(settings: CustomersSettings) -> OpenIdConfigurati
         issuer=settings.auth_issuer,
         jwks_uri=f"{issuer}/jwks.json",
         token_endpoint=f"{issuer}/token",
-        grant_types_supported=["client_credentials"],
-        token_endpoint_auth_methods_supported=["client_secret_basic", "client_secret_post"],
+        grant_types_supported=["password", "refresh_token", "client_credentials"],
+        token_endpoint_auth_methods_supported=["none", "client_secret_basic", "client_secret_post"],
         response_types_supported=["token"],
         subject_types_supported=["public"],
         id_token_signing_alg_values_supported=[ALGORITHM],

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from common.schemas import RequestBody
 from customers.fields import CountryCode, EmailAddress, LanguageCode
@@ -42,13 +42,53 @@ class PasswordForm(RequestBody):
     client_secret: str | None = None
 
 
-class ClientCredentialsForm(RequestBody):
-    """OAuth2 client credentials grant; the client may authenticate with HTTP Basic instead."""
+class TokenGrant(BaseModel):
+    """A request to the RFC 6749 token endpoint (``POST /auth/token``, form-encoded).
 
-    grant_type: Literal["client_credentials"]
+    Unlike every other body, unknown parameters are ignored, as RFC 6749 section 3.2 demands.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
     client_id: str | None = Field(None, max_length=128)
     client_secret: str | None = Field(None, max_length=256)
-    scope: str = ""
+
+
+class PasswordGrant(TokenGrant):
+    """Resource owner password credentials (RFC 6749 section 4.3); the username is the email."""
+
+    grant_type: Literal["password"]
+    username: EmailAddress
+    password: GivenPassword
+
+
+class RefreshTokenGrant(TokenGrant):
+    """A refresh token exchanged for new tokens (RFC 6749 section 6); it is spent."""
+
+    grant_type: Literal["refresh_token"]
+    refresh_token: OpaqueToken
+
+
+class ClientCredentialsGrant(TokenGrant):
+    """A service client's own token (RFC 6749 section 4.4); the client authenticates."""
+
+    grant_type: Literal["client_credentials"]
+
+
+class TokenForm(BaseModel):
+    """The token endpoint's form as OpenAPI shows it: one object, the fields each grant uses."""
+
+    grant_type: Literal["password", "refresh_token", "client_credentials"]
+    username: str | None = Field(None, description="password grant: the email")
+    password: str | None = Field(None, description="password grant")
+    refresh_token: str | None = Field(None, description="refresh_token grant")
+    client_id: str | None = Field(None, description="client_credentials, unless HTTP Basic")
+    client_secret: str | None = Field(None, description="client_credentials, unless HTTP Basic")
+
+
+TokenRequest = Annotated[
+    PasswordGrant | RefreshTokenGrant | ClientCredentialsGrant, Field(discriminator="grant_type")
+]
 
 
 class RefreshRequest(RequestBody):
@@ -77,6 +117,28 @@ class AccessTokenResponse(BaseModel):
 
 class TokenPairResponse(AccessTokenResponse):
     refresh_token: str = Field(description="Opaque; single use: each refresh returns a new one")
+
+
+class TokenResponse(AccessTokenResponse):
+    """What the token endpoint answers; a client-credentials grant gets no refresh token."""
+
+    refresh_token: str | None = Field(
+        None, description="Opaque; single use: each refresh returns a new one"
+    )
+
+
+class OAuthErrorResponse(BaseModel):
+    """An error of the token endpoint, shaped as RFC 6749 section 5.2 says."""
+
+    error: Literal[
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "temporarily_unavailable",
+    ]
+    error_description: str
 
 
 class JsonWebKeySet(BaseModel):

@@ -4,7 +4,7 @@ import logging
 import math
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,11 +12,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from common.auth import Principal
 from common.database import end_transaction_early
 from common.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
-from customers.auth.notifier import Notifier, PasswordResetMessage
+from customers.auth.models import OutboxMessage
+from customers.auth.notifier import Notifier, OutboxNotifier, PasswordResetMessage
 from customers.auth.repository import AuthRepository
 from customers.auth.schemas import SignupRequest
 from customers.auth.tokens import AccessToken, TokenIssuer, digest, new_opaque_token
 from customers.config import Settings
+from customers.keys import load_keyring
 from customers.passwords import PasswordHasher, PasswordPolicy
 from customers.records.models import Customer
 from customers.records.repository import CustomerRepository, DuplicateCustomer
@@ -28,13 +30,34 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AuthComponents:
-    """What every request's AuthService shares, built once per app."""
+    """What every request's AuthService shares, built once per app (or per command)."""
 
     settings: Settings
     hasher: PasswordHasher
     policy: PasswordPolicy
     tokens: TokenIssuer
     notifier: Notifier
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, notifier: Notifier | None = None
+    ) -> "AuthComponents":
+        return cls(
+            settings=settings,
+            hasher=PasswordHasher.from_settings(settings),
+            policy=PasswordPolicy(settings.password_min_score),
+            tokens=TokenIssuer(
+                load_keyring(settings),
+                issuer=settings.auth_issuer,
+                audience=settings.auth_audience,
+                ttl_seconds=settings.access_token_ttl_seconds,
+            ),
+            notifier=notifier or OutboxNotifier(reveal_tokens=settings.env == "development"),
+        )
+
+
+class PasswordNotReplaced(Conflict):
+    """The account exists with another password, and replacing it was not asked for."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +141,18 @@ class AuthService:
         if found:
             await self.auth.revoke_family(found[0].family_id)
 
+    async def with_current_roles(self, caller: Principal) -> Principal:
+        """``caller`` with the roles their account holds now: none once it is deleted.
+
+        A service client keeps the token's roles while it is still configured.
+        """
+        if caller.subject.startswith(SERVICE_SUBJECT_PREFIX):
+            client_id = caller.subject.removeprefix(SERVICE_SUBJECT_PREFIX)
+            configured = client_id in self.settings.service_clients
+            return caller if configured else replace(caller, roles=frozenset())
+        customer = await self.customers.by_id(caller.subject)
+        return replace(caller, roles=frozenset(customer.roles if customer else ()))
+
     async def me(self, caller: Principal) -> Customer:
         customer = await self.customers.by_id(caller.subject)
         if customer is None:
@@ -181,6 +216,50 @@ class AuthService:
             raise Unauthorized("The client id or secret is wrong")
         return self.components.tokens.access_token(SERVICE_SUBJECT_PREFIX + client_id, ["service"])
 
+    async def ensure_admin(self, email: str, password: str, *, replace_password: bool) -> str:
+        """Create an admin, or make the account an admin; says what it did.
+
+        An account with another password keeps it (PasswordNotReplaced, nothing changed)
+        unless ``replace_password``; replacing it ends every session of the account.
+        """
+        account = await self.auth.account(email)
+        if account is None:
+            await self.components.policy.check(
+                password, personal=personal_words(email), field="password"
+            )
+            customer = await self.customers.insert(
+                customer_id=new_customer_id(),
+                email=email,
+                country=None,
+                language=None,
+                roles=["admin"],
+            )
+            await self.auth.set_password_hash(
+                customer.customer_id, await self.components.hasher.hash(password)
+            )
+            return "created the admin"
+        customer, current_hash = account
+        new_password = not await self.components.hasher.verify(password, current_hash)
+        if new_password and current_hash is not None and not replace_password:
+            raise PasswordNotReplaced(f"{email} exists and has another password")
+        done = []
+        if "admin" not in customer.roles:
+            await self.customers.update(
+                customer.customer_id, roles=sorted({*customer.roles, "admin"})
+            )
+            done.append("granted the admin role")
+        if new_password:
+            await self.components.policy.check(
+                password, personal=personal_words(email), field="password"
+            )
+            await self._set_password(customer, await self.components.hasher.hash(password))
+            done.append("set the password")
+        return " and ".join(done) or "nothing to do: already an admin with this password"
+
+    async def outbox(self, limit: int) -> list[OutboxMessage]:
+        """The newest messages waiting in (or sent from) the outbox, newest first."""
+        return await self.auth.outbox_messages(limit)
+
     async def _issue(self, customer: Customer, *, family_id: uuid.UUID) -> TokenPair:
         refresh_token = new_opaque_token()
         ttl = timedelta(seconds=self.settings.refresh_token_ttl_seconds)
@@ -225,36 +304,6 @@ class AuthService:
             "Too many failed logins; try again later",
             retry_after=math.ceil(wait.total_seconds()),
         )
-
-
-async def ensure_admin(
-    session: AsyncSession, hasher: PasswordHasher, policy: PasswordPolicy, email: str, password: str
-) -> str:
-    """Create an admin, or make the account an admin with this password; says what it did."""
-    account = await AuthRepository(session).account(email)
-    if account is None:
-        await policy.check(password, personal=personal_words(email), field="password")
-        customer = await CustomerRepository(session).insert(
-            customer_id=new_customer_id(), email=email, country=None, language=None, roles=["admin"]
-        )
-        await AuthRepository(session).set_password_hash(
-            customer.customer_id, await hasher.hash(password)
-        )
-        return "created the admin"
-    customer, current_hash = account
-    done = []
-    if "admin" not in customer.roles:
-        roles = sorted({*customer.roles, "admin"})
-        await CustomerRepository(session).update(customer.customer_id, roles=roles)
-        done.append("granted the admin role")
-    if not await hasher.verify(password, current_hash):
-        await policy.check(password, personal=personal_words(email), field="password")
-        await AuthRepository(session).set_password_hash(
-            customer.customer_id, await hasher.hash(password)
-        )
-        await AuthRepository(session).revoke_sessions(customer.customer_id)
-        done.append("set the password")
-    return " and ".join(done) or "nothing to do: already an admin with this password"
 
 
 async def purge_expired(session: AsyncSession, settings: Settings) -> None:

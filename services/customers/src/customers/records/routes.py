@@ -4,9 +4,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
-from common.auth import CurrentUser, Principal, require_roles
 from common.database import DbSession
 from common.problems import documented_problem
+from customers.auth.dependencies import CurrentAdmin, CurrentCaller
 from customers.config import CustomersSettings
 from customers.records.schemas import (
     CustomerCreate,
@@ -29,12 +29,11 @@ def _customer_service(session: DbSession, settings: CustomersSettings) -> Custom
 
 
 Customers = Annotated[CustomerService, Depends(_customer_service)]
-Admin = Annotated[Principal, Depends(require_roles("admin"))]
 
 
 @router.get("", summary="List customers (admin), ordered by email")
 async def list_customers(
-    query: Annotated[CustomerQuery, Query()], _: Admin, customers: Customers
+    query: Annotated[CustomerQuery, Query()], _: CurrentAdmin, customers: Customers
 ) -> CustomerPage:
     items, total = await customers.page(query)
     return CustomerPage(
@@ -51,14 +50,16 @@ async def list_customers(
     summary="Create a customer record without a password (admin)",
     responses={409: documented_problem("The email or id is taken")},
 )
-async def create_customer(data: CustomerCreate, _: Admin, customers: Customers) -> CustomerOut:
+async def create_customer(
+    data: CustomerCreate, _: CurrentAdmin, customers: Customers
+) -> CustomerOut:
     return CustomerOut.model_validate(await customers.create(data))
 
 
 @router.get(
     "/{email}", summary="One customer (the customer, an admin or a service)", responses=NOT_VISIBLE
 )
-async def read_customer(email: str, caller: CurrentUser, customers: Customers) -> CustomerOut:
+async def read_customer(email: str, caller: CurrentCaller, customers: Customers) -> CustomerOut:
     return CustomerOut.model_validate(await customers.visible(email, caller))
 
 
@@ -68,7 +69,7 @@ async def read_customer(email: str, caller: CurrentUser, customers: Customers) -
     responses=NOT_VISIBLE,
 )
 async def update_customer(
-    email: str, data: CustomerUpdate, caller: CurrentUser, customers: Customers
+    email: str, data: CustomerUpdate, caller: CurrentCaller, customers: Customers
 ) -> CustomerOut:
     changes = data.model_dump(exclude_unset=True)
     return CustomerOut.model_validate(await customers.update(email, changes, caller))
@@ -80,7 +81,7 @@ async def update_customer(
     summary="Delete a customer with their credentials and tokens (the customer or an admin)",
     responses=NOT_VISIBLE,
 )
-async def delete_customer(email: str, caller: CurrentUser, customers: Customers) -> None:
+async def delete_customer(email: str, caller: CurrentCaller, customers: Customers) -> None:
     await customers.delete(email, caller)
 
 
@@ -89,5 +90,7 @@ async def delete_customer(email: str, caller: CurrentUser, customers: Customers)
     summary="Replace a customer's roles (admin); tokens show them from the next login or refresh",
     responses={404: documented_problem("No such customer")},
 )
-async def set_roles(email: str, data: RolesUpdate, _: Admin, customers: Customers) -> CustomerOut:
+async def set_roles(
+    email: str, data: RolesUpdate, _: CurrentAdmin, customers: Customers
+) -> CustomerOut:
     return CustomerOut.model_validate(await customers.set_roles(email, data.roles))
