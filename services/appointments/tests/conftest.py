@@ -49,6 +49,8 @@ def free_port() -> int:
 class RunningCustomers:
     url: str
     client_secret: str
+    admin: dict[str, str]
+    """Authorization header of an admin made with ``customers create-admin``."""
 
 
 def _service_client_credential() -> tuple[str, str]:
@@ -63,6 +65,29 @@ def _service_client_credential() -> tuple[str, str]:
     lines = dict(line.split(":", 1) for line in output.splitlines() if ":" in line)
     secret = lines["client secret"].split()[0]
     return secret, lines["CUSTOMERS_SERVICE_CLIENTS entry"].strip()
+
+
+def _admin_headers(url: str, env: dict[str, str]) -> dict[str, str]:
+    """An admin made with ``customers create-admin``, logged in (customers checks the roles an
+    account holds now, so a token alone does not make an admin)."""
+    email, password = "appointments-test-admin@example.com", "admin-" + uuid.uuid4().hex
+    subprocess.run(  # noqa: S603 (our own CLI)
+        [
+            str(Path(sys.executable).parent / "customers"),
+            "create-admin",
+            "--email",
+            email,
+            "--password",
+            password,
+        ],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    tokens = httpx.post(f"{url}/auth/login", json={"email": email, "password": password})
+    assert tokens.status_code == 200, tokens.text
+    return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
 
 
 def _wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -112,7 +137,7 @@ def customers(
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_ready(url, process)
-            yield RunningCustomers(url, secret)
+            yield RunningCustomers(url, secret, _admin_headers(url, env))
         finally:
             process.terminate()
             process.wait(10)
@@ -143,13 +168,14 @@ class AppointmentsApi:
 
     client: httpx.AsyncClient
     customers_url: str
+    customers_admin: dict[str, str]
     tokens: TokenFactory
     engine: AsyncEngine
 
     async def person(self, *roles: str, name: str = "person") -> Person:
         """A customer signed up in customers, with ``roles`` granted by an admin there."""
         email = f"{name}-{uuid.uuid4().hex[:10]}@example.com"
-        admin = self.tokens.auth("test-admin", ["admin"])
+        admin = self.customers_admin
         async with httpx.AsyncClient(base_url=self.customers_url) as customers:
             signup = await customers.post(
                 "/auth/signup", json={"email": email, "password": PASSWORD}
@@ -220,7 +246,7 @@ def api(
     token_factory: TokenFactory,
     admin_engine: AsyncEngine,
 ) -> AppointmentsApi:
-    return AppointmentsApi(client, customers.url, token_factory, admin_engine)
+    return AppointmentsApi(client, customers.url, customers.admin, token_factory, admin_engine)
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ async def test_a_role_granted_later_in_customers_is_seen(api, receptionist, pati
         granted = await customers.put(
             f"/customers/{colleague.email}/roles",
             json={"roles": ["doctor"]},
-            headers=api.tokens.auth("test-admin", ["admin"]),
+            headers=api.customers_admin,
         )
         assert granted.status_code == 200
     headers = api.tokens.auth(colleague.subject, ["doctor"], email=colleague.email)
