@@ -108,17 +108,16 @@ class BookingService:
             starts_from=query.from_,
             starts_before=query.to,
         )
-        for role, name in (("doctor", query.doctor), ("patient", query.patient)):
-            if name is None:
-                continue
-            person = await self.directory.known(name)
-            if person is None:
+        if query.doctor is not None:
+            doctor = await self.directory.known(query.doctor)
+            if doctor is None:
+                return [], 0  # nobody by that name has an appointment
+            where = replace(where, doctor_id=_id(doctor))
+        if query.patient is not None:
+            patient = await self.directory.known(query.patient)
+            if patient is None:
                 return [], 0
-            where = (
-                replace(where, doctor_id=_id(person))
-                if role == "doctor"
-                else replace(where, patient_id=_id(person))
-            )
+            where = replace(where, patient_id=_id(patient))
         items, total = await self.appointments.page(where, limit=query.limit, offset=query.offset)
         return await self._views(items), total
 
