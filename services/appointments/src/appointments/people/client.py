@@ -50,8 +50,11 @@ class CustomersClient:
             return None
         if response.status_code != httpx.codes.OK:
             raise CustomersUnavailable(f"customers answered {response.status_code}")
-        body = response.json()
-        return Customer(body["customer_id"], body["email"], frozenset(body["roles"]))
+        try:
+            body = response.json()
+            return Customer(body["customer_id"], body["email"], frozenset(body["roles"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CustomersUnavailable("customers answered no customer record") from exc
 
     async def _get(self, path: str, *, renew: bool = False) -> httpx.Response:
         token = await self._service_token(renew=renew)
@@ -82,6 +85,9 @@ class CustomersClient:
             raise CustomersUnavailable(
                 f"customers refused the service token: {response.status_code}"
             )
-        body = response.json()
-        lifetime = max(0, int(body["expires_in"]) - RENEW_BEFORE_EXPIRY_SECONDS)
-        return _CachedToken(body["access_token"], time.monotonic() + lifetime)
+        try:
+            body = response.json()
+            lifetime = max(0, int(body["expires_in"]) - RENEW_BEFORE_EXPIRY_SECONDS)
+            return _CachedToken(str(body["access_token"]), time.monotonic() + lifetime)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CustomersUnavailable("customers answered no token") from exc
