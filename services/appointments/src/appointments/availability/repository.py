@@ -16,14 +16,33 @@ class ScheduleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def schedule(self, doctor_id: int, *, lock: str | None = None) -> DoctorSchedule | None:
-        """The doctor's schedule; ``lock`` "share" (bookings) or "update" (schedule changes)."""
-        statement = select(DoctorSchedule).where(DoctorSchedule.doctor_id == doctor_id)
-        if lock == "share":
-            statement = statement.with_for_update(read=True)
-        elif lock == "update":
-            statement = statement.with_for_update()
-        return (await self.session.exec(statement)).first()
+    async def lock_for_change(self, doctor_id: int) -> None:
+        """Hold the doctor's schedule row FOR UPDATE: bookings (FOR SHARE) wait for the change."""
+        statement = (
+            select(DoctorSchedule.doctor_id)
+            .where(DoctorSchedule.doctor_id == doctor_id)
+            .with_for_update()
+        )
+        await self.session.exec(statement)
+
+    async def week(
+        self, doctor_id: int, *, share_lock: bool = False
+    ) -> tuple[str, list[WorkingHours]] | None:
+        """The doctor's time zone and working intervals in one query (None without a schedule);
+        ``share_lock`` holds the schedule row FOR SHARE, as a booking does."""
+        statement = (
+            select(DoctorSchedule.timezone, WorkingHours)
+            .select_from(DoctorSchedule)
+            .outerjoin(WorkingHours, col(WorkingHours.doctor_id) == col(DoctorSchedule.doctor_id))
+            .where(DoctorSchedule.doctor_id == doctor_id)
+            .order_by(col(WorkingHours.weekday), col(WorkingHours.start_time))
+        )
+        if share_lock:
+            statement = statement.with_for_update(read=True, of=DoctorSchedule)
+        rows = (await self.session.exec(statement)).all()
+        if not rows:
+            return None
+        return rows[0][0], [hours for _, hours in rows if hours is not None]
 
     async def hours(self, doctor_id: int) -> list[WorkingHours]:
         statement = (

@@ -94,7 +94,7 @@ class AvailabilityService:
         """Replace the doctor's week; the doctor themself, a receptionist or an admin."""
         doctor = await self._changeable(name, caller)
         doctor_id = _id(doctor)
-        await self.schedules.schedule(doctor_id, lock="update")
+        await self.schedules.lock_for_change(doctor_id)
         rows = [
             WorkingHours(
                 doctor_id=doctor_id, weekday=item.weekday, start_time=item.start, end_time=item.end
@@ -106,10 +106,10 @@ class AvailabilityService:
 
     async def working_hours(self, name: str) -> tuple[Participant, WeeklyHours]:
         doctor = await self.doctor(name)
-        schedule = await self.schedules.schedule(_id(doctor))
-        if schedule is None:
+        week = await self.schedules.week(_id(doctor))
+        if week is None:
             raise NotFound("This doctor has no working hours yet")
-        return doctor, WeeklyHours(schedule.timezone, await self.schedules.hours(_id(doctor)))
+        return doctor, WeeklyHours(*week)
 
     async def add_time_off(
         self, name: str, data: TimeOffIn, caller: Caller
@@ -117,7 +117,7 @@ class AvailabilityService:
         """Time off; refused while occupying appointments fall inside it (move them first)."""
         doctor = await self._changeable(name, caller)
         doctor_id = _id(doctor)
-        await self.schedules.schedule(doctor_id, lock="update")
+        await self.schedules.lock_for_change(doctor_id)
         if await self.appointments.occupied(doctor_id, data.starts_at, data.ends_at):
             raise Conflict("Appointments are booked in this time; cancel or move them first")
         time_off = TimeOff(
@@ -133,7 +133,7 @@ class AvailabilityService:
 
     async def remove_time_off(self, name: str, time_off_id: uuid.UUID, caller: Caller) -> None:
         doctor = await self._changeable(name, caller)
-        await self.schedules.schedule(_id(doctor), lock="update")
+        await self.schedules.lock_for_change(_id(doctor))
         time_off = await self.schedules.time_off(_id(doctor), time_off_id)
         if time_off is None:
             raise NotFound("This doctor has no such time off")
@@ -145,10 +145,10 @@ class AvailabilityService:
             raise field_error("to", f"The window is longer than {self.max_window.days} days")
         doctor = await self.doctor(query.doctor)
         doctor_id = _id(doctor)
-        schedule = await self.schedules.schedule(doctor_id)
-        if schedule is None:
+        week = await self.schedules.week(doctor_id)
+        if week is None:
             return doctor, "UTC", []
-        hours = WeeklyHours(schedule.timezone, await self.schedules.hours(doctor_id))
+        hours = WeeklyHours(*week)
         start, end = max(query.from_, now()), query.to
         busy = await self.appointments.occupied(doctor_id, start, end)
         busy += [
@@ -156,18 +156,17 @@ class AvailabilityService:
             for off in await self.schedules.time_off_between(doctor_id, start, end)
         ]
         slots = free_slots(list(hours.windows(start, end)), busy, self.slot_length, start, end)
-        return doctor, schedule.timezone, slots
+        return doctor, hours.timezone, slots
 
     async def require_bookable(self, doctor_id: int, start: datetime, end: datetime) -> None:
         """Unprocessable unless [start, end) lies in the doctor's working hours and not in time
         off; holds the schedule FOR SHARE, so no schedule change races the booking."""
-        schedule = await self.schedules.schedule(doctor_id, lock="share")
-        if schedule is None:
+        week = await self.schedules.week(doctor_id, share_lock=True)
+        if week is None:
             raise field_error(
                 "doctor", "This doctor has no working hours yet", error_type="not_bookable"
             )
-        hours = WeeklyHours(schedule.timezone, await self.schedules.hours(doctor_id))
-        if not hours.covers(start, end):
+        if not WeeklyHours(*week).covers(start, end):
             raise field_error(
                 "starts_at", "Outside the doctor's working hours", error_type="not_bookable"
             )
