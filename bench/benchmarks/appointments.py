@@ -55,7 +55,7 @@ def run(ctx: Context) -> Section:
             "AUTH_JWKS_URL": f"{customers.base_url}/auth/jwks.json",
             "APPOINTMENTS_CUSTOMERS_URL": customers.base_url,
             "APPOINTMENTS_CLIENT_SECRET": secret,
-            "DB_POOL_SIZE": "10",
+            "DB_POOL_SIZE": "25",
         }
         with ctx.service("appointments", env=appointments_env) as service:
             setup = _Setup(customers.base_url, service.base_url, admin_email, admin_password)
@@ -104,7 +104,7 @@ def _create_admin(ctx: Context, email: str, password: str) -> None:
 async def _scenarios(setup: _Setup, database_url: str) -> list[Scenario]:
     async with (
         load.client(setup.customers_url, connections=10) as customers,
-        load.client(setup.appointments_url, connections=CLIENTS + 1) as http,
+        load.client(setup.appointments_url, connections=1) as http,
     ):
         admin = await _login(customers, setup.admin_email, setup.admin_password)
         receptionist = await _person(customers, admin, "receptionist", login=True)
@@ -118,24 +118,33 @@ async def _scenarios(setup: _Setup, database_url: str) -> list[Scenario]:
                     headers=receptionist,
                 )
             )
-        bookings = _bookings(http, receptionist, doctors, patients)
-        await load.measure(bookings, duration=WARMUP, concurrency=CLIENTS)
-        one_at_a_time = await load.measure(bookings, duration=DURATION)
-        booking = await load.measure(bookings, duration=DURATION, concurrency=CLIENTS)
-        await _past_appointments(database_url, doctors[0], patients[0])
-        week = await load.measure(
-            _availability(http, receptionist, doctors[0], days=7), duration=DURATION
-        )
-        day = await load.measure(
-            _availability(http, receptionist, doctors[0], days=1), duration=DURATION
-        )
-        _require_no_errors(one_at_a_time, booking, week, day)
+    url = setup.appointments_url
+    bookings = _bookings(receptionist, doctors, patients)
+    await _measure(url, bookings, duration=WARMUP, concurrency=CLIENTS)
+    booking = await _measure(url, bookings, duration=DURATION, concurrency=CLIENTS)
+    one_at_a_time = await _measure(url, bookings, duration=DURATION)
+    await _past_appointments(database_url, doctors[0], patients[0])
+    week = await _measure(url, _availability(receptionist, doctors[0], days=7), duration=DURATION)
+    day = await _measure(url, _availability(receptionist, doctors[0], days=1), duration=DURATION)
+    _require_no_errors(one_at_a_time, booking, week, day)
     return [
         Scenario("POST /appointments, 1 at a time", one_at_a_time),
         Scenario(f"POST /appointments, {CLIENTS} clients, {DOCTORS} doctors", booking),
         Scenario("GET /appointments/availability, 7 days", week),
         Scenario("GET /appointments/availability, 1 day", day),
     ]
+
+
+Sender = Callable[[httpx.AsyncClient], load.Send]
+
+
+async def _measure(
+    base_url: str, sender: Sender, *, duration: float, concurrency: int = 1
+) -> load.Samples:
+    """One scenario on a client of its own: uvicorn closes connections idle for 5 s, and a
+    request on a connection closed between scenarios would count as a failure."""
+    async with load.client(base_url, connections=concurrency) as http:
+        return await load.measure(sender(http), duration=duration, concurrency=concurrency)
 
 
 async def _login(customers: httpx.AsyncClient, email: str, password: str) -> dict[str, str]:
@@ -158,26 +167,27 @@ async def _person(
     return await _login(customers, email, password) if login else email
 
 
-def _bookings(
-    http: httpx.AsyncClient, receptionist: dict[str, str], doctors: list[str], patients: list[str]
-) -> Callable[[], Awaitable[httpx.Response]]:
+def _bookings(receptionist: dict[str, str], doctors: list[str], patients: list[str]) -> Sender:
     """Booking n: doctor n mod 20, patient n mod 50, slot n div 20 from tomorrow: no conflicts."""
     turn = itertools.count()
     tomorrow = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     tomorrow += timedelta(days=1)
 
-    def send() -> Awaitable[httpx.Response]:
-        number = next(turn)
-        day, slot = divmod(number // DOCTORS, SLOTS_PER_DAY)
-        starts_at = tomorrow + timedelta(days=day) + slot * SLOT
-        body = {
-            "patient": patients[number % PATIENTS],
-            "doctor": doctors[number % DOCTORS],
-            "starts_at": starts_at.isoformat(),
-        }
-        return http.post("/appointments", json=body, headers=receptionist)
+    def sender(http: httpx.AsyncClient) -> load.Send:
+        def send() -> Awaitable[httpx.Response]:
+            number = next(turn)
+            day, slot = divmod(number // DOCTORS, SLOTS_PER_DAY)
+            starts_at = tomorrow + timedelta(days=day) + slot * SLOT
+            body = {
+                "patient": patients[number % PATIENTS],
+                "doctor": doctors[number % DOCTORS],
+                "starts_at": starts_at.isoformat(),
+            }
+            return http.post("/appointments", json=body, headers=receptionist)
 
-    return send
+        return send
+
+    return sender
 
 
 async def _past_appointments(database_url: str, doctor_email: str, patient_email: str) -> None:
@@ -225,16 +235,18 @@ def _code() -> str:
     return f"{characters[:4]}-{characters[4:]}"
 
 
-def _availability(
-    http: httpx.AsyncClient, caller: dict[str, str], doctor: str, *, days: int
-) -> Callable[[], Awaitable[httpx.Response]]:
+def _availability(caller: dict[str, str], doctor: str, *, days: int) -> Sender:
     start = datetime.now(UTC) + timedelta(hours=1)
     params = {
         "doctor": doctor,
         "from": start.isoformat(),
         "to": (start + timedelta(days=days)).isoformat(),
     }
-    return lambda: http.get("/appointments/availability", params=params, headers=caller)
+
+    def sender(http: httpx.AsyncClient) -> load.Send:
+        return lambda: http.get("/appointments/availability", params=params, headers=caller)
+
+    return sender
 
 
 async def _require(request: Awaitable[httpx.Response]) -> None:
@@ -251,7 +263,7 @@ def _require_no_errors(*runs: load.Samples) -> None:
 def _method() -> str:
     return (
         "customers and appointments run as one uvicorn worker each (development settings, "
-        "appointments with a pool of 10 connections, customers' argon2 cost at its minimum "
+        "appointments with DB_POOL_SIZE=25, customers' argon2 cost at its minimum "
         "because signups are set-up here, not measured). An admin made with `customers "
         f"create-admin` grants roles to a receptionist, {DOCTORS} doctors and {PATIENTS} "
         "patients signed up in customers; the receptionist gives every doctor working hours "
@@ -259,9 +271,10 @@ def _method() -> str:
         f"doctor n mod {DOCTORS} and patient n mod {PATIENTS} in half-hour slot n div "
         f"{DOCTORS} from tomorrow, so none conflicts. After a {WARMUP:.0f} s warm-up of "
         f"{CLIENTS} concurrent bookings that is not reported (the first booking of each patient "
-        "asks customers for them with the service token), httpx on the load CPU sends one "
-        f"booking after another for {DURATION:.0f} s, then {CLIENTS} loops do so for "
-        f"{DURATION:.0f} s. Then {PAST_APPOINTMENTS:,} fulfilled appointments in the past are "
+        f"asks customers for them with the service token), {CLIENTS} httpx loops on the load CPU "
+        f"send one booking after another for {DURATION:.0f} s, then one loop does so for "
+        f"{DURATION:.0f} s (each scenario on fresh keep-alive connections). Then "
+        f"{PAST_APPOINTMENTS:,} fulfilled appointments in the past are "
         "written for the first doctor in SQL (the API refuses past starts) and the table is "
         "analyzed; `GET /appointments/availability` of that doctor, for the next 7 days and "
         f"for the next day (slots of 30 minutes, minus the booked ones), runs one request at a "
