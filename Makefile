@@ -7,7 +7,7 @@ PORT ?= 8000
 INSTALL_MISSING := $(SHELL) .ci/install-missing
 STACK_NEEDS := nginx=nginx
 TEST_NEEDS := nginx=nginx kubectl=kubernetes-client chromium=chromium
-BENCH_NEEDS := wrk=wrk
+BENCH_NEEDS := wrk=wrk nginx=nginx
 
 .PHONY: help bootstrap dev stack up down test lint format bench clean
 
@@ -44,9 +44,9 @@ format: bootstrap ## apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .
 	$(UV) run ruff format .
 
-bench: bootstrap ## run every benchmark (installs wrk with apt-get when missing) and write bench/REPORT.md
+bench: bootstrap ## run every benchmark (installs wrk and nginx with apt-get when missing) and write bench/REPORT.md
 	@$(INSTALL_MISSING) $(BENCH_NEEDS)
-	$(UV) run python -m bench
+	$(UV) run --locked --group bench python -m bench  # the bench group adds Splink, for matching's comparison
 
 clean: ## remove the embedded database and caches (.data/ holds the dev database)
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

@@ -41,7 +41,7 @@ def _cpu_list(cpus: tuple[int, ...]) -> str:
     return ",".join(map(str, cpus))
 
 
-def _taskset(cpus: tuple[int, ...]) -> list[str]:
+def taskset(cpus: tuple[int, ...]) -> list[str]:
     return ["taskset", "-c", _cpu_list(cpus)] if cpus else []
 
 
@@ -58,10 +58,13 @@ class Context:
     migrated: set[str] = field(default_factory=set)
 
     @contextmanager
-    def service(self, name: str, env: Mapping[str, str] | None = None) -> Iterator[RunningService]:
+    def service(
+        self, name: str, env: Mapping[str, str] | None = None, *, app: str | None = None
+    ) -> Iterator[RunningService]:
         """Service ``name`` migrated and running (one uvicorn worker) for the block's duration.
 
-        It gets the run's database and a scratch ``DATA_DIR``; ``env`` adds or overrides variables.
+        It gets the run's database and a scratch ``DATA_DIR``; ``env`` adds or overrides variables;
+        ``app`` serves another uvicorn factory (``module:function``) in the service's place.
         """
         if name not in self.migrated:
             migrate(name, self.database_url)
@@ -71,11 +74,20 @@ class Context:
             name,
             env={**environment, **(env or {})},
             log=self.results_dir / f"{name}.log",
-            command_prefix=_taskset(self.placement.service_cpus),
+            command_prefix=taskset(self.placement.service_cpus),
+            app=app,
         ) as running:
             yield running
 
-    def wrk(self, url: str, *, connections: int, duration: int, label: str = "") -> wrk.WrkResult:
+    def wrk(
+        self,
+        url: str,
+        *,
+        connections: int,
+        duration: int,
+        label: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> wrk.WrkResult:
         """Run wrk on the load CPUs; its raw output is kept in the results folder."""
         threads = max(1, min(connections, len(self.placement.load_cpus)))
         result, output = wrk.run(
@@ -83,7 +95,8 @@ class Context:
             connections=connections,
             duration=duration,
             threads=threads,
-            command_prefix=_taskset(self.placement.load_cpus),
+            command_prefix=taskset(self.placement.load_cpus),
+            headers=headers,
         )
         (self.results_dir / f"wrk-{label or f'c{connections}'}.txt").write_text(output)
         return result

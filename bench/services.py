@@ -71,8 +71,9 @@ def run_service(
     log: Path,
     command_prefix: Sequence[str] = (),
     ready_timeout: float = 30.0,
+    app: str | None = None,
 ) -> Iterator[RunningService]:
-    """One uvicorn worker serving ``<name>.main:create_app`` as ``make stack`` runs it.
+    """One uvicorn worker serving ``<name>.main:create_app`` (or ``app``) as ``make stack`` does.
 
     The service's output is appended to ``log``; it is ready once ``/<name>/readyz`` answers 200.
     """
@@ -82,7 +83,7 @@ def run_service(
         sys.executable,
         "-m",
         "uvicorn",
-        f"{name}.main:create_app",
+        app or f"{name}.main:create_app",
         "--factory",
         f"--host={LOOPBACK}",
         f"--port={port}",
@@ -94,13 +95,13 @@ def run_service(
             command, cwd=ROOT, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT
         )
         try:
-            _wait_ready(process, f"{base_url}/{name}/readyz", ready_timeout, log)
+            wait_ready(process, f"{base_url}/{name}/readyz", ready_timeout, log)
             yield RunningService(name, base_url, log)
         finally:
-            _stop(process)
+            stop(process)
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float, log: Path) -> None:
+def wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -114,7 +115,7 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float, log:
     raise TimeoutError(f"{url} was not ready after {timeout:.0f} s; see {log}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
         process.wait(timeout=10)

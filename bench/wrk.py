@@ -3,7 +3,7 @@
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bench.report import Table
@@ -46,6 +46,7 @@ def run(
     duration: int,
     threads: int,
     command_prefix: Sequence[str] = (),
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[WrkResult, str]:
     """Load ``url`` for ``duration`` seconds; returns the parsed result and wrk's raw report."""
     command = [
@@ -55,6 +56,7 @@ def run(
         f"--connections={connections}",
         f"--threads={threads}",
         f"--duration={duration}s",
+        *(f"--header={name}: {value}" for name, value in (headers or {}).items()),
         url,
     ]
     output = subprocess.run(
@@ -77,7 +79,7 @@ def parse(output: str, *, url: str, connections: int, threads: int) -> WrkResult
         seconds=_seconds(totals[1], totals[2]),
         requests=int(totals[0]),
         requests_per_second=float(_search(r"Requests/sec:\s+([\d.]+)", output)[0]),
-        latency={p: _seconds(*_search(rf"^\s+{p}%\s+{_TIME}$", output)) for p in PERCENTILES},
+        latency={p: _seconds(*_search(rf"^\s+{p}%\s+{_TIME}\s*$", output)) for p in PERCENTILES},
         socket_errors=sum(map(int, socket_errors.groups())) if socket_errors else 0,
         non_2xx_3xx=int(non_2xx_3xx[1]) if non_2xx_3xx else 0,
     )

@@ -7,6 +7,7 @@ import importlib
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 from contextlib import AsyncExitStack
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from passlib.hash import argon2
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common.database import resolve_database_url
@@ -22,8 +24,11 @@ from common.middleware import REQUEST_ID_HEADER, request_id
 from common.migrations import upgrade
 from common.problems import PROBLEM_JSON, problem_body
 from common.settings import CommonSettings
+from customers.config import Settings as CustomersSettings
 
 GATEWAY_DIR = Path(__file__).resolve().parent
+# Services that call customers with a client-credentials token: client id -> its secret variable.
+SERVICE_CLIENT_SECRETS = {"appointments": "APPOINTMENTS_CLIENT_SECRET"}
 ROOT = GATEWAY_DIR.parent
 logger = logging.getLogger("devserver")
 
@@ -93,11 +98,43 @@ class PrefixDispatcher:
         await send({"type": "http.response.body", "body": body})
 
 
+def wire_service_clients(port: int) -> None:
+    """Let each service that calls customers get a client-credentials token, unconfigured.
+
+    A client whose secret variable and whose CUSTOMERS_SERVICE_CLIENTS entry are both unset gets
+    a fresh secret for this run (what ``customers service-client`` makes by hand); any client
+    configured by hand is left alone. The calls go through the gateway's port.
+    """
+    clients = json.loads(os.environ.get("CUSTOMERS_SERVICE_CLIENTS") or "{}")
+    for client_id, secret_variable in SERVICE_CLIENT_SECRETS.items():
+        if client_id in clients or secret_variable in os.environ:
+            continue
+        secret = secrets.token_urlsafe(32)
+        clients[client_id] = client_secret_hash(secret)
+        os.environ[secret_variable] = secret
+    os.environ["CUSTOMERS_SERVICE_CLIENTS"] = json.dumps(clients)
+    os.environ.setdefault("APPOINTMENTS_CUSTOMERS_URL", f"http://127.0.0.1:{port}")
+
+
+def client_secret_hash(secret: str) -> str:
+    """The argon2id hash customers checks a client's secret against, at customers' cost."""
+    settings = CustomersSettings()
+    hasher = argon2.using(
+        type="ID",
+        memory_cost=settings.argon2_memory_kib,
+        rounds=settings.argon2_time_cost,
+        parallelism=settings.argon2_parallelism,
+    )
+    return str(hasher.hash(secret))
+
+
 def prepare_environment(port: int) -> None:
-    """One database for every service (embedded unless DATABASE_URL), migrated to head."""
+    """One database for every service (embedded unless DATABASE_URL), migrated to head, and the
+    service clients of customers wired up."""
     os.environ["DATABASE_URL"] = resolve_database_url(CommonSettings())
     os.environ.setdefault("AUTH_JWKS_URL", f"http://127.0.0.1:{port}/auth/jwks.json")
     os.environ.setdefault("AUTH_ISSUER", f"http://localhost:{port}/auth")
+    wire_service_clients(port)
     for name in sorted(set(routing_table().values())):
         upgrade(ROOT / "services" / name)
         logger.info("migrated", extra={"schema": name})

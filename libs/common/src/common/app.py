@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from common.auth import KeySource, RemoteJWKS, StaticKeys, TokenVerifier
 from common.database import Database, resolve_database_url
+from common.docs import install_docs
 from common.errors import ServiceUnavailable
 from common.logging import configure_logging
 from common.middleware import HttpMetrics, RequestContextMiddleware
@@ -112,11 +113,9 @@ def create_service_app(
         description=description,
         version=version,
         lifespan=run,
-        docs_url=f"/{name}/docs",
+        docs_url=None,  # install_docs serves it with local assets
         redoc_url=None,
         openapi_url=f"/{name}/openapi.json",
-        swagger_ui_oauth2_redirect_url=f"/{name}/docs/oauth2-redirect",
-        swagger_ui_parameters={"persistAuthorization": True},
     )
     install_problem_handlers(app, constraint_problems)
     use_problem_documents(app)
@@ -129,6 +128,7 @@ def create_service_app(
         attempts=settings.db_transaction_attempts,
     )
     app.include_router(ops_router(name, registry))
+    install_docs(app, name)
     for router in routers:
         app.include_router(router)
     return app

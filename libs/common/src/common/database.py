@@ -5,6 +5,7 @@ anything raises. Services and repositories ``flush()``; they never ``commit()``.
 """
 
 import asyncio
+import traceback
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
@@ -129,5 +130,15 @@ def is_unavailable(error: BaseException) -> bool:
     return any(
         isinstance(cause, ConnectionError | TimeoutError)
         or type(cause).__name__ in {"ConnectionDoesNotExistError", "InterfaceError"}
+        or (isinstance(cause, OSError) and _raised_by_driver(cause))
         for cause in _causes(error)
+    )
+
+
+def _raised_by_driver(error: BaseException) -> bool:
+    """Raised inside asyncpg, such as the FileNotFoundError of a Unix socket gone with the server
+    (the embedded PostgreSQL listens on one), not by the application's own file I/O."""
+    return any(
+        str(frame.f_globals.get("__name__", "")).startswith("asyncpg.")
+        for frame, _ in traceback.walk_tb(error.__traceback__)
     )

@@ -1,6 +1,6 @@
 """Typed FastAPI dependencies for what the app factory holds: settings, database, HTTP client."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import httpx
@@ -12,13 +12,16 @@ from common.settings import CommonSettings
 SettingsT = TypeVar("SettingsT", bound=CommonSettings)
 
 
-def settings_dependency(settings_class: type[SettingsT]) -> Callable[[Request], SettingsT]:
+def settings_dependency(
+    settings_class: type[SettingsT],
+) -> Callable[[Request], Awaitable[SettingsT]]:
     """A dependency returning the app's settings as ``settings_class``.
 
-    ``ServiceSettings = Annotated[Settings, Depends(settings_dependency(Settings))]``
+    ``ServiceSettings = Annotated[Settings, Depends(settings_dependency(Settings))]``. The
+    dependencies here are ``async`` only so FastAPI calls them on the loop, not in a thread.
     """
 
-    def app_settings(request: Request) -> SettingsT:
+    async def app_settings(request: Request) -> SettingsT:
         settings = request.app.state.settings
         assert isinstance(settings, settings_class)
         return settings
@@ -26,12 +29,12 @@ def settings_dependency(settings_class: type[SettingsT]) -> Callable[[Request], 
     return app_settings
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     database: Database = request.app.state.db
     return database
 
 
-def _http_client(request: Request) -> httpx.AsyncClient:
+async def _http_client(request: Request) -> httpx.AsyncClient:
     client: httpx.AsyncClient = request.app.state.http
     return client
 

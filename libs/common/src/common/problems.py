@@ -172,15 +172,19 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
     """Rewrite an OpenAPI document so every error response is problem+json.
 
     FastAPI documents its 422 as ``application/json`` with its own schema; this platform answers
-    every error, 422 included, as ``application/problem+json``. Secured operations also list 401.
+    every error, 422 included, as ``application/problem+json``. Every operation also lists 400
+    (the middleware's answer to a NUL byte, Starlette's to an undecodable body); secured ones
+    list 401 and 403.
     """
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
+            responses.setdefault("400", {"description": "A malformed request"})
             if operation.get("security"):
                 responses.setdefault("401", {"description": "No valid bearer token"})
+                responses.setdefault("403", {"description": "The caller may not do this"})
             for code, response in responses.items():
                 if code[:1] in {"4", "5"} and not _has_own_error_shape(response):
                     ref = {"$ref": "#/components/schemas/Problem"}

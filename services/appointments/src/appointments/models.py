@@ -1,12 +1,14 @@
-"""appointments's tables, all in schema "appointments"."""
+"""appointments's tables, all in schema "appointments"; each area keeps its own in its models.py."""
 
-from sqlalchemy import MetaData
-from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
+from common.models import schema_registry
+
 SCHEMA = "appointments"
-metadata = MetaData(schema=SCHEMA)
 
 
-class Table(SQLModel, registry=registry(metadata=metadata)):
+class Table(SQLModel, registry=schema_registry(SCHEMA)):
     """Base of appointments's table models: they land in schema "appointments" and nowhere else."""
+
+
+metadata = Table.metadata

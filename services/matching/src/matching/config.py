@@ -1,13 +1,54 @@
-from pathlib import Path
+"""Settings of matching: the shared ones plus its own, read from MATCHING_* variables."""
 
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from common.settings import CommonSettings
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
+DEVELOPMENT_SSN_KEY = "development-only-ssn-hash-key-do-not-use-in-production"
+MIN_SSN_KEY_LENGTH = 32
+BULK_BODY_BYTES = 64 * 1024 * 1024
 
 
 class Settings(CommonSettings):
-    """Settings of matching: the shared ones plus its own, from MATCHING_* variables."""
+    """matching's settings: the shared ones plus its own, read from MATCHING_* variables."""
 
     model_config = SettingsConfigDict(env_prefix="MATCHING_", extra="ignore", populate_by_name=True)
+
+    ssn_hash_key: SecretStr = Field(
+        SecretStr(DEVELOPMENT_SSN_KEY),
+        description="Secret of the HMAC-SHA256 SSN hashes (32 characters or more); changing it "
+        "makes every stored SSN hash useless, so enrollments must be uploaded again",
+    )
+    partial_min_weight: float = Field(
+        18.0, description="Least match weight (bits) of a partial match; README says why 18"
+    )
+    max_partial_matches: int = Field(5, ge=1, le=50, description="Partial matches per person")
+    max_people_per_request: int = Field(20_000, ge=1)
+    max_enrollments_per_request: int = Field(50_000, ge=1)
+    bulk_body_bytes: int = Field(
+        BULK_BODY_BYTES, ge=1, description="Body limit of the bulk routes (uploads, matches)"
+    )
+    upsert_batch_size: int = Field(2_000, ge=1, le=20_000, description="Rows per upsert")
+    report_min_count: int = Field(
+        11, ge=1, description="Report counts below this are suppressed (small-cell suppression)"
+    )
+
+    @model_validator(mode="after")
+    def _refuse_development_key_in_production(self) -> Self:
+        if self.env != "production":
+            return self
+        key = self.ssn_hash_key.get_secret_value()
+        if key == DEVELOPMENT_SSN_KEY or len(key) < MIN_SSN_KEY_LENGTH:
+            raise ValueError(
+                "ENV=production needs MATCHING_SSN_HASH_KEY: a secret of 32 characters or more, "
+                "not the development key"
+            )
+        return self
+
+    def ssn_key_bytes(self) -> bytes:
+        return self.ssn_hash_key.get_secret_value().encode()

@@ -1,16 +1,39 @@
 from fastapi import FastAPI
 
 from common.app import create_service_app
+from common.errors import Unprocessable
+from matching.audit.routes import router as audit_router
 from matching.config import Settings
-from matching.routes import router
+from matching.enrollments.routes import router as enrollments_router
+from matching.matches.routes import router as matches_router
+from matching.organizations.routes import router as organizations_router
 
 DESCRIPTION = (
     "Tells a utility which ex-customers who fell behind began receiving homeless "
     "services, protecting their identities."
 )
+BULK_ROUTES = (
+    "/matching/enrollments",
+    "/matching/enrollments/csv",
+    "/matching/matches",
+    "/matching/return_user_info",
+    "/matching/reports/outcomes",
+)
+CONSTRAINT_PROBLEMS = {
+    "enrollments_exit_after_entry": Unprocessable("An exit date is before its entry date"),
+    "enrollments_income_not_negative": Unprocessable("An income is negative"),
+    "enrollments_destination_known": Unprocessable("Not a HUD HMIS 3.12 destination code"),
+    "enrollments_data_quality_known": Unprocessable("Not an HMIS data quality code"),
+}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
     return create_service_app(
-        name="matching", settings=settings or Settings(), routers=[router], description=DESCRIPTION
+        name="matching",
+        settings=settings,
+        routers=[organizations_router, enrollments_router, matches_router, audit_router],
+        description=DESCRIPTION,
+        body_limits=dict.fromkeys(BULK_ROUTES, settings.bulk_body_bytes),
+        constraint_problems=CONSTRAINT_PROBLEMS,
     )

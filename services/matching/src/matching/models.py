@@ -1,12 +1,14 @@
 """matching's tables, all in schema "matching"."""
 
-from sqlalchemy import MetaData
-from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
+from common.models import schema_registry
+
 SCHEMA = "matching"
-metadata = MetaData(schema=SCHEMA)
 
 
-class Table(SQLModel, registry=registry(metadata=metadata)):
+class Table(SQLModel, registry=schema_registry(SCHEMA)):
     """Base of matching's table models: they land in schema "matching" and nowhere else."""
+
+
+metadata = Table.metadata

@@ -103,6 +103,7 @@ async def signup(data: SignupRequest, auth: Auth) -> CustomerOut:
     responses={
         401: documented_problem("Wrong email or password"),
         415: documented_problem("Neither JSON nor a form"),
+        422: documented_problem("The credentials are malformed"),
         429: documented_problem("Too many failures; see Retry-After"),
     },
 )
@@ -131,7 +132,11 @@ async def logout(data: RefreshRequest, auth: Auth) -> None:
     await auth.logout(data.refresh_token)
 
 
-@router.get("/me", summary="The caller's customer record")
+@router.get(
+    "/me",
+    summary="The caller's customer record",
+    responses={404: documented_problem("The caller's account no longer exists")},
+)
 async def me(caller: CurrentUser, auth: Auth) -> CustomerOut:
     return CustomerOut.model_validate(await auth.me(caller))
 
@@ -169,6 +174,7 @@ async def confirm_password_reset(data: PasswordResetConfirm, auth: Auth) -> None
     summary="Change the caller's password; every session of the account ends",
     responses={
         403: documented_problem("The current password is wrong"),
+        404: documented_problem("The caller's account no longer exists"),
         429: documented_problem("Too many failures; see Retry-After"),
     },
 )

@@ -1,0 +1,120 @@
+"""Request and response models of working hours, time off and availability."""
+
+import itertools
+import uuid
+from datetime import datetime, time
+from typing import Annotated, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from appointments.availability.models import MAX_TIME_OFF_REASON_LENGTH
+from appointments.fields import PersonName
+from common.schemas import RequestBody
+
+MAX_INTERVALS = 7 * 12
+
+
+def known_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise PydanticCustomError("timezone", "not an IANA time zone, e.g. Europe/Berlin") from exc
+    return name
+
+
+def wall_clock(value: time) -> time:
+    if value.tzinfo is not None:
+        raise PydanticCustomError("wall_clock", "a local time of day without a zone, e.g. 08:00")
+    return value
+
+
+TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(known_timezone)]
+WallClock = Annotated[time, AfterValidator(wall_clock)]
+
+
+class WorkingInterval(RequestBody):
+    weekday: int = Field(ge=0, le=6, description="0 = Monday ... 6 = Sunday")
+    start: WallClock
+    end: WallClock
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Self:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class WorkingHoursIn(RequestBody):
+    timezone: TimeZoneName
+    hours: list[WorkingInterval] = Field(max_length=MAX_INTERVALS)
+
+    @model_validator(mode="after")
+    def _no_overlaps(self) -> Self:
+        ordered = sorted(self.hours, key=lambda interval: (interval.weekday, interval.start))
+        for earlier, later in itertools.pairwise(ordered):
+            if earlier.weekday == later.weekday and later.start < earlier.end:
+                raise ValueError(f"intervals of weekday {later.weekday} overlap or repeat")
+        return self
+
+
+class WorkingIntervalOut(BaseModel):
+    weekday: int
+    start: time
+    end: time
+
+
+class WorkingHoursOut(BaseModel):
+    doctor: str = Field(description="The doctor's subject id")
+    timezone: str
+    hours: list[WorkingIntervalOut]
+
+
+class TimeOffIn(RequestBody):
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    reason: str | None = Field(None, max_length=MAX_TIME_OFF_REASON_LENGTH)
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Self:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+class TimeOffOut(BaseModel):
+    id: uuid.UUID
+    doctor: str = Field(description="The doctor's subject id")
+    starts_at: datetime
+    ends_at: datetime
+    reason: str | None
+
+
+class WindowQuery(RequestBody):
+    """A window of time: ``?from=...&to=...``, both with a zone."""
+
+    from_: AwareDatetime = Field(alias="from")
+    to: AwareDatetime
+
+    @model_validator(mode="after")
+    def _to_after_from(self) -> Self:
+        if self.to <= self.from_:
+            raise ValueError("to must be after from")
+        return self
+
+
+class AvailabilityQuery(WindowQuery):
+    doctor: PersonName = Field(description="The doctor's email or subject id")
+
+
+class Slot(BaseModel):
+    starts_at: datetime
+    ends_at: datetime
+
+
+class AvailabilityOut(BaseModel):
+    doctor: str = Field(description="The doctor's subject id")
+    timezone: str
+    slot_minutes: int
+    slots: list[Slot]

@@ -1,0 +1,1 @@
+"""Bookings: appointments, their statuses and the no-double-booking rule."""

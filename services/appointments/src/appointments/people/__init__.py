@@ -1,0 +1,1 @@
+"""People: the participants directory (refreshed from tokens) and look-ups in customers."""

@@ -1,0 +1,19 @@
+"""Response model of the audit log."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    subject: str
+    roles: str
+    action: str
+    people: int
+    matched: int
+    complete_matches: int
+    partial_matches: int

@@ -1,0 +1,42 @@
+"""Typed dependencies the feature routers share: settings, roles, the caller's organization."""
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from common.auth import Principal, require_roles
+from common.database import DbSession
+from common.dependencies import settings_dependency
+from matching.config import Settings
+from matching.organizations.service import ActingOrganization, OrganizationService
+from matching.ssn import SsnHasher
+
+MatchingSettings = Annotated[Settings, Depends(settings_dependency(Settings))]
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
+Provider = Annotated[Principal, Depends(require_roles("provider"))]
+Asker = Annotated[Principal, Depends(require_roles("utility", "admin"))]
+"""Who may ask for matches and reports."""
+
+
+def _organization_service(session: DbSession) -> OrganizationService:
+    return OrganizationService(session)
+
+
+Organizations = Annotated[OrganizationService, Depends(_organization_service)]
+
+
+async def _providers_organization(
+    caller: Provider, organizations: Organizations
+) -> ActingOrganization:
+    return await organizations.of_provider(caller)
+
+
+ProvidersOrganization = Annotated[ActingOrganization, Depends(_providers_organization)]
+"""The organization a provider acts for (403 with a message when none)."""
+
+
+def _ssn_hasher(settings: MatchingSettings) -> SsnHasher:
+    return SsnHasher(settings.ssn_key_bytes())
+
+
+Hasher = Annotated[SsnHasher, Depends(_ssn_hasher)]

@@ -1,0 +1,116 @@
+"""HMIS-style CSV, read as it streams in: one record at a time, never the whole file in memory."""
+
+import codecs
+import csv
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass
+
+# HMIS CSV column (Client.csv, Enrollment.csv, Exit.csv names) -> field of EnrollmentIn.
+HMIS_COLUMNS = {
+    "PersonalID": "client_id",
+    "EnrollmentID": "enrollment_id",
+    "FirstName": "first_name",
+    "LastName": "last_name",
+    "DOB": "dob",
+    "SSN": "ssn",
+    "NameDataQuality": "name_data_quality",
+    "SSNDataQuality": "ssn_data_quality",
+    "DOBDataQuality": "dob_data_quality",
+    "EntryDate": "entry_date",
+    "ExitDate": "exit_date",
+    "IncomeAtEntry": "income_at_entry",
+    "IncomeAtExit": "income_at_exit",
+    "Destination": "exit_destination",
+}
+REQUIRED_COLUMNS = ("PersonalID", "EnrollmentID", "LastName", "EntryDate")
+MAX_RECORD_CHARS = 64 * 1024
+
+
+@dataclass(frozen=True)
+class MalformedRecord:
+    """A record the CSV reader could split but not line up with the header."""
+
+    reason: str
+
+
+class CsvProblem(ValueError):
+    """The file cannot be read as enrollments at all (encoding, header, an endless record)."""
+
+
+def _header(fields: list[str]) -> list[str]:
+    fields = [field.strip().lstrip("\ufeff") for field in fields]
+    unknown = [field for field in fields if field not in HMIS_COLUMNS]
+    missing = [column for column in REQUIRED_COLUMNS if column not in fields]
+    repeated = sorted({field for field in fields if fields.count(field) > 1})
+    if unknown or missing or repeated:
+        problems = []
+        if unknown:
+            problems.append(f"unknown columns {unknown}")
+        if missing:
+            problems.append(f"missing columns {missing}")
+        if repeated:
+            problems.append(f"repeated columns {repeated}")
+        raise CsvProblem(
+            "The header is not HMIS enrollment columns: "
+            + "; ".join(problems)
+            + f". Known columns: {', '.join(HMIS_COLUMNS)}"
+        )
+    return [HMIS_COLUMNS[field] for field in fields]
+
+
+async def _records(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[int, str]]:
+    """(line number of the record's first line, text of the record), a quoted field's line
+    breaks kept inside its record."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pending = ""
+    record: list[str] = []
+    line_number = start = 0
+    try:
+        async for chunk in chunks:
+            pending += decoder.decode(chunk)
+            *lines, pending = pending.split("\n")
+            for line in lines:
+                line_number += 1
+                if not record:
+                    start = line_number
+                record.append(line)
+                text = "\n".join(record)
+                if len(text) > MAX_RECORD_CHARS:
+                    raise CsvProblem(f"The record starting on line {start} never ends")
+                if text.count('"') % 2 == 0:
+                    yield start, text
+                    record = []
+        pending += decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raise CsvProblem(f"The file is not UTF-8 (near line {line_number + 1})") from exc
+    if pending or record:
+        record.append(pending)
+        yield (start if len(record) > 1 else line_number + 1), "\n".join(record)
+
+
+async def csv_rows(
+    chunks: AsyncIterable[bytes],
+) -> AsyncIterator[tuple[int, dict[str, str] | MalformedRecord]]:
+    """(line number, {field: value}) for each data record; empty values are left out."""
+    columns: list[str] | None = None
+    async for line_number, text in _records(chunks):
+        if not text.strip():
+            continue
+        values = next(csv.reader([text]))
+        if columns is None:
+            columns = _header(values)
+            continue
+        if len(values) != len(columns):
+            reason = f"{len(values)} fields where the header has {len(columns)}"
+            yield line_number, MalformedRecord(reason)
+            continue
+        yield (
+            line_number,
+            {
+                name: value.strip()
+                for name, value in zip(columns, values, strict=True)
+                if value.strip()
+            },
+        )
+    if columns is None:
+        raise CsvProblem("The file is empty: it needs a header line and enrollments")

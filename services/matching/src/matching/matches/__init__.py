@@ -1,0 +1,1 @@
+"""Matching people against enrollments (complete and partial, Fellegi-Sunter); outcome reports."""

@@ -1,0 +1,84 @@
+"""The candidate search: enrollments sharing a blocking key with a question, in one query."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+@dataclass(frozen=True)
+class BlockingQuestion:
+    """The keys of one question (or of its swapped-name form) for the candidate search."""
+
+    number: int
+    first_code: str | None
+    last_code: str | None
+    dob: date | None
+    ssn_last4: bytes | None
+
+
+MAX_CANDIDATES_PER_KEY = 1000
+"""A bound on one key's candidates (a very common name): the other keys still find the person."""
+
+# One branch per blocking key of matches/scoring.py (record_blocking_keys), each an index scan
+# of the enrollments/models.py index of the same name per question: LATERAL with LIMIT keeps
+# PostgreSQL from sorting or hashing the whole table for thousands of questions. The last name
+# alone only for questions that give nothing else.
+_BRANCHES = (
+    "e.last_code = q.last_code AND e.first_code = q.first_code",
+    "e.dob = q.dob AND e.ssn_last4_hash = q.last4",
+    "e.dob = q.dob AND e.last_code = q.last_code",
+    "e.dob = q.dob AND e.first_code = q.first_code",
+    "e.ssn_last4_hash = q.last4 AND e.last_code = q.last_code",
+    "e.last_code = q.last_code AND q.first_code IS NULL AND q.dob IS NULL AND q.last4 IS NULL",
+)
+_PAIRS = "\n        UNION ".join(
+    "SELECT q.number, found.id FROM q CROSS JOIN LATERAL "  # noqa: S608 (constants only)
+    f"(SELECT e.id FROM enrollments e WHERE {condition} LIMIT :per_key) AS found"
+    for condition in _BRANCHES
+)
+_CANDIDATES_SQL = text(
+    f"""
+    WITH q AS MATERIALIZED (
+        SELECT * FROM unnest(
+            CAST(:numbers AS int[]), CAST(:first_codes AS text[]), CAST(:last_codes AS text[]),
+            CAST(:dobs AS date[]), CAST(:last4s AS bytea[])
+        ) AS q(number, first_code, last_code, dob, last4)
+    ),
+    pairs AS MATERIALIZED ({_PAIRS})
+    SELECT pairs.number, o.name AS organization, e.client_id, e.enrollment_id, e.first_name,
+           e.last_name, e.first_key, e.last_key, e.dob, e.ssn_hash, e.ssn_last4_hash,
+           e.ssn_masked_hashes, e.entry_date, e.exit_date, e.income_at_entry, e.income_at_exit,
+           e.exit_destination
+    FROM pairs
+    CROSS JOIN LATERAL (SELECT * FROM enrollments WHERE id = pairs.id OFFSET 0) AS e
+    JOIN organizations o ON o.id = e.organization_id
+    """  # noqa: S608 (the branches are the constants above; values are bound parameters)
+)
+
+
+class CandidateRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def candidates(self, questions: Sequence[BlockingQuestion]) -> list[Any]:
+        """Every enrollment sharing a blocking key with a question, with the question's number
+        (one row per question number and enrollment)."""
+        if not questions:
+            return []
+        connection = await self.session.connection()
+        result = await connection.execute(
+            _CANDIDATES_SQL,
+            {
+                "numbers": [question.number for question in questions],
+                "first_codes": [question.first_code for question in questions],
+                "last_codes": [question.last_code for question in questions],
+                "dobs": [question.dob for question in questions],
+                "last4s": [question.ssn_last4 for question in questions],
+                "per_key": MAX_CANDIDATES_PER_KEY,
+            },
+        )
+        return list(result.all())

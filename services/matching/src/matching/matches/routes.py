@@ -1,0 +1,77 @@
+"""POST /matching/matches, the original's /matching/return_user_info, and outcome reports."""
+
+from functools import cache
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from common.database import DbSession
+from common.problems import documented_problem
+from matching.dependencies import Asker, Hasher, MatchingSettings
+from matching.matches.model import FellegiSunterModel
+from matching.matches.schemas import (
+    MatchRequest,
+    MatchResults,
+    OutcomeReport,
+    OutcomeRequest,
+    ReturnUserInfoRequest,
+    ReturnUserInfoResponse,
+)
+from matching.matches.service import MatchingRules, MatchingService
+
+Responses = dict[int | str, dict[str, Any]]
+router = APIRouter(prefix="/matching", tags=["matches"])
+BULK_PROBLEMS: Responses = {
+    413: documented_problem("The body is larger than the bulk limit"),
+    422: documented_problem("A person is not valid (named by its index), or too many people"),
+}
+
+
+@cache
+def _model() -> FellegiSunterModel:
+    return FellegiSunterModel.default()
+
+
+def _matching_service(
+    session: DbSession, hasher: Hasher, settings: MatchingSettings
+) -> MatchingService:
+    rules = MatchingRules(
+        partial_min_weight=settings.partial_min_weight,
+        max_partial_matches=settings.max_partial_matches,
+        max_people=settings.max_people_per_request,
+        report_min_count=settings.report_min_count,
+    )
+    return MatchingService(session, hasher, _model(), rules)
+
+
+Matching = Annotated[MatchingService, Depends(_matching_service)]
+
+
+@router.post(
+    "/matches",
+    summary="Complete and partial matches of each person among all enrollments (utility, admin)",
+    responses=BULK_PROBLEMS,
+)
+async def match_people(data: MatchRequest, caller: Asker, matching: Matching) -> MatchResults:
+    return MatchResults(results=await matching.matches(data.people, caller))
+
+
+@router.post(
+    "/return_user_info",
+    summary="The original's request: last names and SSNs, answered in the original's shape",
+    responses=BULK_PROBLEMS,
+)
+async def return_user_info(
+    data: ReturnUserInfoRequest, caller: Asker, matching: Matching
+) -> ReturnUserInfoResponse:
+    return await matching.return_user_info(data.last_name, data.ssn, caller)
+
+
+@router.post(
+    "/reports/outcomes",
+    summary="What became of a cohort of ex-customers, small counts suppressed (utility, admin)",
+    responses=BULK_PROBLEMS,
+)
+async def outcome_report(data: OutcomeRequest, caller: Asker, matching: Matching) -> OutcomeReport:
+    closed_on = [member.account_closed_on for member in data.cohort]
+    return await matching.outcome_report(data.cohort, closed_on, caller)

@@ -1,0 +1,1 @@
+"""Organizations of providers and their members (who may upload for which organization)."""

@@ -1,0 +1,300 @@
+"""Matches, the original's request, outcome reports and the audit log, on real PostgreSQL."""
+
+from typing import Any
+
+import pytest
+
+from .conftest import MARIA, MatchingApi, enrollment
+
+STRANGER = {"first_name": "Olaf", "last_name": "Quist", "dob": "1950-11-23", "ssn": "501-22-4321"}
+
+
+@pytest.fixture
+async def maria_enrolled(api: MatchingApi) -> None:
+    await api.organization("Shelter One", "provider-1")
+    await api.upload(
+        [
+            enrollment(1),
+            enrollment(
+                2, client_id="C1", entry_date="2024-01-10", exit_date=None, exit_destination=None
+            ),
+            enrollment(3, first_name="Tom", last_name="Baker", dob="1970-01-01", ssn="234-56-7890"),
+        ]
+    )
+
+
+def _ids(matches: list[dict[str, Any]]) -> list[str]:
+    return sorted(match["enrollment_id"] for match in matches)
+
+
+@pytest.mark.usefixtures("maria_enrolled")
+async def test_every_case_lands_in_the_right_list(api: MatchingApi) -> None:
+    cases: list[tuple[str, dict[str, Any], str]] = [
+        (
+            "formatting",
+            {
+                "first_name": " MARIA ",
+                "last_name": "garcia lopez",
+                "dob": "1985-03-07",
+                "ssn": "123456789",
+            },
+            "complete",
+        ),
+        ("missing ssn", {**MARIA, "ssn": None}, "complete"),
+        ("last four only", {**MARIA, "ssn": "6789"}, "complete"),
+        (
+            "last name only with ssn",
+            {"last_name": "Garcia Lopez", "ssn": "123-45-6789"},
+            "complete",
+        ),
+        ("typo", {**MARIA, "last_name": "Garcia-Lopes"}, "partial"),
+        ("swapped names", {**MARIA, "first_name": "García-López", "last_name": "María"}, "partial"),
+        ("dob day and month swapped", {**MARIA, "dob": "1985-07-03"}, "partial"),
+        ("one ssn digit wrong", {**MARIA, "ssn": "123-45-6788"}, "partial"),
+        ("two ssn digits swapped", {**MARIA, "ssn": "123-45-6798"}, "partial"),
+        ("compound name shortened", {**MARIA, "last_name": "Garcia"}, "partial"),
+        ("stranger", STRANGER, "none"),
+    ]
+    people = [
+        {key: value for key, value in person.items() if value is not None} for _, person, _ in cases
+    ]
+    results = await api.match(*people)
+    assert len(results) == len(cases)
+    for (label, _, expected), result in zip(cases, results, strict=True):
+        complete, partial = _ids(result["complete_matches"]), _ids(result["partial_matches"])
+        if expected == "complete":
+            assert complete == ["E1", "E2"], label
+            assert partial == [], label
+        elif expected == "partial":
+            assert complete == [], label
+            assert partial == ["E1", "E2"], label
+        else:
+            assert complete == partial == [], label
+
+
+@pytest.mark.usefixtures("maria_enrolled")
+async def test_a_match_names_the_enrollment_and_explains_its_score(api: MatchingApi) -> None:
+    (exact, swapped_dob) = await api.match(MARIA, {**MARIA, "dob": "1985-07-03"})
+    match = next(m for m in exact["complete_matches"] if m["enrollment_id"] == "E1")
+    assert match["organization"] == "Shelter One"
+    assert match["client_id"] == "C1"
+    assert match["enroll_date"] == "2023-05-01"
+    assert match["exit_destination"]["category"] == "permanent"
+    assert match["agreement"]["ssn"]["level"] == "full"
+    assert match["agreement"]["names_swapped"] is False
+    assert match["probability"] > 0.99
+    weights = [
+        match["agreement"][name]["weight"] for name in ("first_name", "last_name", "dob", "ssn")
+    ]
+    assert match["match_weight"] == pytest.approx(sum(weights), abs=0.01)
+
+    partial = swapped_dob["partial_matches"][0]
+    assert partial["agreement"]["dob"]["level"] == "day_month_swapped"
+    assert partial["match_weight"] < match["match_weight"]
+    assert "ssn" not in partial
+    assert "dob" not in partial
+
+
+@pytest.mark.usefixtures("maria_enrolled")
+async def test_names_with_quotes_sql_or_unicode_are_data(api: MatchingApi) -> None:
+    people = [
+        {"last_name": "O'Brien'); DROP TABLE matching.enrollments; --"},
+        {"last_name": "Ünïcödé 🏠 名前"},
+        {"last_name": "%", "first_name": "_"},
+    ]
+    response = await api.client.post(
+        "/matching/matches", json={"people": people}, headers=api.utility
+    )
+    assert response.status_code in (200, 422)
+    assert await api.count("enrollments") == 3
+
+
+@pytest.mark.usefixtures("maria_enrolled")
+async def test_the_original_request_answers_in_the_original_shape(api: MatchingApi) -> None:
+    response = await api.client.post(
+        "/matching/return_user_info",
+        json={"last_name": ["garcia-lopez", "Baker"], "ssn": ["123456789", "501224321"]},
+        headers=api.utility,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"complete_matches", "partial_matches"}
+    assert len(body["complete_matches"]) == 2
+    assert set(body["complete_matches"][0]) == {
+        "first_name",
+        "last_name",
+        "enroll_date",
+        "exit_date",
+        "income_at_entry",
+        "income_at_exit",
+        "exit_destination",
+    }
+    completed = next(m for m in body["complete_matches"] if m["exit_date"])
+    assert completed["exit_destination"] == "Rental by client, no ongoing housing subsidy"
+    assert completed["income_at_exit"] == 850.5
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"last_name": ["A", "B"], "ssn": ["123456789"]}, "same length"),
+        ({"last_name": [], "ssn": []}, "at least 1"),
+        ({"last_name": [123], "ssn": ["123456789"]}, "valid string"),
+        ({"last_name": ["A"], "ssn": [123456789]}, "valid string"),
+        ({"last_name": "A", "ssn": "123456789"}, "valid list"),
+        ({"last_name": ["A"], "ssn": ["111111111"]}, "one digit repeated"),
+        ({"last_name": ["A"], "ssn": ["000000000"]}, "one digit repeated"),
+        ({"last_name": ["A"], "ssn": ["123456789"], "pwd": "secret"}, "Extra inputs"),
+    ],
+    ids=[
+        "unequal",
+        "empty",
+        "name-not-string",
+        "ssn-not-string",
+        "not-lists",
+        "repeated",
+        "zeros",
+        "pwd",
+    ],
+)
+async def test_the_original_request_refuses_bad_lists(
+    api: MatchingApi, body: dict[str, Any], message: str
+) -> None:
+    response = await api.client.post("/matching/return_user_info", json=body, headers=api.utility)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert message in str(response.json()["errors"])
+    assert await api.count("audit_log") == 0
+
+
+@pytest.mark.parametrize(
+    "people",
+    [
+        [],
+        [{"first_name": "A"}],
+        [MARIA, {**MARIA, "dob": "07/03/1985"}],
+        [MARIA, {**MARIA, "ssn": "123-45-67"}],
+        [{**MARIA, "nickname": "Mari"}],
+        [{**MARIA, "dob": "2999-01-01"}],
+    ],
+    ids=["empty", "no-last-name", "malformed-date", "short-ssn", "unknown-field", "future-dob"],
+)
+async def test_bad_people_are_refused_naming_the_row(
+    api: MatchingApi, people: list[dict[str, Any]]
+) -> None:
+    response = await api.client.post(
+        "/matching/matches", json={"people": people}, headers=api.utility
+    )
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    if people:
+        assert errors[0]["loc"][:3] == ["body", "people", len(people) - 1]
+    assert await api.count("audit_log") == 0
+
+
+async def test_only_utilities_and_admins_ask(api: MatchingApi) -> None:
+    for headers, status in (
+        (api.provider(), 403),
+        (api.tokens.auth("c", ["customer"]), 403),
+        ({}, 401),
+    ):
+        for path, body in (
+            ("/matching/matches", {"people": [MARIA]}),
+            (
+                "/matching/reports/outcomes",
+                {"cohort": [{**MARIA, "account_closed_on": "2023-01-01"}]},
+            ),
+        ):
+            response = await api.client.post(path, json=body, headers=headers)
+            assert response.status_code == status, path
+    assert (await api.client.get("/matching/audit", headers=api.utility)).status_code == 403
+
+
+@pytest.mark.usefixtures("maria_enrolled")
+async def test_every_request_is_audited_without_identifiers(api: MatchingApi) -> None:
+    await api.match(MARIA, STRANGER, {**MARIA, "dob": "1985-07-03"})
+    response = await api.client.get("/matching/audit", headers=api.admin)
+    assert response.status_code == 200
+    (entry,) = response.json()["items"]
+    assert entry["subject"] == "utility-1"
+    assert entry["action"] == "matches"
+    assert (entry["people"], entry["matched"]) == (3, 2)
+    assert (entry["complete_matches"], entry["partial_matches"]) == (2, 2)
+    logged = await api.table_text("audit_log")
+    for identifier in ("García", "Garcia", "1985", "6789", "Olaf"):
+        assert identifier not in logged
+
+
+def _person(number: int) -> dict[str, Any]:
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    return {
+        "first_name": "Alex",
+        "last_name": "Zed" + letters[number] + letters[(number * 7) % 26] + "son",
+        "dob": f"19{60 + number}-0{1 + number % 9}-1{number % 10}",
+        "ssn": f"{200 + number}-45-{1000 + number}",
+    }
+
+
+async def _enrol_people(api: MatchingApi, count: int) -> None:
+    await api.organization("Shelter One", "provider-1")
+    await api.upload(
+        [
+            {**enrollment(number), **_person(number), "entry_date": "2023-05-01"}
+            for number in range(count)
+        ]
+    )
+
+
+async def test_an_outcome_report_counts_and_times_the_matched(api: MatchingApi) -> None:
+    await _enrol_people(api, 12)
+    cohort = [{**_person(n), "account_closed_on": "2023-04-01"} for n in range(12)]
+    cohort += [
+        {
+            "last_name": f"Nobody{chr(97 + n)}x",
+            "dob": "1941-01-01",
+            "account_closed_on": "2023-04-01",
+        }
+        for n in range(13)
+    ]
+    response = await api.client.post(
+        "/matching/reports/outcomes", json={"cohort": cohort}, headers=api.utility
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["cohort_size"] == 25
+    assert report["suppression_threshold"] == 11
+    assert report["matched"] == 12
+    assert report["matched_share"] == pytest.approx(12 / 25)
+    assert report["days_to_first_enrollment"] == {
+        "people": 12,
+        "median": 30.0,
+        "first_quartile": 30.0,
+        "third_quartile": 30.0,
+    }
+    assert report["entered_before_closure"] == 0
+    assert report["entered_after_closure"] == 12
+    assert report["exit_destinations"] == {
+        "homeless": 0,
+        "institutional": 0,
+        "temporary": 0,
+        "permanent": 12,
+        "other": 0,
+    }
+    audit = await api.client.get("/matching/audit", headers=api.admin)
+    assert audit.json()["items"][0]["action"] == "outcome_report"
+
+
+async def test_small_counts_are_suppressed(api: MatchingApi) -> None:
+    await _enrol_people(api, 5)
+    cohort = [{**_person(n), "account_closed_on": "2023-04-01"} for n in range(5)]
+    cohort += [{**STRANGER, "account_closed_on": "2023-04-01"}] * 20
+    response = await api.client.post(
+        "/matching/reports/outcomes", json={"cohort": cohort}, headers=api.utility
+    )
+    report = response.json()
+    assert report["matched"] is None
+    assert report["matched_share"] is None
+    assert report["days_to_first_enrollment"]["median"] is None
+    assert report["entered_after_closure"] is None
+    assert report["exit_destinations"]["permanent"] is None
+    assert report["exit_destinations"]["homeless"] == 0

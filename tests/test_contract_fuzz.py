@@ -1,0 +1,196 @@
+"""Contract fuzzing: schemathesis against every service's OpenAPI, with a token of every role.
+
+Services are found in ``gateway/services.json`` and run in-process over ASGI on the session's
+database, so a new service is fuzzed from its first commit with no code here. For each operation,
+hypothesis draws valid and invalid requests (schemathesis's positive and negative modes), each
+sent anonymously or with a token of one role, and every response must:
+
+- not be a 5xx (but a documented 503: a service it calls, which is not running here, is down);
+- have a documented status, content type, headers and body (schemathesis's conformance checks);
+- be ``application/problem+json`` with the RFC 9457 fields when it is an error, unless the
+  operation documents that error in another standard shape (RFC 6749's, at a token endpoint).
+
+``FUZZ_EXAMPLES`` (default 25) bounds the examples per operation; ``FUZZ_EXAMPLES=500`` digs deeper.
+"""
+
+import asyncio
+import importlib
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.core.failures import FailureGroup
+from schemathesis.python.asgi import shutdown_lifespans
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from common.auth import ROLES
+from common.migrations import upgrade
+from common.testing import TEST_AUDIENCE, TEST_ISSUER, TokenFactory
+from common.testing.plugin import ServiceUnderTest, empty_schema
+from gateway.stack import service_ports
+
+SERVICES = sorted(service_ports())
+EXAMPLES_PER_OPERATION = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance", "request_id"}
+CHECKS = [
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+# Settings a service may have, set when it does: the cheapest password hashing (the fuzzer is
+# about contracts, not hashing cost); ``signing_keys`` is added in ``fuzz_settings``.
+OPTIONAL_TEST_SETTINGS: dict[str, Any] = {"argon2_memory_kib": 8, "argon2_time_cost": 1}
+
+
+def under_test(name: str) -> ServiceUnderTest:
+    """A service as its own tests see it, from its package's ``config`` and ``main``."""
+    config = importlib.import_module(f"{name}.config")
+    main = importlib.import_module(f"{name}.main")
+    return ServiceUnderTest(name, config.SERVICE_DIR, main.create_app, config.Settings)
+
+
+def fuzz_settings(service: ServiceUnderTest, database_url: str, tokens: TokenFactory) -> Any:
+    """The service's settings on the test database, trusting the test key.
+
+    A service that signs tokens (customers) signs with it too, so the token factory's tokens are
+    its own, as in customers' tests.
+    """
+    optional = {**OPTIONAL_TEST_SETTINGS, "signing_keys": [tokens.keys.private_pem]}
+    fields = service.settings_class.model_fields
+    return service.settings_class(
+        env="test",
+        database_url=database_url,
+        auth_public_key=tokens.keys.public_pem,
+        auth_issuer=TEST_ISSUER,
+        auth_audience=TEST_AUDIENCE,
+        **{name: value for name, value in optional.items() if name in fields},
+    )
+
+
+def callers(tokens: TokenFactory) -> list[dict[str, str]]:
+    """No ``Authorization`` header, then one caller holding each role."""
+    roles = sorted(ROLES)
+    return [{}, *(tokens.auth(f"fuzz-{role}", [role]) for role in roles)]
+
+
+def no_server_error(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
+    """No 5xx, but a 503 the operation documents: a service it depends on, which the fuzzer
+    does not run (customers, for appointments), is unreachable."""
+    if response.status_code < 500:
+        return
+    assert response.status_code == 503, f"server error {response.status_code}"
+    assert "503" in case.operation.responses.status_codes, "an undocumented 503"
+
+
+def documents_another_error_shape(case: schemathesis.Case, status: int) -> bool:
+    """The operation documents this error in a standard shape of its own, not as a problem
+    (customers' token endpoint answers as RFC 6749 says); the conformance checks hold it to it."""
+    documented = case.operation.responses.find_by_status_code(status)
+    media_types = set(documented.definition.get("content", {})) if documented else set()
+    return bool(media_types) and PROBLEM_JSON not in media_types
+
+
+def problem_json(ctx: Any, response: schemathesis.Response, case: schemathesis.Case) -> None:
+    """Every error is RFC 9457 problem+json carrying the request id."""
+    if response.status_code < 400 or documents_another_error_shape(case, response.status_code):
+        return
+    content_type = response.headers.get("content-type", [""])[0]
+    assert content_type == PROBLEM_JSON, f"error with content type {content_type!r}"
+    body = response.json()
+    missing = PROBLEM_FIELDS - set(body)
+    assert not missing, f"problem without {sorted(missing)}"
+    assert body["status"] == response.status_code
+    assert body["request_id"] == response.headers["x-request-id"][0]
+
+
+@dataclass
+class FuzzReport:
+    """Cases sent per operation and the failures found, for the test's message."""
+
+    service: str
+    cases: dict[str, int] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        total = sum(self.cases.values())
+        return f"{self.service}: {total} cases over {len(self.cases)} operations"
+
+
+def generated_requests(operation: Any) -> Any:
+    """Valid and invalid requests for one operation."""
+    return operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(
+        GenerationMode.NEGATIVE
+    )
+
+
+def fuzz_operation(
+    operation: Any, headers: list[dict[str, str]], report: FuzzReport, examples: int
+) -> None:
+    """Send ``examples`` generated requests to one operation; record the first failure."""
+    label = operation.label
+    report.cases[label] = 0
+
+    @settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=generated_requests(operation), caller=st.sampled_from(headers))
+    def send(case: schemathesis.Case, caller: dict[str, str]) -> None:
+        report.cases[label] += 1
+        case.call_and_validate(
+            headers=caller, checks=CHECKS, additional_checks=[no_server_error, problem_json]
+        )
+
+    try:
+        send()
+    except (Exception, FailureGroup) as failure:  # a group of check failures is a BaseException
+        report.failures.append(f"{label}: {failure}")
+
+
+def fuzz_service(app: FastAPI, name: str, headers: list[dict[str, str]]) -> FuzzReport:
+    """Every operation of the service's OpenAPI (blocking: schemathesis runs the app's loop)."""
+    report = FuzzReport(name)
+    try:
+        schema = schemathesis.openapi.from_asgi(f"/{name}/openapi.json", app)
+        for result in schema.get_all_operations():
+            fuzz_operation(result.ok(), headers, report, EXAMPLES_PER_OPERATION)
+    finally:
+        shutdown_lifespans()
+    return report
+
+
+@pytest.mark.parametrize("name", SERVICES)
+async def test_every_operation_keeps_its_contract(
+    name: str, database_url: str, admin_engine: AsyncEngine, token_factory: TokenFactory
+) -> None:
+    service = under_test(name)
+    assert service.directory is not None
+    await asyncio.to_thread(upgrade, service.directory, database_url)
+    await empty_schema(admin_engine, name)
+    app = service.create_app(fuzz_settings(service, database_url, token_factory))
+    try:
+        report = await asyncio.to_thread(fuzz_service, app, name, callers(token_factory))
+    finally:
+        await empty_schema(admin_engine, name)
+    print(report.summary())
+    assert report.cases, f"{name} documents no operation"
+    if report.failures:
+        pytest.fail("\n\n".join([report.summary(), *report.failures]), pytrace=False)
