@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import httpx
 import numpy
 
+from bench.report import Table
+
 Send = Callable[[], Awaitable[httpx.Response]]
 
 
@@ -90,3 +92,35 @@ async def _loop(send: Send, samples: Samples, running: Callable[[], bool]) -> No
             samples.latencies.append(time.perf_counter() - start)
         else:
             samples.errors += 1
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One measured scenario of a benchmark: what ran, and its latency samples."""
+
+    label: str
+    samples: Samples
+
+
+def ms(samples: Samples, percentile: float) -> str:
+    """A percentile of the samples in milliseconds, for a table or a summary."""
+    return f"{samples.percentile(percentile) * 1000:.2f}"
+
+
+def scenario_table(scenarios: list[Scenario]) -> Table:
+    """The usual table: requests, throughput, p50/p95/p99 and errors of each scenario."""
+    return Table(
+        columns=("scenario", "requests", "requests/s", "p50 ms", "p95 ms", "p99 ms", "errors"),
+        rows=[
+            (
+                scenario.label,
+                f"{len(scenario.samples.latencies):,}",
+                f"{scenario.samples.per_second:,.1f}",
+                ms(scenario.samples, 50),
+                ms(scenario.samples, 95),
+                ms(scenario.samples, 99),
+                str(scenario.samples.errors),
+            )
+            for scenario in scenarios
+        ],
+    )

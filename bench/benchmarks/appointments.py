@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import charts, load
 from bench.context import Context
-from bench.report import Section, Table
+from bench.report import Section
 from common.database import async_url
 
 DOCTORS = 20
@@ -36,12 +36,6 @@ SLOTS_PER_DAY = 47
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 # The people are made once; logins and signups are not what this measures.
 CHEAP_HASHING = {"CUSTOMERS_ARGON2_MEMORY_KIB": "8", "CUSTOMERS_ARGON2_TIME_COST": "1"}
-
-
-@dataclass(frozen=True)
-class Scenario:
-    label: str
-    samples: load.Samples
 
 
 def run(ctx: Context) -> Section:
@@ -67,18 +61,19 @@ def run(ctx: Context) -> Section:
         path=ctx.plot_path(),
     )
     alone, booking, availability_week, _ = scenarios
+    week = availability_week.samples
     return Section(
         title="appointments: bookings and availability",
         method=_method(),
         summary=(
             f"{booking.samples.per_second:.0f} bookings/s with {CLIENTS} concurrent clients over "
-            f"{DOCTORS} doctors (p50 {_ms(booking.samples, 50)} ms, p95 "
-            f"{_ms(booking.samples, 95)} ms). A week of free slots of a doctor with "
-            f"{PAST_APPOINTMENTS:,} past appointments: p50 {_ms(availability_week.samples, 50)} "
-            f"ms, p95 {_ms(availability_week.samples, 95)} ms. One booking at a time: p50 "
-            f"{_ms(alone.samples, 50)} ms, p95 {_ms(alone.samples, 95)} ms."
+            f"{DOCTORS} doctors (p50 {load.ms(booking.samples, 50)} ms, p95 "
+            f"{load.ms(booking.samples, 95)} ms). A week of free slots of a doctor with "
+            f"{PAST_APPOINTMENTS:,} past appointments: p50 {load.ms(week, 50)} ms, "
+            f"p95 {load.ms(week, 95)} ms. One booking at a time: "
+            f"p50 {load.ms(alone.samples, 50)} ms, p95 {load.ms(alone.samples, 95)} ms."
         ),
-        tables=[_table(scenarios)],
+        tables=[load.scenario_table(scenarios)],
         plots=[plot],
     )
 
@@ -101,7 +96,7 @@ def _create_admin(ctx: Context, email: str, password: str) -> None:
     )
 
 
-async def _scenarios(setup: _Setup, database_url: str) -> list[Scenario]:
+async def _scenarios(setup: _Setup, database_url: str) -> list[load.Scenario]:
     async with (
         load.client(setup.customers_url, connections=10) as customers,
         load.client(setup.appointments_url, connections=1) as http,
@@ -128,10 +123,10 @@ async def _scenarios(setup: _Setup, database_url: str) -> list[Scenario]:
     day = await _measure(url, _availability(receptionist, doctors[0], days=1), duration=DURATION)
     _require_no_errors(one_at_a_time, booking, week, day)
     return [
-        Scenario("POST /appointments, 1 at a time", one_at_a_time),
-        Scenario(f"POST /appointments, {CLIENTS} clients, {DOCTORS} doctors", booking),
-        Scenario("GET /appointments/availability, 7 days", week),
-        Scenario("GET /appointments/availability, 1 day", day),
+        load.Scenario("POST /appointments, 1 at a time", one_at_a_time),
+        load.Scenario(f"POST /appointments, {CLIENTS} clients, {DOCTORS} doctors", booking),
+        load.Scenario("GET /appointments/availability, 7 days", week),
+        load.Scenario("GET /appointments/availability, 1 day", day),
     ]
 
 
@@ -281,25 +276,3 @@ def _method() -> str:
         f"time for {DURATION:.0f} s each. Latencies are taken in the client, so they include "
         "httpx's own overhead."
     )
-
-
-def _table(scenarios: list[Scenario]) -> Table:
-    return Table(
-        columns=("scenario", "requests", "requests/s", "p50 ms", "p95 ms", "p99 ms", "errors"),
-        rows=[
-            (
-                scenario.label,
-                f"{len(scenario.samples.latencies):,}",
-                f"{scenario.samples.per_second:,.1f}",
-                _ms(scenario.samples, 50),
-                _ms(scenario.samples, 95),
-                _ms(scenario.samples, 99),
-                str(scenario.samples.errors),
-            )
-            for scenario in scenarios
-        ],
-    )
-
-
-def _ms(samples: load.Samples, percentile: float) -> str:
-    return f"{samples.percentile(percentile) * 1000:.2f}"

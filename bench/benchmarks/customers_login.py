@@ -10,7 +10,7 @@ import httpx
 
 from bench import charts, load
 from bench.context import Context
-from bench.report import Section, Table
+from bench.report import Section
 from customers.config import Settings
 
 LOGIN_CONCURRENCY = 20
@@ -29,12 +29,6 @@ class Account:
         return {"email": self.email, "password": self.password}
 
 
-@dataclass(frozen=True)
-class Scenario:
-    label: str
-    samples: load.Samples
-
-
 def run(ctx: Context) -> Section:
     with ctx.service("customers", env=SERVICE_ENV) as customers, ctx.load_generator():
         scenarios = asyncio.run(_scenarios(customers.base_url))
@@ -49,18 +43,18 @@ def run(ctx: Context) -> Section:
         title="customers: login and GET /auth/me",
         method=_method(),
         summary=(
-            f"One login takes {_ms(login_alone.samples, 50)} ms at p50 "
-            f"({_ms(login_alone.samples, 95)} ms p95); with {LOGIN_CONCURRENCY} at once the worker "
-            f"completes {login_busy.samples.per_second:.1f} logins/s. GET /auth/me: p50 "
-            f"{_ms(me_alone.samples, 50)} ms alone, {_ms(me_busy.samples, 50)} ms while "
+            f"One login takes {load.ms(login_alone.samples, 50)} ms at p50 "
+            f"({load.ms(login_alone.samples, 95)} ms p95); with {LOGIN_CONCURRENCY} at once the "
+            f"worker completes {login_busy.samples.per_second:.1f} logins/s. GET /auth/me: p50 "
+            f"{load.ms(me_alone.samples, 50)} ms alone, {load.ms(me_busy.samples, 50)} ms while "
             f"{LOGIN_CONCURRENCY} logins run ({ratio:.1f}x; the goal is at most 2x)."
         ),
-        tables=[_table(scenarios)],
+        tables=[load.scenario_table(scenarios)],
         plots=[plot],
     )
 
 
-async def _scenarios(base_url: str) -> list[Scenario]:
+async def _scenarios(base_url: str) -> list[load.Scenario]:
     async with load.client(base_url, connections=LOGIN_CONCURRENCY + 1) as http:
         accounts = [await _signup(http, number) for number in range(LOGIN_CONCURRENCY)]
         logins = _round_robin(http, accounts)
@@ -73,10 +67,10 @@ async def _scenarios(base_url: str) -> list[Scenario]:
             me_busy = await load.measure(me, duration=DURATION)
         _require_no_errors(login_alone, login_busy, me_alone, me_busy, background)
     return [
-        Scenario("POST /auth/login, 1 at a time", login_alone),
-        Scenario(f"POST /auth/login, {LOGIN_CONCURRENCY} at a time", login_busy),
-        Scenario("GET /auth/me alone", me_alone),
-        Scenario(f"GET /auth/me, {LOGIN_CONCURRENCY} logins running", me_busy),
+        load.Scenario("POST /auth/login, 1 at a time", login_alone),
+        load.Scenario(f"POST /auth/login, {LOGIN_CONCURRENCY} at a time", login_busy),
+        load.Scenario("GET /auth/me alone", me_alone),
+        load.Scenario(f"GET /auth/me, {LOGIN_CONCURRENCY} logins running", me_busy),
     ]
 
 
@@ -132,25 +126,3 @@ def _method() -> str:
         f"{LOGIN_CONCURRENCY} logins run. Latencies are taken in the client, so they include "
         "httpx's own overhead."
     )
-
-
-def _table(scenarios: list[Scenario]) -> Table:
-    return Table(
-        columns=("scenario", "requests", "requests/s", "p50 ms", "p95 ms", "p99 ms", "errors"),
-        rows=[
-            (
-                scenario.label,
-                f"{len(scenario.samples.latencies):,}",
-                f"{scenario.samples.per_second:,.1f}",
-                _ms(scenario.samples, 50),
-                _ms(scenario.samples, 95),
-                _ms(scenario.samples, 99),
-                str(scenario.samples.errors),
-            )
-            for scenario in scenarios
-        ],
-    )
-
-
-def _ms(samples: load.Samples, percentile: float) -> str:
-    return f"{samples.percentile(percentile) * 1000:.2f}"

@@ -86,12 +86,12 @@ def run(ctx: Context) -> Section:
         method=_method(),
         summary=(
             f"{WRITERS} clients complete {shared.per_second:,.0f} register+unregister requests/s "
-            f"in one room (register p50 {_ms(shared.register, 50)} ms, p95 "
-            f"{_ms(shared.register, 95)} ms) and {spread.per_second:,.0f}/s in a room each. A "
+            f"in one room (register p50 {load.ms(shared.register, 50)} ms, p95 "
+            f"{load.ms(shared.register, 95)} ms) and {spread.per_second:,.0f}/s in a room each. A "
             f"register reaches 1 SSE client in {_pct(few, 50)} ms at p50 and each of "
             f"{SUBSCRIBER_COUNTS[-1]} clients in {_pct(many, 50)} ms at p50 "
             f"({_pct(many, 95)} ms p95). For scale: GET status alone, one client, p50 "
-            f"{_ms(status, 50)} ms."
+            f"{load.ms(status, 50)} ms."
         ),
         tables=[_writes_table(writes), _events_table(streams)],
         plots=[plot],
@@ -259,9 +259,9 @@ def _writes_table(writes: list[Writes]) -> Table:
                 action,
                 f"{len(samples.latencies):,}",
                 f"{samples.per_second:,.1f}",
-                _ms(samples, 50),
-                _ms(samples, 95),
-                _ms(samples, 99),
+                load.ms(samples, 50),
+                load.ms(samples, 95),
+                load.ms(samples, 99),
                 str(samples.errors),
             )
             for run in writes
@@ -294,10 +294,6 @@ def _events_table(streams: dict[int, FanOut]) -> Table:
             for n, fan in streams.items()
         ],
     )
-
-
-def _ms(samples: load.Samples, percentile: float) -> str:
-    return f"{samples.percentile(percentile) * 1000:.2f}"
 
 
 def _pct(fan: FanOut, percentile: float) -> str:

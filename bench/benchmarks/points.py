@@ -5,14 +5,13 @@ import asyncio
 import itertools
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 import asyncpg
 import httpx
 
 from bench import charts, load
 from bench.context import Context
-from bench.report import Section, Table
+from bench.report import Section
 from common.testing import TEST_AUDIENCE, TEST_ISSUER, TokenFactory
 
 CLIENTS = 50
@@ -23,12 +22,6 @@ UNSPENT_LOTS = 500  # credits with points left in each history account; the rest
 LOT_POINTS = 1_000
 SPEND_POINTS = 1_500  # a spend takes from two or three credits
 PAYERS = 10
-
-
-@dataclass(frozen=True)
-class Scenario:
-    label: str
-    samples: load.Samples
 
 
 def run(ctx: Context) -> Section:
@@ -50,7 +43,7 @@ def run(ctx: Context) -> Section:
         title="points: spends beside a long history, adds and spends under 50 clients",
         method=_method(),
         summary=_summary(scenarios),
-        tables=[_table(scenarios)],
+        tables=[load.scenario_table(scenarios)],
         plots=[plot],
     )
 
@@ -100,14 +93,16 @@ async def _seed_account(connection: asyncpg.Connection, account: str, size: int)
         )
 
 
-async def _scenarios(base_url: str, database_url: str, tokens: TokenFactory) -> list[Scenario]:
+async def _scenarios(base_url: str, database_url: str, tokens: TokenFactory) -> list[load.Scenario]:
     scenarios = []
     async with load.client(base_url, connections=CLIENTS + 1) as http:
         for size in HISTORIES:
             spend = _spend(http, tokens, _always(_history_account(size)))
             await load.measure(spend, duration=WARMUP)
             samples = await load.measure(spend, duration=DURATION)
-            scenarios.append(Scenario(f"spend, {size:,} prior transactions, 1 client", samples))
+            scenarios.append(
+                load.Scenario(f"spend, {size:,} prior transactions, 1 client", samples)
+            )
         hot = _account_names("hot")
         await _fill(http, tokens, "hot-spends")
         loads = [
@@ -119,10 +114,10 @@ async def _scenarios(base_url: str, database_url: str, tokens: TokenFactory) -> 
         for label, send in loads:
             await load.measure(send, duration=WARMUP, concurrency=CLIENTS)
             samples = await load.measure(send, duration=DURATION, concurrency=CLIENTS)
-            scenarios.append(Scenario(f"{label}, {CLIENTS} clients", samples))
+            scenarios.append(load.Scenario(f"{label}, {CLIENTS} clients", samples))
     for connections in (1, CLIENTS):
         samples = await _bare_inserts(database_url, connections)
-        scenarios.append(Scenario(f"bare asyncpg INSERT, {connections} connections", samples))
+        scenarios.append(load.Scenario(f"bare asyncpg INSERT, {connections} connections", samples))
     return scenarios
 
 
@@ -236,18 +231,18 @@ async def _bare_inserts(database_url: str, connections: int) -> load.Samples:
         await pool.close()
 
 
-def _per_second(scenarios: list[Scenario], label_start: str) -> float:
+def _per_second(scenarios: list[load.Scenario], label_start: str) -> float:
     return next(s.samples.per_second for s in scenarios if s.label.startswith(label_start))
 
 
-def _summary(scenarios: list[Scenario]) -> str:
+def _summary(scenarios: list[load.Scenario]) -> str:
     short, long = scenarios[0].samples, scenarios[1].samples
     ratio = long.percentile(50) / short.percentile(50)
     inserts = _per_second(scenarios, f"bare asyncpg INSERT, {CLIENTS}")
     adds = _per_second(scenarios, f"add, {CLIENTS} accounts")
     return (
-        f"A spend takes {_ms(short, 50)} ms at p50 with 1,000 prior transactions and "
-        f"{_ms(long, 50)} ms with 1,000,000 ({ratio:.2f}x; the goal is under 1.5x). With "
+        f"A spend takes {load.ms(short, 50)} ms at p50 with 1,000 prior transactions and "
+        f"{load.ms(long, 50)} ms with 1,000,000 ({ratio:.2f}x; the goal is under 1.5x). With "
         f"{CLIENTS} clients: {_per_second(scenarios, 'add, one account'):,.0f} adds/s and "
         f"{_per_second(scenarios, 'spend, one account'):,.0f} spends/s on one account, "
         f"{adds:,.0f} adds/s across {CLIENTS} accounts, beside {inserts:,.0f} bare asyncpg "
@@ -256,7 +251,7 @@ def _summary(scenarios: list[Scenario]) -> str:
     )
 
 
-def _failures(scenarios: list[Scenario]) -> str:
+def _failures(scenarios: list[load.Scenario]) -> str:
     """A sentence about failed requests (error answers, or no answer within 30 s), if any."""
     failed = sum(scenario.samples.errors for scenario in scenarios)
     return f" {failed} requests failed or timed out (errors column)." if failed else ""
@@ -281,25 +276,3 @@ def _method() -> str:
         "transaction (a table with an identity key, on the same database) for "
         f"{DURATION:.0f} s. The load runs on the load CPU; latencies are measured in the client."
     )
-
-
-def _table(scenarios: list[Scenario]) -> Table:
-    return Table(
-        columns=("scenario", "requests", "per second", "p50 ms", "p95 ms", "p99 ms", "errors"),
-        rows=[
-            (
-                scenario.label,
-                f"{len(scenario.samples.latencies):,}",
-                f"{scenario.samples.per_second:,.1f}",
-                _ms(scenario.samples, 50),
-                _ms(scenario.samples, 95),
-                _ms(scenario.samples, 99),
-                str(scenario.samples.errors),
-            )
-            for scenario in scenarios
-        ],
-    )
-
-
-def _ms(samples: load.Samples, percentile: float) -> str:
-    return f"{samples.percentile(percentile) * 1000:.2f}"
