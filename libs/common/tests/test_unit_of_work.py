@@ -56,6 +56,7 @@ attempts: dict[str, int] = {}
 class Item(RequestBody):
     name: str
     quantity: int = 0
+    note: str = ""
 
 
 class Booking(RequestBody):
@@ -71,7 +72,7 @@ def uow_router() -> APIRouter:
     async def add_item(item: Item, session: DbSession) -> dict[str, Any]:
         await session.execute(
             text("INSERT INTO items (name, quantity) VALUES (:name, :quantity)"),
-            item.model_dump(),
+            {"name": item.name, "quantity": item.quantity},
         )
         return item.model_dump()
 
@@ -116,7 +117,7 @@ def uow_router() -> APIRouter:
             await session.execute(
                 text(f"DO $$ BEGIN RAISE EXCEPTION 'probe' USING ERRCODE = '{code}'; END $$")
             )
-        return {"runs": attempts[key], "item": item.model_dump()}
+        return {"runs": attempts[key], "item": item.model_dump(exclude_defaults=True)}
 
     @router.get("/items")
     async def list_items(query: Annotated[PageQuery, Query()]) -> dict[str, int]:
@@ -144,6 +145,7 @@ def create_uow_app(settings: CommonSettings) -> FastAPI:
         settings=settings,
         routers=[uow_router()],
         constraint_problems=CONSTRAINT_PROBLEMS,
+        body_limits={"/uow/fails/": 4 * 1024 * 1024},
     )
 
 
@@ -277,6 +279,26 @@ async def test_retries_are_bounded_then_503_with_retry_after(
     assert response.headers["retry-after"] == "1"
     assert attempts == {"pen:40001": 3}
     assert await rows(admin_engine, "SELECT name FROM uow.items") == []
+
+
+async def test_a_body_too_large_to_replay_runs_once_and_answers_503(
+    uow: httpx.AsyncClient, admin_engine: AsyncEngine
+) -> None:
+    big = {"name": "pen", "note": "x" * 1_100_000}  # over 1 MiB: kept for no second run
+    response = await uow.post("/uow/fails/40001/1", json=big)
+    assert_problem(response, 503)
+    assert response.headers["retry-after"] == "1"
+    assert attempts == {"pen:40001": 1}
+    assert await rows(admin_engine, "SELECT name FROM uow.items") == []
+
+
+async def test_a_route_with_its_own_body_limit_takes_more_than_the_others(
+    uow: httpx.AsyncClient, admin_engine: AsyncEngine
+) -> None:
+    big = {"name": "pen", "note": "x" * 1_100_000}
+    assert_problem(await uow.post("/uow/items", json=big), 413)
+    assert (await uow.post("/uow/fails/40001/0", json=big)).status_code == 200
+    assert await rows(admin_engine, "SELECT name FROM uow.items") == [("pen",)]
 
 
 async def test_real_concurrent_serializable_updates_all_land(

@@ -28,6 +28,7 @@ from common.problems import PROBLEM_JSON, problem_body
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 REPLAYABLE_BODY_BYTES = 1_048_576  # a larger body is streamed through once, never retried
+BUSY = "The database was too busy to finish the request; try again"
 access_logger = logging.getLogger("access")
 error_logger = logging.getLogger("errors")
 
@@ -203,7 +204,7 @@ class RequestContextMiddleware:
                         scope,
                         send,
                         503,
-                        "The database was too busy to finish the request; try again",
+                        BUSY,
                         headers={"retry-after": "1"},
                     )
                     return
@@ -240,6 +241,8 @@ class RequestContextMiddleware:
         if is_unavailable(exc):
             error_logger.warning("database unavailable", extra={"error": type(exc).__name__})
             status, detail = 503, "The database is unavailable; try again shortly"
+        elif is_retryable(exc):  # a body too large to replay: the client retries instead
+            status, detail = 503, BUSY
         elif sqlstate(exc) is not None:
             error_logger.error(
                 "database error",
