@@ -22,7 +22,7 @@ from matching.config import Settings
 from matching.generator import Generator, SyntheticData
 from matching.names import name_key, phonetic_code
 
-ENROLLMENTS = int(os.environ.get("MATCHING_BENCH_ENROLLMENTS", "100000"))
+ENROLLMENTS = int(os.environ.get("MATCHING_BENCH_ENROLLMENTS", "1000000"))
 PEOPLE = 10_000
 UPLOAD_ROWS = 10_000
 SEED = 20
