@@ -89,7 +89,7 @@ class _Setup:
 def _create_admin(ctx: Context, email: str, password: str) -> None:
     command = [str(Path(sys.executable).parent / "customers"), "create-admin", "--email", email]
     subprocess.run(
-        [*command, "--password", password],
+        [*command, f"--password={password}"],  # a password may start with "-"
         env={**os.environ, "DATABASE_URL": ctx.database_url, "DATA_DIR": str(ctx.data_dir)},
         check=True,
         capture_output=True,

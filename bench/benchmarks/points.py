@@ -20,7 +20,7 @@ WARMUP = 2.0
 HISTORIES = (1_000, 1_000_000)
 UNSPENT_LOTS = 500  # credits with points left in each history account; the rest are spent
 LOT_POINTS = 1_000
-SPEND_POINTS = 1_500  # a spend takes from two or three credits
+SPEND_POINTS = 150  # a spend takes from one credit or two; 500 credits last 3,000 spends
 PAYERS = 10
 
 
@@ -265,7 +265,7 @@ def _method() -> str:
         f"written by SQL ({PAYERS} payers, {LOT_POINTS:,} points each, one minute apart); in "
         f"both only the newest {UNSPENT_LOTS} credits have points left, the others being spent "
         "already, as in a ledger with a long past. One client then spends "
-        f"{SPEND_POINTS:,} points at a time (two or three credits) from each account, "
+        f"{SPEND_POINTS:,} points at a time (one credit or two) from each account, "
         f"{DURATION:.0f} s after a {WARMUP:.0f} s warm-up. Then {CLIENTS} httpx clients on "
         "keep-alive connections send one request after another for "
         f"{DURATION:.0f} s after a {WARMUP:.0f} s warm-up: adds of 100 points to one account; "
