@@ -26,6 +26,7 @@ from appointments.config import SERVICE_DIR, Settings
 from appointments.main import create_app
 from common.migrations import upgrade
 from common.testing import TEST_AUDIENCE, TEST_ISSUER, TokenFactory
+from common.testing.checks import assert_problem, count_rows
 from common.testing.plugin import ServiceUnderTest
 
 ROOT = SERVICE_DIR.parents[1]
@@ -228,11 +229,7 @@ class AppointmentsApi:
         return body
 
     async def count(self, table: str, where: str = "true", **params: Any) -> int:
-        async with self.engine.connect() as connection:
-            result = await connection.execute(
-                text(f"SELECT count(*) FROM appointments.{table} WHERE {where}"), params
-            )
-            return int(result.scalar_one())
+        return await count_rows(self.engine, "appointments", table, where, **params)
 
     async def rows(self, statement: str, **params: Any) -> list[Any]:
         async with self.engine.connect() as connection:
@@ -264,10 +261,4 @@ async def doctor(api: AppointmentsApi) -> Person:
     return await api.doctor()
 
 
-def problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """The problem+json body of a response that must have ``status``."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
+problem = assert_problem

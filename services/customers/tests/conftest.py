@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
 from common.testing import TokenFactory
+from common.testing.checks import count_rows
 from common.testing.plugin import ServiceUnderTest
 from customers.config import SERVICE_DIR, Settings
 from customers.main import create_app
@@ -92,11 +93,7 @@ class CustomersApi:
         return {"Authorization": f"Bearer {tokens['access_token']}"}
 
     async def count(self, table: str, where: str = "true", **params: Any) -> int:
-        async with self.engine.connect() as connection:
-            result = await connection.execute(
-                text(f"SELECT count(*) FROM customers.{table} WHERE {where}"), params
-            )
-            return int(result.scalar_one())
+        return await count_rows(self.engine, "customers", table, where, **params)
 
     async def execute(self, statement: str, **params: Any) -> list[Any]:
         async with self.engine.begin() as connection:

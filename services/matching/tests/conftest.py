@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.testing import TokenFactory
+from common.testing.checks import count_rows
 from common.testing.plugin import ServiceUnderTest
 from matching.config import SERVICE_DIR, Settings
 from matching.main import create_app
@@ -99,11 +100,7 @@ class MatchingApi:
         return results
 
     async def count(self, table: str, where: str = "true", **params: Any) -> int:
-        async with self.engine.connect() as connection:
-            result = await connection.execute(
-                text(f"SELECT count(*) FROM matching.{table} WHERE {where}"), params
-            )
-            return int(result.scalar_one())
+        return await count_rows(self.engine, "matching", table, where, **params)
 
     async def table_text(self, table: str) -> str:
         """Every row of a table as PostgreSQL prints it, bytea and arrays included."""

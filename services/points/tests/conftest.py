@@ -7,6 +7,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.testing import TokenFactory
+from common.testing.checks import assert_problem, count_rows
 from common.testing.plugin import ServiceUnderTest
 from points.config import SERVICE_DIR, Settings
 from points.main import create_app
@@ -74,18 +75,10 @@ class PointsApi:
     @staticmethod
     def problem(response: httpx.Response, status: int) -> dict[str, Any]:
         """The body of a problem+json response with this status."""
-        assert response.status_code == status, response.text
-        assert response.headers["content-type"] == "application/problem+json"
-        body: dict[str, Any] = response.json()
-        assert body["status"] == status
-        return body
+        return assert_problem(response, status)
 
     async def count(self, table: str, where: str = "true", **params: Any) -> int:
-        async with self.engine.connect() as connection:
-            result = await connection.execute(
-                text(f"SELECT count(*) FROM points.{table} WHERE {where}"), params
-            )
-            return int(result.scalar_one())
+        return await count_rows(self.engine, "points", table, where, **params)
 
     async def rows(self, statement: str, **params: Any) -> list[Any]:
         async with self.engine.connect() as connection:
