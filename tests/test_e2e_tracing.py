@@ -79,7 +79,7 @@ class Collector(ThreadingHTTPServer):
 class _ExportHandler(BaseHTTPRequestHandler):
     server: Collector
 
-    def do_POST(self) -> None:  # noqa: N802 (the handler's method name)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
@@ -92,7 +92,7 @@ class _ExportHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(answer)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base's name)
+    def log_message(self, format: str, *args: object) -> None:
         """Quiet: the test reads the spans, not the requests."""
 
 
@@ -157,7 +157,8 @@ def test_a_bookings_trace_shows_appointments_its_call_to_customers_and_the_sql(
 
     spans = collector.trace(trace_id, servers={"POST /appointments", "GET /customers/{email}"})
     names = {(span.service, span.name) for span in spans}
-    assert {("appointments", "POST /appointments"), ("customers", "GET /customers/{email}")} <= names
+    expected = {("appointments", "POST /appointments"), ("customers", "GET /customers/{email}")}
+    assert expected <= names
     sql = {span.service for span in spans if "db.statement" in span.attributes}
     assert sql == set(TRACED), names
     everything = repr([span.attributes for span in spans])
