@@ -12,6 +12,7 @@ import logging
 import math
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
@@ -42,6 +43,8 @@ ROLES = frozenset(
 )
 # A token is a few hundred bytes; anything far larger is refused before it is parsed.
 MAX_TOKEN_CHARS = 8192
+# Verified tokens kept for their next use: a few hundred bytes each.
+VERIFIED_TOKENS_KEPT = 4096
 # Header parameters by which a token would bring its own key: never trusted, always refused.
 SELF_DESCRIBED_KEY_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c"})
 logger = logging.getLogger(__name__)
@@ -235,17 +238,50 @@ class TokenVerifier:
     """
 
     def __init__(
-        self, *, issuer: str, audience: str, keys: KeySource, leeway_seconds: float = 30
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        keys: KeySource,
+        leeway_seconds: float = 30,
+        cache_size: int = VERIFIED_TOKENS_KEPT,
     ) -> None:
         self.issuer = issuer
         self.audience = audience
         self.keys = keys
         self.leeway_seconds = leeway_seconds
+        self.cache_size = cache_size
+        self._verified: OrderedDict[str, tuple[Mapping[str, Any], Principal]] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
-        """The principal of a valid token; Unauthorized for anything else."""
+        """The principal of a valid token; Unauthorized for anything else.
+
+        A token whose signature was verified is kept by its exact text (the last
+        ``cache_size``), so its next use skips the RSA check, which gives the same answer for
+        the same bytes; its claims, ``exp`` first, are checked again on every use.
+        """
         if len(token) > MAX_TOKEN_CHARS:
             raise invalid_token("The token is too large")
+        verified = self._verified.get(token)
+        if verified is not None:
+            claims, principal = verified
+            try:
+                self._check_claims(claims)
+            except Unauthorized:
+                del self._verified[token]
+                raise
+            self._verified.move_to_end(token)
+            return principal
+        claims = await self._signed_claims(token)
+        self._check_claims(claims)
+        principal = _principal(claims)
+        self._verified[token] = (claims, principal)
+        if len(self._verified) > self.cache_size:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _signed_claims(self, token: str) -> Mapping[str, Any]:
+        """The payload of a token signed by a trusted key, as a JSON object."""
         key = await self._signing_key(token)
         try:
             payload = jws.verify(token, key, algorithms=[ALGORITHM])
@@ -254,8 +290,7 @@ class TokenVerifier:
             raise invalid_token("The token's signature or payload is not valid") from exc
         if not isinstance(claims, dict):
             raise invalid_token("The token's payload is not a JSON object")
-        self._check_claims(claims)
-        return _principal(claims)
+        return claims
 
     async def _signing_key(self, token: str) -> Key:
         try:

@@ -10,14 +10,14 @@ from customers.auth.password_resets import PasswordResetRequests
 from customers.auth.service import AuthService
 
 
-def auth_service(request: Request, session: DbSession) -> AuthService:
+async def auth_service(request: Request, session: DbSession) -> AuthService:
     return AuthService(session, request.app.state.auth)
 
 
 Auth = Annotated[AuthService, Depends(auth_service)]
 
 
-def password_reset_requests(request: Request) -> PasswordResetRequests:
+async def password_reset_requests(request: Request) -> PasswordResetRequests:
     requests: PasswordResetRequests = request.app.state.password_resets
     return requests
 

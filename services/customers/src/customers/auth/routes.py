@@ -54,7 +54,7 @@ LOGIN_BODY = {
 }
 
 
-def _client_address(request: Request, settings: CustomersSettings) -> str:
+async def _client_address(request: Request, settings: CustomersSettings) -> str:
     peer = request.client.host if request.client else None
     return client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
 

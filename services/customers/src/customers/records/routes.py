@@ -24,7 +24,7 @@ NOT_VISIBLE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _customer_service(session: DbSession, settings: CustomersSettings) -> CustomerService:
+async def _customer_service(session: DbSession, settings: CustomersSettings) -> CustomerService:
     return CustomerService(session, offered_languages=settings.allowed_languages)
 
 

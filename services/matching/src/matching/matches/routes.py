@@ -32,7 +32,7 @@ def _model() -> FellegiSunterModel:
     return FellegiSunterModel.default()
 
 
-def _matching_service(
+async def _matching_service(
     session: DbSession, hasher: Hasher, settings: MatchingSettings
 ) -> MatchingService:
     rules = MatchingRules(
