@@ -7,10 +7,10 @@ anything raises. Services and repositories ``flush()``; they never ``commit()``.
 import asyncio
 import traceback
 from collections.abc import AsyncIterator, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import event, text
+from sqlalchemy import Executable, Result, event, text
 from sqlalchemy.ext import asyncio as sqlalchemy_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -90,6 +90,13 @@ async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
 
 DbSession = Annotated[AsyncSession, Depends(_unit_of_work, scope="function")]
 """The request's unit of work; ``scope="function"`` commits before the response is sent."""
+
+
+async def core_execute(session: AsyncSession, statement: Executable) -> Result[Any]:
+    """Run a Core statement on the session's connection, in its transaction, past the ORM: no
+    ORM compilation, no identity map. For hot paths that read or write rows, not entities."""
+    connection = await session.connection()
+    return await connection.execute(statement)
 
 
 async def end_transaction_early(session: AsyncSession) -> None:
