@@ -23,6 +23,8 @@ class Comparison:
     runs: Mapping[str, Sequence[WrkResult]]
     cpu: Mapping[str, Sequence[float]] = field(default_factory=dict)
     """CPU seconds the label's process used in each round (when its pid was given)."""
+    next_number: int = 0
+    """The first request number a script has not used yet."""
 
     def median(self, label: str) -> float:
         """Median requests/s of ``label``'s rounds."""
@@ -82,7 +84,7 @@ def alternate(
             runs[label].append(result)
             # requests still in flight when wrk stopped were numbered too
             number += result.requests + connections + threads + 1
-    return Comparison(connections, runs, cpu)
+    return Comparison(connections, runs, cpu, number)
 
 
 def table(comparisons: Sequence[Comparison], baseline: str) -> Table:

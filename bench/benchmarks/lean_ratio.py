@@ -5,7 +5,9 @@ import secrets
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
@@ -22,6 +24,8 @@ WARMUP = 1
 GOAL = 1.5
 JSON = {"Content-Type": "application/json"}
 ROOMS = 200
+DOCTORS = 20
+EVERY_DAY = [{"weekday": day, "start": "00:00", "end": "23:30"} for day in range(7)]
 # Signup is set-up here, not measured.
 CHEAP_HASHING = {"CUSTOMERS_ARGON2_MEMORY_KIB": "8", "CUSTOMERS_ARGON2_TIME_COST": "1"}
 
@@ -82,14 +86,16 @@ def _measure(
         script = lua.numbered(ctx.results_dir / f"{stem.replace('}', '')}.lua", request.lua)
     urls = {label: f"{running.base_url}{request.path}" for label, running in pair.items()}
     options = {"connections": CONNECTIONS, "headers": request.headers, "script": script}
-    compare.alternate(ctx, urls, rounds=1, duration=WARMUP, first_number=first_number, **options)
+    warmup = compare.alternate(
+        ctx, urls, rounds=1, duration=WARMUP, first_number=first_number, **options
+    )
     comparison = compare.alternate(
         ctx,
         urls,
         rounds=ROUNDS,
         duration=DURATION,
         pids={label: running.pid for label, running in pair.items()},
-        first_number=first_number + 1_000_000,
+        first_number=warmup.next_number,
         **options,
     )
     return Measured(request, comparison)
@@ -150,6 +156,55 @@ def _occupancy(ctx: Context, tokens: TokenFactory, env: dict[str, str]) -> list[
         return [_measure(ctx, pair, register), _measure(ctx, pair, status)]
 
 
+def _appointments(ctx: Context, tokens: TokenFactory, env: dict[str, str]) -> list[Measured]:
+    """A receptionist books doctor i and patient i (of DOCTORS) in half-hours from tomorrow,
+    never one slot twice; the free slots of one doctor over the next week. The people are known
+    from their own tokens."""
+    receptionist = tokens.auth("lean-receptionist", ["receptionist"], ttl=3600)
+    doctors = [f"lean-doctor-{n}" for n in range(DOCTORS)]
+    tomorrow = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    first = int((tomorrow + timedelta(days=1)).timestamp())
+    # request n: doctor and patient n mod DOCTORS, half-hour n div DOCTORS (47 a day)
+    book = Request(
+        "POST /appointments",
+        "/appointments",
+        {**receptionist, **JSON},
+        lua=f"local k = math.floor(n / {DOCTORS}) local who = n % {DOCTORS} "
+        f"local t = {first} + math.floor(k / 47) * 86400 + (k % 47) * 1800 "
+        'return wrk.format("POST", "/appointments", nil, '
+        '\'{"patient":"lean-patient-\' .. who .. \'@example.com",'
+        '"doctor":"lean-doctor-\' .. who .. \'@example.com",'
+        '"starts_at":"\' .. os.date("!%Y-%m-%dT%H:%M:%SZ", t) .. \'"}\')',
+    )
+    start = datetime.now(UTC) + timedelta(hours=1)
+    window = urlencode(
+        {
+            "doctor": "lean-doctor-0@example.com",
+            "from": start.isoformat(),
+            "to": (start + timedelta(days=7)).isoformat(),
+        }
+    )
+    free = Request(
+        "GET /appointments/availability", f"/appointments/availability?{window}", receptionist
+    )
+    with _pair(ctx, "appointments", env) as pair:
+        with httpx.Client(base_url=pair["service"].base_url, trust_env=False) as http:
+            people = [
+                *((f"lean-patient-{n}", "patient") for n in range(DOCTORS)),
+                *((doctor, "doctor") for doctor in doctors),
+            ]
+            for subject, role in [("lean-receptionist", "receptionist"), *people]:
+                caller = tokens.auth(subject, [role])
+                http.get("/appointments", headers=caller).raise_for_status()  # now known
+            for doctor in doctors:
+                http.put(
+                    f"/appointments/doctors/{doctor}@example.com/working-hours",
+                    json={"timezone": "UTC", "hours": EVERY_DAY},
+                    headers=receptionist,
+                ).raise_for_status()
+        return [_measure(ctx, pair, book), _measure(ctx, pair, free)]
+
+
 def run(ctx: Context) -> Section:
     tokens = TokenFactory()
     env = {
@@ -161,6 +216,7 @@ def run(ctx: Context) -> Section:
         *_points(ctx, tokens, env),
         *_customers(ctx, env),
         *_occupancy(ctx, tokens, env),
+        *_appointments(ctx, tokens, env),
     ]
     worst = max(m.ratio() for m in measured)
     return Section(
