@@ -4,10 +4,11 @@ every use, so a token kept is refused once it expires."""
 import time
 
 import pytest
+from jose.backends.base import Key
 
 from common.auth import StaticKeys, TokenVerifier, jws
 from common.errors import Unauthorized
-from common.testing import TEST_AUDIENCE, TEST_ISSUER, TokenFactory
+from common.testing import TEST_AUDIENCE, TEST_ISSUER, KeyPair, TokenFactory
 
 
 def verifier(tokens: TokenFactory, **options: int) -> TokenVerifier:
@@ -73,3 +74,32 @@ async def test_the_cache_keeps_the_most_recently_used_tokens(
         await check.verify(token)
     # three pushed out two (one was used more recently); two came back and pushed out three
     assert signature_checks == [one, two, three, two]
+
+
+class Keys:
+    """A key source whose keys the test replaces, as a JWKS refresh would."""
+
+    def __init__(self, *pems: str) -> None:
+        self.replace(*pems)
+
+    def replace(self, *pems: str) -> None:
+        self.by_kid = StaticKeys.from_pem(*pems)._by_kid
+
+    async def key_for(self, kid: str) -> Key | None:
+        return self.by_kid.get(kid)
+
+
+async def test_a_kept_token_is_checked_again_once_its_key_is_dropped_or_replaced(
+    token_factory: TokenFactory, signature_checks: list[str]
+) -> None:
+    keys = Keys(token_factory.keys.public_pem)
+    check = TokenVerifier(issuer=TEST_ISSUER, audience=TEST_AUDIENCE, keys=keys)
+    token = token_factory.token("fay")
+    await check.verify(token)
+    keys.replace(token_factory.keys.public_pem)  # the same key, fetched again: a new object
+    await check.verify(token)
+    assert signature_checks == [token, token]
+    keys.replace(KeyPair.generate().public_pem)  # the issuer no longer trusts the key
+    with pytest.raises(Unauthorized) as refused:
+        await check.verify(token)
+    assert refused.value.detail == "The token was not signed by a trusted key"

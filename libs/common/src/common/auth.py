@@ -230,6 +230,27 @@ def invalid_token(detail: str) -> Unauthorized:
     return Unauthorized(detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """A token whose signature was checked: by which key, and what it says."""
+
+    kid: str
+    key: Key
+    claims: Mapping[str, Any]
+    principal: Principal
+
+
+def _signed_claims(token: str, key: Key) -> Mapping[str, Any]:
+    """The payload of a token signed with ``key``, as a JSON object."""
+    try:
+        claims = json.loads(jws.verify(token, key, algorithms=[ALGORITHM]))
+    except (JOSEError, ValueError) as exc:
+        raise invalid_token("The token's signature or payload is not valid") from exc
+    if not isinstance(claims, dict):
+        raise invalid_token("The token's payload is not a JSON object")
+    return claims
+
+
 class TokenVerifier:
     """Checks RS256 access tokens: signature by a trusted kid, then every claim's type and value.
 
@@ -251,48 +272,34 @@ class TokenVerifier:
         self.keys = keys
         self.leeway_seconds = leeway_seconds
         self.cache_size = cache_size
-        self._verified: OrderedDict[str, tuple[Mapping[str, Any], Principal]] = OrderedDict()
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
         """The principal of a valid token; Unauthorized for anything else.
 
         A token whose signature was verified is kept by its exact text (the last
         ``cache_size``), so its next use skips the RSA check, which gives the same answer for
-        the same bytes; its claims, ``exp`` first, are checked again on every use.
+        the same bytes and key: it is served while its kid still names that key (a key dropped
+        or replaced by the key source sends it through the whole check again), and its claims,
+        ``exp`` first, are checked again on every use.
         """
         if len(token) > MAX_TOKEN_CHARS:
             raise invalid_token("The token is too large")
-        verified = self._verified.get(token)
-        if verified is not None:
-            claims, principal = verified
-            try:
-                self._check_claims(claims)
-            except Unauthorized:
-                del self._verified[token]
-                raise
-            self._verified.move_to_end(token)
-            return principal
-        claims = await self._signed_claims(token)
+        kept = self._verified.pop(token, None)
+        if kept is not None and await self.keys.key_for(kept.kid) is kept.key:
+            self._check_claims(kept.claims)  # a token refused now is not kept
+            self._verified[token] = kept  # the most recently used, last
+            return kept.principal
+        kid, key = await self._signing_key(token)
+        claims = _signed_claims(token, key)
         self._check_claims(claims)
         principal = _principal(claims)
-        self._verified[token] = (claims, principal)
+        self._verified[token] = _Verified(kid, key, claims, principal)
         if len(self._verified) > self.cache_size:
             self._verified.popitem(last=False)
         return principal
 
-    async def _signed_claims(self, token: str) -> Mapping[str, Any]:
-        """The payload of a token signed by a trusted key, as a JSON object."""
-        key = await self._signing_key(token)
-        try:
-            payload = jws.verify(token, key, algorithms=[ALGORITHM])
-            claims = json.loads(payload)
-        except (JOSEError, ValueError) as exc:
-            raise invalid_token("The token's signature or payload is not valid") from exc
-        if not isinstance(claims, dict):
-            raise invalid_token("The token's payload is not a JSON object")
-        return claims
-
-    async def _signing_key(self, token: str) -> Key:
+    async def _signing_key(self, token: str) -> tuple[str, Key]:
         try:
             header = jwt.get_unverified_header(token)
         except JOSEError as exc:
@@ -307,7 +314,7 @@ class TokenVerifier:
         key = await self.keys.key_for(kid) if isinstance(kid, str) else None
         if key is None:
             raise invalid_token("The token was not signed by a trusted key")
-        return key
+        return kid, key
 
     def _check_claims(self, claims: Mapping[str, Any]) -> None:
         if claims.get("iss") != self.issuer:
