@@ -25,8 +25,13 @@ class MatchRequest(RequestBody):
 
 
 class FieldAgreement(BaseModel):
-    level: str = Field(description="The comparison level reached, e.g. exact, close, one_digit")
-    weight: float = Field(description="log2(m/u) of that level: the evidence in bits")
+    level: str = Field(
+        description="The level reached: a name's (exact, compound, close, similar, different); "
+        "a date of birth or SSN only exact (full or last4 for an SSN) or not_exact"
+    )
+    weight: float | None = Field(
+        description="log2(m/u) of that level: the evidence in bits; null for not_exact"
+    )
 
 
 class Agreement(BaseModel):
@@ -50,14 +55,30 @@ class MatchOut(BaseModel):
     income_at_entry: Decimal | None
     income_at_exit: Decimal | None
     exit_destination: DestinationOut | None
-    match_weight: float = Field(description="Sum of the field weights (bits)")
-    probability: float = Field(description="P(same person) under the model's prior")
+    match_weight: float = Field(description="Sum of the field weights shown (bits)")
+    probability: float = Field(description="P(same person) from the weight shown")
     agreement: Agreement
+
+
+class FieldMessage(BaseModel):
+    field: str = Field(description="The field's name; never its value")
+    message: str
+
+
+class PersonError(BaseModel):
+    """Why one person was not answered (the others of the request were)."""
+
+    title: str
+    detail: str
+    errors: list[FieldMessage]
 
 
 class PersonResult(BaseModel):
     complete_matches: list[MatchOut]
     partial_matches: list[MatchOut] = Field(description="Best first")
+    error: PersonError | None = Field(
+        None, description="Why this person was not answered (then both lists are empty)"
+    )
 
 
 class MatchResults(BaseModel):
@@ -96,6 +117,10 @@ class OriginalMatch(BaseModel):
 class ReturnUserInfoResponse(BaseModel):
     complete_matches: list[OriginalMatch]
     partial_matches: list[OriginalMatch]
+    refused: list[int] = Field(
+        default_factory=list,
+        description="Indexes of the people not answered: asked with too many variants",
+    )
 
 
 class CohortMember(PersonQuery):
@@ -116,8 +141,12 @@ class DaysToEnrollment(BaseModel):
 
 
 class OutcomeReport(BaseModel):
-    cohort_size: int
-    suppression_threshold: int = Field(description="Counts below it are null (suppressed)")
+    cohort_size: int = Field(description="Members the report covers (the refused ones left out)")
+    refused: int = Field(0, description="Members not covered: asked with too many variants")
+    suppression_threshold: int = Field(
+        description="A count is null (suppressed) when it, or the rest of its group, is below this"
+    )
+    rounding: int = Field(description="Shown counts are rounded to a multiple of this")
     matched: int | None
     matched_share: float | None
     days_to_first_enrollment: DaysToEnrollment

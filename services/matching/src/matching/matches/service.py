@@ -12,21 +12,23 @@ from common.schemas import field_error
 from matching.audit.service import AuditService, Tally
 from matching.destinations import DESTINATIONS
 from matching.identities import question_identity
-from matching.matches.comparison import FIELD_LEVELS, FIELDS, Identity, swapped
+from matching.matches.comparison import Identity, swapped
+from matching.matches.disclosure import agreement, disclosed_probability, disclosed_weight
 from matching.matches.model import FellegiSunterModel
 from matching.matches.reports import CohortOutcome, MatchedStay, outcome_report
 from matching.matches.repository import BlockingQuestion, CandidateRepository
 from matching.matches.schemas import (
-    Agreement,
-    FieldAgreement,
+    FieldMessage,
     MatchOut,
     OriginalMatch,
     OutcomeReport,
+    PersonError,
     PersonQuery,
     PersonResult,
     ReturnUserInfoResponse,
 )
 from matching.matches.scoring import BlockingValues, Scored, Scorer
+from matching.probes.service import ProbeGuard, Refusal
 from matching.schemas import DestinationOut
 from matching.ssn import SsnHasher, SsnHashes
 
@@ -43,6 +45,8 @@ class Found:
 class PersonMatches:
     complete: list[Found] = field(default_factory=list)
     partial: list[Found] = field(default_factory=list)
+    refusal: Refusal | None = None
+    """Set when the probe guard refused the question: then nothing was searched for it."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class MatchingRules:
     max_partial_matches: int
     max_people: int
     report_min_count: int
+    report_rounding: int
 
 
 def record_identity(row: Any) -> Identity:
@@ -61,10 +66,13 @@ def record_identity(row: Any) -> Identity:
     return Identity(row.first_key, row.last_key, row.dob, ssn)
 
 
-def blocking_questions(identities: Sequence[Identity]) -> list[BlockingQuestion]:
-    """Each question's blocking values, in both name orders when it has a first name."""
+def blocking_questions(identities: Sequence[Identity | None]) -> list[BlockingQuestion]:
+    """Each question's blocking values, in both name orders when it has a first name (None: a
+    question not to search for)."""
     questions = []
     for number, identity in enumerate(identities):
+        if identity is None:
+            continue
         forms = (identity, swapped(identity)) if identity.first_key else (identity,)
         for form in forms:
             values = BlockingValues.of(form)
@@ -76,17 +84,7 @@ def blocking_questions(identities: Sequence[Identity]) -> list[BlockingQuestion]
     return questions
 
 
-def agreement(scored: Scored) -> Agreement:
-    parts = {
-        name: None
-        if level is None or weight is None
-        else FieldAgreement(level=FIELD_LEVELS[name][level], weight=round(weight, 3))
-        for name, level, weight in zip(FIELDS, scored.levels, scored.field_weights, strict=True)
-    }
-    return Agreement(names_swapped=scored.names_swapped, **parts)
-
-
-def match_out(found: Found) -> MatchOut:
+def match_out(found: Found, model: FellegiSunterModel) -> MatchOut:
     row = found.row
     return MatchOut(
         organization=row.organization,
@@ -99,8 +97,8 @@ def match_out(found: Found) -> MatchOut:
         income_at_entry=row.income_at_entry,
         income_at_exit=row.income_at_exit,
         exit_destination=DestinationOut.of(row.exit_destination),
-        match_weight=round(found.scored.match_weight, 3),
-        probability=found.scored.probability,
+        match_weight=round(disclosed_weight(found.scored), 3),
+        probability=disclosed_probability(found.scored, model),
         agreement=agreement(found.scored),
     )
 
@@ -119,12 +117,22 @@ def original_match(found: Found) -> OriginalMatch:
     )
 
 
+def person_error(refusal: Refusal) -> PersonError:
+    return PersonError(
+        title="Too many variants of one person",
+        detail="This caller asked about this person with more different identifiers than "
+        "allowed within the probe window; the person was not searched for",
+        errors=[FieldMessage(field=name, message=message) for name, message in refusal.fields],
+    )
+
+
 def tally(matches: Sequence[PersonMatches]) -> Tally:
     return Tally(
         people=len(matches),
         matched=sum(bool(person.complete or person.partial) for person in matches),
         complete_matches=sum(len(person.complete) for person in matches),
         partial_matches=sum(len(person.partial) for person in matches),
+        probes_refused=sum(person.refusal is not None for person in matches),
     )
 
 
@@ -135,15 +143,18 @@ class MatchingService:
         hasher: SsnHasher,
         model: FellegiSunterModel,
         rules: MatchingRules,
+        guard: ProbeGuard,
     ) -> None:
         self.candidates = CandidateRepository(session)
         self.audit = AuditService(session)
         self.hasher = hasher
         self.scorer = Scorer(model)
         self.rules = rules
+        self.guard = guard
 
-    async def find(self, people: Sequence[PersonQuery]) -> list[PersonMatches]:
-        """Complete and partial matches of each person, in the order given."""
+    async def find(self, people: Sequence[PersonQuery], caller: Principal) -> list[PersonMatches]:
+        """Complete and partial matches of each person, in the order given; every question
+        passes the probe guard first (a refused one is not searched)."""
         if len(people) > self.rules.max_people:
             raise field_error(
                 "people", f"at most {self.rules.max_people} people per request; got {len(people)}"
@@ -158,9 +169,17 @@ class MatchingService:
             )
             for person in people
         ]
-        rows = await self.candidates.candidates(blocking_questions(identities))
+        refusals = await self.guard.screen(caller.subject, identities)
+        admitted = [
+            identity if number not in refusals else None
+            for number, identity in enumerate(identities)
+        ]
+        rows = await self.candidates.candidates(blocking_questions(admitted))
         # Scoring is CPU work: a thread keeps the event loop answering meanwhile.
-        return await asyncio.to_thread(self._classify, identities, rows)
+        matches = await asyncio.to_thread(self._classify, identities, rows)
+        for number, refusal in refusals.items():
+            matches[number].refusal = refusal
+        return matches
 
     def _classify(self, identities: Sequence[Identity], rows: Sequence[Any]) -> list[PersonMatches]:
         matches = [PersonMatches() for _ in identities]
@@ -174,15 +193,18 @@ class MatchingService:
             person.complete.sort(key=lambda found: (found.row.organization, found.row.entry_date))
             person.partial.sort(key=lambda found: -found.scored.match_weight)
             del person.partial[self.rules.max_partial_matches :]
+            person.partial.sort(key=lambda found: -disclosed_weight(found.scored))  # as shown
         return matches
 
     async def matches(self, people: Sequence[PersonQuery], caller: Principal) -> list[PersonResult]:
-        found = await self.find(people)
+        found = await self.find(people, caller)
         await self.audit.record(caller, "matches", tally(found))
+        model = self.scorer.model
         return [
             PersonResult(
-                complete_matches=[match_out(item) for item in person.complete],
-                partial_matches=[match_out(item) for item in person.partial],
+                complete_matches=[match_out(item, model) for item in person.complete],
+                partial_matches=[match_out(item, model) for item in person.partial],
+                error=None if person.refusal is None else person_error(person.refusal),
             )
             for person in found
         ]
@@ -196,17 +218,18 @@ class MatchingService:
             PersonQuery(last_name=last_name, ssn=ssn)
             for last_name, ssn in zip(last_names, ssns, strict=True)
         ]
-        found = await self.find(people)
+        found = await self.find(people, caller)
         await self.audit.record(caller, "return_user_info", tally(found))
         return ReturnUserInfoResponse(
             complete_matches=[original_match(item) for p in found for item in p.complete],
             partial_matches=[original_match(item) for p in found for item in p.partial],
+            refused=[number for number, person in enumerate(found) if person.refusal],
         )
 
     async def outcome_report(
         self, people: Sequence[PersonQuery], closed_on: Sequence[Any], caller: Principal
     ) -> OutcomeReport:
-        found = await self.find(people)
+        found = await self.find(people, caller)
         await self.audit.record(caller, "outcome_report", tally(found))
         cohort = [
             CohortOutcome(
@@ -217,5 +240,11 @@ class MatchingService:
                 ],
             )
             for person, closed in zip(found, closed_on, strict=True)
+            if person.refusal is None
         ]
-        return outcome_report(cohort, self.rules.report_min_count)
+        return outcome_report(
+            cohort,
+            self.rules.report_min_count,
+            rounding=self.rules.report_rounding,
+            refused=len(found) - len(cohort),
+        )
