@@ -8,7 +8,7 @@ from datetime import date
 from typing import TypeVar
 
 from matching.destinations import DESTINATIONS, DestinationCategory
-from matching.matches.schemas import DaysToEnrollment, OutcomeReport
+from matching.matches.schemas import DaysToEnrollment, OutcomeReport, PersonErrorAt
 
 K = TypeVar("K")
 
@@ -77,7 +77,7 @@ def _latest_exit_category(stays: Sequence[MatchedStay]) -> DestinationCategory |
 
 
 def _days_to_first_enrollment(
-    matched: Sequence[CohortOutcome], people: int | None, suppress: Suppressor
+    matched: Sequence[CohortOutcome], people: int | None
 ) -> DaysToEnrollment:
     """Quartiles of the days to the first entry after closure, for ``people`` (shown or None)."""
     days = [
@@ -96,12 +96,18 @@ def _days_to_first_enrollment(
 
 
 def outcome_report(
-    cohort: Sequence[CohortOutcome], min_count: int, *, rounding: int = 1, refused: int = 0
+    cohort: Sequence[CohortOutcome],
+    min_count: int,
+    person_errors: Sequence[PersonErrorAt] = (),
+    *,
+    rounding: int = 1,
 ) -> OutcomeReport:
-    """The report of the cohort's members (``refused`` more were not searched for)."""
+    """The report of the members that could be asked about; ``person_errors`` are the others
+    (unreadable, or refused as probes), counted in the cohort and as not matched."""
     suppress = Suppressor(min_count, rounding)
+    size = len(cohort) + len(person_errors)
     matched = [person for person in cohort if person.stays]
-    matched_count = suppress.count(len(matched), len(cohort))
+    matched_count = suppress.count(len(matched), size)
     group = len(matched) if matched_count is not None else None
     before = sum(
         any(stay.entry_date < person.closed_on for stay in person.stays) for person in matched
@@ -115,14 +121,14 @@ def outcome_report(
         {category: categories[category] for category in DestinationCategory}, group
     )
     return OutcomeReport(
-        cohort_size=len(cohort),
-        refused=refused,
+        cohort_size=size,
         suppression_threshold=min_count,
         rounding=rounding,
         matched=matched_count,
-        matched_share=None if matched_count is None else matched_count / len(cohort),
-        days_to_first_enrollment=_days_to_first_enrollment(matched, after_count, suppress),
+        matched_share=None if matched_count is None else matched_count / size,
+        days_to_first_enrollment=_days_to_first_enrollment(matched, after_count),
         entered_before_closure=suppress.count(before, group),
         entered_after_closure=after_count,
         exit_destinations={category.value: destinations[category] for category in destinations},
+        person_errors=list(person_errors),
     )

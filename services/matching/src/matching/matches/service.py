@@ -8,22 +8,23 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.auth import Principal
-from common.schemas import field_error
 from matching.audit.service import AuditService, Tally
 from matching.destinations import DESTINATIONS
 from matching.identities import question_identity
 from matching.matches.comparison import Identity, swapped
 from matching.matches.disclosure import agreement, disclosed_probability, disclosed_weight
 from matching.matches.model import FellegiSunterModel
+from matching.matches.questions import Question, question
 from matching.matches.reports import CohortOutcome, MatchedStay, outcome_report
 from matching.matches.repository import BlockingQuestion, CandidateRepository
 from matching.matches.schemas import (
+    CohortMember,
     FieldMessage,
     MatchOut,
     OriginalMatch,
     OutcomeReport,
     PersonError,
-    PersonQuery,
+    PersonErrorAt,
     PersonResult,
     ReturnUserInfoResponse,
 )
@@ -53,7 +54,6 @@ class PersonMatches:
 class MatchingRules:
     partial_min_weight: float
     max_partial_matches: int
-    max_people: int
     report_min_count: int
     report_rounding: int
 
@@ -67,8 +67,8 @@ def record_identity(row: Any) -> Identity:
 
 
 def blocking_questions(identities: Sequence[Identity | None]) -> list[BlockingQuestion]:
-    """Each question's blocking values, in both name orders when it has a first name (None: a
-    question not to search for)."""
+    """Each question's blocking values, in both name orders when it has a first name (None:
+    a person that cannot be asked about)."""
     questions = []
     for number, identity in enumerate(identities):
         if identity is None:
@@ -117,15 +117,6 @@ def original_match(found: Found) -> OriginalMatch:
     )
 
 
-def person_error(refusal: Refusal) -> PersonError:
-    return PersonError(
-        title="Too many variants of one person",
-        detail="This caller asked about this person with more different identifiers than "
-        "allowed within the probe window; the person was not searched for",
-        errors=[FieldMessage(field=name, message=message) for name, message in refusal.fields],
-    )
-
-
 def tally(matches: Sequence[PersonMatches]) -> Tally:
     return Tally(
         people=len(matches),
@@ -133,6 +124,15 @@ def tally(matches: Sequence[PersonMatches]) -> Tally:
         complete_matches=sum(len(person.complete) for person in matches),
         partial_matches=sum(len(person.partial) for person in matches),
         probes_refused=sum(person.refusal is not None for person in matches),
+    )
+
+
+def refusal_error(refusal: Refusal) -> PersonError:
+    return PersonError(
+        title="Too many variants of one person",
+        detail="This caller asked about this person with more different identifiers than "
+        "allowed within the probe window; the person was not searched for",
+        errors=[FieldMessage(field=name, message=message) for name, message in refusal.fields],
     )
 
 
@@ -152,39 +152,41 @@ class MatchingService:
         self.rules = rules
         self.guard = guard
 
-    async def find(self, people: Sequence[PersonQuery], caller: Principal) -> list[PersonMatches]:
-        """Complete and partial matches of each person, in the order given; every question
-        passes the probe guard first (a refused one is not searched)."""
-        if len(people) > self.rules.max_people:
-            raise field_error(
-                "people", f"at most {self.rules.max_people} people per request; got {len(people)}"
-            )
-        identities = [
-            question_identity(
-                self.hasher,
-                first_name=person.first_name,
-                last_name=person.last_name,
-                dob=person.dob,
-                ssn=person.ssn,
-            )
-            for person in people
-        ]
+    def _identity(self, asked: Question) -> Identity | None:
+        person = asked.person
+        if person is None:
+            return None
+        return question_identity(
+            self.hasher,
+            first_name=person.first_name,
+            last_name=person.last_name,
+            dob=person.dob,
+            ssn=person.ssn,
+        )
+
+    async def find(self, questions: Sequence[Question], caller: Principal) -> list[PersonMatches]:
+        """Complete and partial matches of each person, in the order given (none for a person
+        that cannot be asked about). Every question passes the probe guard first, here and
+        only here, so whatever asks (a request, a job) is counted alike; a refused question is
+        not searched for."""
+        # Hashing and scoring are CPU work: a thread keeps the event loop answering meanwhile.
+        identities = await asyncio.to_thread(lambda: [self._identity(q) for q in questions])
         refusals = await self.guard.screen(caller.subject, identities)
-        admitted = [
-            identity if number not in refusals else None
-            for number, identity in enumerate(identities)
-        ]
+        admitted = [None if number in refusals else q for number, q in enumerate(identities)]
         rows = await self.candidates.candidates(blocking_questions(admitted))
-        # Scoring is CPU work: a thread keeps the event loop answering meanwhile.
-        matches = await asyncio.to_thread(self._classify, identities, rows)
+        matches = await asyncio.to_thread(self._classify, admitted, rows)
         for number, refusal in refusals.items():
             matches[number].refusal = refusal
         return matches
 
-    def _classify(self, identities: Sequence[Identity], rows: Sequence[Any]) -> list[PersonMatches]:
+    def _classify(
+        self, identities: Sequence[Identity | None], rows: Sequence[Any]
+    ) -> list[PersonMatches]:
         matches = [PersonMatches() for _ in identities]
         for row in rows:
-            scored = self.scorer.score(identities[row.number], record_identity(row))
+            identity = identities[row.number]
+            assert identity is not None
+            scored = self.scorer.score(identity, record_identity(row))
             if scored.complete:
                 matches[row.number].complete.append(Found(row, scored))
             elif scored.match_weight >= self.rules.partial_min_weight:
@@ -196,55 +198,85 @@ class MatchingService:
             person.partial.sort(key=lambda found: -disclosed_weight(found.scored))  # as shown
         return matches
 
-    async def matches(self, people: Sequence[PersonQuery], caller: Principal) -> list[PersonResult]:
-        found = await self.find(people, caller)
+    async def matches(self, people: Sequence[object], caller: Principal) -> list[PersonResult]:
+        """Each person's matches, or their own error; every other person is answered."""
+        questions = await asyncio.to_thread(lambda: [question(raw) for raw in people])
+        found = await self.find(questions, caller)
         await self.audit.record(caller, "matches", tally(found))
         model = self.scorer.model
-        return [
-            PersonResult(
-                complete_matches=[match_out(item, model) for item in person.complete],
-                partial_matches=[match_out(item, model) for item in person.partial],
-                error=None if person.refusal is None else person_error(person.refusal),
-            )
-            for person in found
-        ]
+        return await asyncio.to_thread(person_results, questions, found, model)
 
     async def return_user_info(
-        self, last_names: Sequence[str], ssns: Sequence[str], caller: Principal
+        self, last_names: Sequence[object], ssns: Sequence[object], caller: Principal
     ) -> ReturnUserInfoResponse:
         """The original's question (last name and SSN of each person) in the original's shape:
-        every person's matches in one complete and one partial list."""
+        every person's matches in one complete and one partial list, and the people that could
+        not be asked about."""
+        pairs = zip(last_names, ssns, strict=True)
         people = [
-            PersonQuery(last_name=last_name, ssn=ssn)
-            for last_name, ssn in zip(last_names, ssns, strict=True)
+            {key: value for key, value in (("last_name", last), ("ssn", ssn)) if value is not None}
+            for last, ssn in pairs
         ]
-        found = await self.find(people, caller)
+        questions = await asyncio.to_thread(lambda: [question(raw) for raw in people])
+        found = await self.find(questions, caller)
         await self.audit.record(caller, "return_user_info", tally(found))
         return ReturnUserInfoResponse(
             complete_matches=[original_match(item) for p in found for item in p.complete],
             partial_matches=[original_match(item) for p in found for item in p.partial],
-            refused=[number for number, person in enumerate(found) if person.refusal],
+            person_errors=person_errors(questions, found),
         )
 
-    async def outcome_report(
-        self, people: Sequence[PersonQuery], closed_on: Sequence[Any], caller: Principal
-    ) -> OutcomeReport:
-        found = await self.find(people, caller)
+    async def outcome_report(self, cohort: Sequence[object], caller: Principal) -> OutcomeReport:
+        """What became of a cohort; members that cannot be asked about count as not matched."""
+        questions = await asyncio.to_thread(lambda: [question(raw, CohortMember) for raw in cohort])
+        found = await self.find(questions, caller)
         await self.audit.record(caller, "outcome_report", tally(found))
-        cohort = [
+        outcomes = [
             CohortOutcome(
-                closed,
+                asked.person.account_closed_on,
                 [
                     MatchedStay(item.row.entry_date, item.row.exit_date, item.row.exit_destination)
                     for item in person.complete + person.partial
                 ],
             )
-            for person, closed in zip(found, closed_on, strict=True)
-            if person.refusal is None
+            for person, asked in zip(found, questions, strict=True)
+            if isinstance(asked.person, CohortMember) and person.refusal is None
         ]
         return outcome_report(
-            cohort,
+            outcomes,
             self.rules.report_min_count,
+            person_errors(questions, found),
             rounding=self.rules.report_rounding,
-            refused=len(found) - len(cohort),
         )
+
+
+def person_error(asked: Question, person: PersonMatches) -> PersonError | None:
+    """Why a person was not answered: not a person that can be asked about, or refused."""
+    if asked.error is not None:
+        return asked.error
+    return None if person.refusal is None else refusal_error(person.refusal)
+
+
+def person_errors(
+    questions: Sequence[Question], found: Sequence[PersonMatches]
+) -> list[PersonErrorAt]:
+    errors = (person_error(asked, person) for asked, person in zip(questions, found, strict=True))
+    return [
+        PersonErrorAt(index=index, error=error)
+        for index, error in enumerate(errors)
+        if error is not None
+    ]
+
+
+def person_results(
+    questions: Sequence[Question], found: Sequence[PersonMatches], model: FellegiSunterModel
+) -> list[PersonResult]:
+    return [
+        PersonResult(
+            complete_matches=[match_out(item, model) for item in person.complete],
+            partial_matches=[match_out(item, model) for item in person.partial],
+            warnings=asked.warnings,
+            error=person_error(asked, person),
+        )
+        for asked, person in zip(questions, found, strict=True)
+    ]

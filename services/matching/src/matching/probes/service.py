@@ -76,16 +76,19 @@ class ProbeGuard:
         self.limits = limits
         self.now = now
 
-    async def screen(self, subject: str, questions: Sequence[Identity]) -> dict[int, Refusal]:
-        """The refused questions by index; raises TooManyRequests when the caller is over
-        budget. What it admits is committed at once, under a per-caller lock, so parallel
-        requests cannot together ask more than one may, and a failure later in the request
-        does not give the caller its questions back."""
+    async def screen(
+        self, subject: str, questions: Sequence[Identity | None]
+    ) -> dict[int, Refusal]:
+        """The refused questions by index (None: a person that cannot be asked about,
+        counted in the budget only); raises TooManyRequests when the caller is over budget.
+        What it admits is committed at once, under a per-caller lock, so parallel requests
+        cannot together ask more than one may, and a failure later in the request does not
+        give the caller its questions back."""
         now = self.now()
         await self.probes.lock_caller(subject)
         await self.probes.forget_before(subject, now - self.limits.window, now - DAY)
         await self._charge_budget(subject, len(questions), now)
-        checks = [self._checks(question) for question in questions]
+        checks = [self._checks(question) if question else [] for question in questions]
         known: defaultdict[bytes, set[bytes]] = defaultdict(set)
         keys = [check.person_key for question in checks for check in question]
         since = now - self.limits.window
