@@ -3,30 +3,34 @@
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.auth import Principal
-from common.schemas import field_error
 from matching.audit.service import AuditService, Tally
 from matching.destinations import DESTINATIONS
 from matching.identities import question_identity
-from matching.matches.comparison import FIELD_LEVELS, FIELDS, Identity, swapped
+from matching.matches.comparison import Identity, swapped
+from matching.matches.disclosure import agreement, disclosed_probability, disclosed_weight
 from matching.matches.model import FellegiSunterModel
+from matching.matches.questions import Question, question
 from matching.matches.reports import CohortOutcome, MatchedStay, outcome_report
 from matching.matches.repository import BlockingQuestion, CandidateRepository
 from matching.matches.schemas import (
-    Agreement,
-    FieldAgreement,
+    CohortMember,
+    FieldMessage,
     MatchOut,
     OriginalMatch,
     OutcomeReport,
-    PersonQuery,
+    PersonError,
+    PersonErrorAt,
     PersonResult,
     ReturnUserInfoResponse,
 )
 from matching.matches.scoring import BlockingValues, Scored, Scorer
+from matching.probes.service import ProbeGuard, Refusal
 from matching.schemas import DestinationOut
 from matching.ssn import SsnHasher, SsnHashes
 
@@ -43,14 +47,16 @@ class Found:
 class PersonMatches:
     complete: list[Found] = field(default_factory=list)
     partial: list[Found] = field(default_factory=list)
+    refusal: Refusal | None = None
+    """Set when the probe guard refused the question: then nothing was searched for it."""
 
 
 @dataclass(frozen=True)
 class MatchingRules:
     partial_min_weight: float
     max_partial_matches: int
-    max_people: int
     report_min_count: int
+    report_rounding: int
 
 
 def record_identity(row: Any) -> Identity:
@@ -61,10 +67,13 @@ def record_identity(row: Any) -> Identity:
     return Identity(row.first_key, row.last_key, row.dob, ssn)
 
 
-def blocking_questions(identities: Sequence[Identity]) -> list[BlockingQuestion]:
-    """Each question's blocking values, in both name orders when it has a first name."""
+def blocking_questions(identities: Sequence[Identity | None]) -> list[BlockingQuestion]:
+    """Each question's blocking values, in both name orders when it has a first name (None:
+    a person that cannot be asked about)."""
     questions = []
     for number, identity in enumerate(identities):
+        if identity is None:
+            continue
         forms = (identity, swapped(identity)) if identity.first_key else (identity,)
         for form in forms:
             values = BlockingValues.of(form)
@@ -76,17 +85,7 @@ def blocking_questions(identities: Sequence[Identity]) -> list[BlockingQuestion]
     return questions
 
 
-def agreement(scored: Scored) -> Agreement:
-    parts = {
-        name: None
-        if level is None or weight is None
-        else FieldAgreement(level=FIELD_LEVELS[name][level], weight=round(weight, 3))
-        for name, level, weight in zip(FIELDS, scored.levels, scored.field_weights, strict=True)
-    }
-    return Agreement(names_swapped=scored.names_swapped, **parts)
-
-
-def match_out(found: Found) -> MatchOut:
+def match_out(found: Found, model: FellegiSunterModel) -> MatchOut:
     row = found.row
     return MatchOut(
         organization=row.organization,
@@ -99,8 +98,8 @@ def match_out(found: Found) -> MatchOut:
         income_at_entry=row.income_at_entry,
         income_at_exit=row.income_at_exit,
         exit_destination=DestinationOut.of(row.exit_destination),
-        match_weight=round(found.scored.match_weight, 3),
-        probability=found.scored.probability,
+        match_weight=round(disclosed_weight(found.scored), 3),
+        probability=disclosed_probability(found.scored, model),
         agreement=agreement(found.scored),
     )
 
@@ -125,6 +124,17 @@ def tally(matches: Sequence[PersonMatches]) -> Tally:
         matched=sum(bool(person.complete or person.partial) for person in matches),
         complete_matches=sum(len(person.complete) for person in matches),
         partial_matches=sum(len(person.partial) for person in matches),
+        probes_refused=sum(person.refusal is not None for person in matches),
+    )
+
+
+@cache
+def refusal_error(refusal: Refusal) -> PersonError:
+    """One error per kind of refusal: a probe's thousands of refusals share it."""
+    return PersonError(
+        title="Too many variants of one person",
+        detail="Asked with more different identifiers than allowed; not searched for",
+        errors=[FieldMessage(field=name, message=message) for name, message in refusal.fields],
     )
 
 
@@ -135,37 +145,50 @@ class MatchingService:
         hasher: SsnHasher,
         model: FellegiSunterModel,
         rules: MatchingRules,
+        guard: ProbeGuard,
     ) -> None:
         self.candidates = CandidateRepository(session)
         self.audit = AuditService(session)
         self.hasher = hasher
         self.scorer = Scorer(model)
         self.rules = rules
+        self.guard = guard
 
-    async def find(self, people: Sequence[PersonQuery]) -> list[PersonMatches]:
-        """Complete and partial matches of each person, in the order given."""
-        if len(people) > self.rules.max_people:
-            raise field_error(
-                "people", f"at most {self.rules.max_people} people per request; got {len(people)}"
-            )
-        identities = [
-            question_identity(
-                self.hasher,
-                first_name=person.first_name,
-                last_name=person.last_name,
-                dob=person.dob,
-                ssn=person.ssn,
-            )
-            for person in people
-        ]
-        rows = await self.candidates.candidates(blocking_questions(identities))
-        # Scoring is CPU work: a thread keeps the event loop answering meanwhile.
-        return await asyncio.to_thread(self._classify, identities, rows)
+    def _identity(self, asked: Question) -> Identity | None:
+        person = asked.person
+        if person is None:
+            return None
+        return question_identity(
+            self.hasher,
+            first_name=person.first_name,
+            last_name=person.last_name,
+            dob=person.dob,
+            ssn=person.ssn,
+        )
 
-    def _classify(self, identities: Sequence[Identity], rows: Sequence[Any]) -> list[PersonMatches]:
+    async def find(self, questions: Sequence[Question], caller: Principal) -> list[PersonMatches]:
+        """Complete and partial matches of each person, in the order given (none for a person
+        that cannot be asked about). Every question passes the probe guard first, here and
+        only here, so whatever asks (a request, a job) is counted alike; a refused question is
+        not searched for."""
+        # Hashing and scoring are CPU work: a thread keeps the event loop answering meanwhile.
+        identities = await asyncio.to_thread(lambda: [self._identity(q) for q in questions])
+        refusals = await self.guard.screen(caller.subject, identities)
+        admitted = [None if number in refusals else q for number, q in enumerate(identities)]
+        rows = await self.candidates.candidates(blocking_questions(admitted))
+        matches = await asyncio.to_thread(self._classify, admitted, rows)
+        for number, refusal in refusals.items():
+            matches[number].refusal = refusal
+        return matches
+
+    def _classify(
+        self, identities: Sequence[Identity | None], rows: Sequence[Any]
+    ) -> list[PersonMatches]:
         matches = [PersonMatches() for _ in identities]
         for row in rows:
-            scored = self.scorer.score(identities[row.number], record_identity(row))
+            identity = identities[row.number]
+            assert identity is not None
+            scored = self.scorer.score(identity, record_identity(row))
             if scored.complete:
                 matches[row.number].complete.append(Found(row, scored))
             elif scored.match_weight >= self.rules.partial_min_weight:
@@ -174,48 +197,88 @@ class MatchingService:
             person.complete.sort(key=lambda found: (found.row.organization, found.row.entry_date))
             person.partial.sort(key=lambda found: -found.scored.match_weight)
             del person.partial[self.rules.max_partial_matches :]
+            person.partial.sort(key=lambda found: -disclosed_weight(found.scored))  # as shown
         return matches
 
-    async def matches(self, people: Sequence[PersonQuery], caller: Principal) -> list[PersonResult]:
-        found = await self.find(people)
+    async def matches(self, people: Sequence[object], caller: Principal) -> list[PersonResult]:
+        """Each person's matches, or their own error; every other person is answered."""
+        questions = await asyncio.to_thread(lambda: [question(raw) for raw in people])
+        found = await self.find(questions, caller)
         await self.audit.record(caller, "matches", tally(found))
-        return [
-            PersonResult(
-                complete_matches=[match_out(item) for item in person.complete],
-                partial_matches=[match_out(item) for item in person.partial],
-            )
-            for person in found
-        ]
+        model = self.scorer.model
+        return await asyncio.to_thread(person_results, questions, found, model)
 
     async def return_user_info(
-        self, last_names: Sequence[str], ssns: Sequence[str], caller: Principal
+        self, last_names: Sequence[object], ssns: Sequence[object], caller: Principal
     ) -> ReturnUserInfoResponse:
         """The original's question (last name and SSN of each person) in the original's shape:
-        every person's matches in one complete and one partial list."""
+        every person's matches in one complete and one partial list, and the people that could
+        not be asked about."""
+        pairs = zip(last_names, ssns, strict=True)
         people = [
-            PersonQuery(last_name=last_name, ssn=ssn)
-            for last_name, ssn in zip(last_names, ssns, strict=True)
+            {key: value for key, value in (("last_name", last), ("ssn", ssn)) if value is not None}
+            for last, ssn in pairs
         ]
-        found = await self.find(people)
+        questions = await asyncio.to_thread(lambda: [question(raw) for raw in people])
+        found = await self.find(questions, caller)
         await self.audit.record(caller, "return_user_info", tally(found))
         return ReturnUserInfoResponse(
             complete_matches=[original_match(item) for p in found for item in p.complete],
             partial_matches=[original_match(item) for p in found for item in p.partial],
+            person_errors=person_errors(questions, found),
         )
 
-    async def outcome_report(
-        self, people: Sequence[PersonQuery], closed_on: Sequence[Any], caller: Principal
-    ) -> OutcomeReport:
-        found = await self.find(people)
+    async def outcome_report(self, cohort: Sequence[object], caller: Principal) -> OutcomeReport:
+        """What became of a cohort; members that cannot be asked about count as not matched."""
+        questions = await asyncio.to_thread(lambda: [question(raw, CohortMember) for raw in cohort])
+        found = await self.find(questions, caller)
         await self.audit.record(caller, "outcome_report", tally(found))
-        cohort = [
+        outcomes = [
             CohortOutcome(
-                closed,
+                asked.person.account_closed_on,
                 [
                     MatchedStay(item.row.entry_date, item.row.exit_date, item.row.exit_destination)
                     for item in person.complete + person.partial
                 ],
             )
-            for person, closed in zip(found, closed_on, strict=True)
+            for person, asked in zip(found, questions, strict=True)
+            if isinstance(asked.person, CohortMember) and person.refusal is None
         ]
-        return outcome_report(cohort, self.rules.report_min_count)
+        return outcome_report(
+            outcomes,
+            self.rules.report_min_count,
+            person_errors(questions, found),
+            rounding=self.rules.report_rounding,
+        )
+
+
+def person_error(asked: Question, person: PersonMatches) -> PersonError | None:
+    """Why a person was not answered: not a person that can be asked about, or refused."""
+    if asked.error is not None:
+        return asked.error
+    return None if person.refusal is None else refusal_error(person.refusal)
+
+
+def person_errors(
+    questions: Sequence[Question], found: Sequence[PersonMatches]
+) -> list[PersonErrorAt]:
+    errors = (person_error(asked, person) for asked, person in zip(questions, found, strict=True))
+    return [
+        PersonErrorAt(index=index, error=error)
+        for index, error in enumerate(errors)
+        if error is not None
+    ]
+
+
+def person_results(
+    questions: Sequence[Question], found: Sequence[PersonMatches], model: FellegiSunterModel
+) -> list[PersonResult]:
+    return [
+        PersonResult(
+            complete_matches=[match_out(item, model) for item in person.complete],
+            partial_matches=[match_out(item, model) for item in person.partial],
+            warnings=asked.warnings,
+            error=person_error(asked, person),
+        )
+        for asked, person in zip(questions, found, strict=True)
+    ]
