@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -127,11 +128,12 @@ def tally(matches: Sequence[PersonMatches]) -> Tally:
     )
 
 
+@cache
 def refusal_error(refusal: Refusal) -> PersonError:
+    """One error per kind of refusal: a probe's thousands of refusals share it."""
     return PersonError(
         title="Too many variants of one person",
-        detail="This caller asked about this person with more different identifiers than "
-        "allowed within the probe window; the person was not searched for",
+        detail="Asked with more different identifiers than allowed; not searched for",
         errors=[FieldMessage(field=name, message=message) for name, message in refusal.fields],
     )
 
