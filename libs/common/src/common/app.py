@@ -4,12 +4,12 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.routing import APIRoute
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from pydantic import BaseModel
 
 from common.auth import KeySource, RemoteJWKS, StaticKeys, TokenVerifier
@@ -17,6 +17,7 @@ from common.database import Database, resolve_database_url
 from common.docs import install_docs
 from common.errors import ServiceUnavailable
 from common.logging import configure_logging
+from common.metrics import exposition, worker_exited
 from common.middleware import HttpMetrics, RequestContextMiddleware
 from common.problems import ConstraintProblems, install_problem_handlers, use_problem_documents
 from common.settings import CommonSettings
@@ -58,7 +59,7 @@ def ops_router(prefix: str, registry: CollectorRegistry) -> APIRouter:
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(exposition(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
 
@@ -78,6 +79,21 @@ def _key_source(settings: CommonSettings, http: httpx.AsyncClient) -> KeySource:
         cache_seconds=settings.jwks_cache_seconds,
         min_refetch_seconds=settings.jwks_min_refetch_seconds,
     )
+
+
+def _point_password_flows_at(app: FastAPI, login_url: str) -> None:
+    """Make the OAuth2 password flow of ``app.openapi()`` post to the identity provider's login."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        for scheme in schema.get("components", {}).get("securitySchemes", {}).values():
+            password_flow = scheme.get("flows", {}).get("password")
+            if password_flow is not None:
+                password_flow["tokenUrl"] = login_url
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_service_app(
@@ -126,6 +142,7 @@ def create_service_app(
         finally:
             await app.state.http.aclose()
             await app.state.db.dispose()
+            worker_exited()
 
     app = FastAPI(
         title=name,
@@ -142,6 +159,7 @@ def create_service_app(
     )
     install_problem_handlers(app, constraint_problems)
     use_problem_documents(app)
+    _point_password_flows_at(app, settings.auth_login_url)
     app.add_middleware(
         RequestContextMiddleware,
         service=name,

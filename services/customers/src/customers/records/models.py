@@ -2,13 +2,28 @@
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, CheckConstraint, Column, DateTime, Index, Text, func
+from sqlalchemy import ARRAY, CheckConstraint, Column, Index, Text
 from sqlmodel import Field
 
-from common.auth import ROLES
+from common.models import created_at_field, updated_at_field
 from customers.fields import CUSTOMER_ID_PATTERN
 from customers.models import Table
 
+# Every role customers grants; each service checks its own (tests/test_boundaries.py keeps them
+# within this set). A new role is added here and by a migration of customers_roles_known.
+ROLES = frozenset(
+    {
+        "customer",
+        "patient",
+        "doctor",
+        "receptionist",
+        "provider",
+        "utility",
+        "staff",
+        "admin",
+        "service",
+    }
+)
 KNOWN_ROLES_SQL = "ARRAY[" + ", ".join(f"'{role}'" for role in sorted(ROLES)) + "]::text[]"
 
 
@@ -32,9 +47,5 @@ class Customer(Table, table=True):
     roles: list[str] = Field(
         sa_column=Column(ARRAY(Text), nullable=False, server_default="{customer}")
     )
-    created_at: datetime = Field(
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
-    )
-    updated_at: datetime = Field(
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
-    )
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
