@@ -6,7 +6,6 @@ person is answered.
 """
 
 import asyncio
-from datetime import timedelta
 from functools import cache
 from typing import Annotated, Any
 
@@ -57,15 +56,7 @@ async def _matching_service(
         report_min_count=settings.report_min_count,
         report_rounding=settings.report_rounding,
     )
-    limits = ProbeLimits(
-        window=timedelta(seconds=settings.probe_window_seconds),
-        max_ssn_variants=settings.max_ssn_variants,
-        max_dob_variants=settings.max_dob_variants,
-        max_variants_per_name=settings.max_variants_per_name,
-        people_per_hour=settings.people_per_hour,
-        people_per_day=settings.people_per_day,
-    )
-    guard = ProbeGuard(session, hasher, limits, now)
+    guard = ProbeGuard(session, hasher, ProbeLimits.of(settings), now)
     return MatchingService(session, hasher, _model(), rules, guard)
 
 
