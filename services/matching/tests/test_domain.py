@@ -11,7 +11,7 @@ from matching.enrollments.csv_rows import CsvProblem, MalformedRecord, csv_rows
 from matching.generator import Generator
 from matching.matches.comparison import Identity, compare, compare_dob, compare_last_name
 from matching.matches.estimation import candidate_pairs, estimate_model
-from matching.matches.model import FellegiSunterModel
+from matching.matches.fellegi_sunter import FellegiSunterModel
 from matching.matches.reports import CohortOutcome, MatchedStay, outcome_report
 from matching.matches.scoring import Scorer
 from matching.names import name_key, phonetic_code

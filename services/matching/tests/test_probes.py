@@ -20,7 +20,6 @@ from .conftest import MatchingApi, enrollment
 GARCIA = {"first_name": "Maria", "last_name": "Garcia", "dob": "1985-03-07", "ssn": "123-45-6789"}
 LAST_FOURS = [f"{n:04d}" for n in range(10, 10_000)]  # 9,990 possible last fours
 WINDOW = timedelta(days=30)
-CLOSED = {"account_closed_on": "2024-06-01"}  # MATCHING_PROBE_WINDOW_SECONDS' default
 
 
 class Clock:
@@ -59,10 +58,6 @@ async def ask(api: MatchingApi, people: list[dict[str, Any]], subject: str = "ut
     )
     assert response.status_code == 200, response.text
     return response.json()["results"]
-
-
-def _is_alert(record: logging.LogRecord) -> bool:
-    return getattr(record, "event", "") == "matching_probe"
 
 
 def answered(results: list[dict[str, Any]]) -> list[int]:

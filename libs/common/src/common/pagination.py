@@ -1,24 +1,35 @@
 """``paginate``: one page of a SELECT and the number of rows it matches on all pages."""
 
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple, overload
 
 from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 RowT = TypeVar("RowT")
+ColumnsT = TypeVarTuple("ColumnsT")
+
+
+@overload
+async def paginate(
+    session: AsyncSession, statement: SelectOfScalar[RowT], *, limit: int, offset: int
+) -> tuple[list[RowT], int]: ...
+
+
+@overload
+async def paginate(
+    session: AsyncSession, statement: Select[*ColumnsT], *, limit: int, offset: int
+) -> tuple[list[tuple[*ColumnsT]], int]: ...
 
 
 async def paginate(
-    session: AsyncSession, statement: SelectOfScalar[RowT], *, limit: int, offset: int
-) -> tuple[list[RowT], int]:
+    session: AsyncSession, statement: Any, *, limit: int, offset: int
+) -> tuple[list[Any], int]:
     """The rows of ``statement`` (ordered by the caller) from ``offset`` on, at most ``limit``,
     and how many rows it matches in all."""
     rows = await session.exec(statement.limit(limit).offset(offset))
-    total = await session.exec(_count_of(statement))
+    total = await session.exec(
+        select(func.count()).select_from(statement.order_by(None).subquery())
+    )
     return list(rows), int(total.one())
-
-
-def _count_of(statement: SelectOfScalar[Any]) -> SelectOfScalar[int]:
-    return select(func.count()).select_from(statement.order_by(None).subquery())

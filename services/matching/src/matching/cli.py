@@ -13,7 +13,7 @@ from matching.generator import Generator
 from matching.identities import question_identity
 from matching.matches.comparison import Identity
 from matching.matches.estimation import estimate_model
-from matching.matches.model import DEFAULT_MODEL_PATH
+from matching.matches.fellegi_sunter import DEFAULT_MODEL_PATH
 from matching.ssn import SsnHasher
 
 

@@ -2,9 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Identity, Integer, Text, func
+from sqlalchemy import BigInteger, CheckConstraint, Column, Identity, Integer, Text
 from sqlmodel import Field
 
+from common.models import created_at_field
 from matching.models import Table
 
 AUDITED_ACTIONS = ("matches", "return_user_info", "outcome_report")
@@ -28,10 +29,7 @@ class AuditEntry(Table, table=True):
     id: int | None = Field(
         default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True)
     )
-    at: datetime | None = Field(
-        default=None,
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
-    )
+    at: datetime | None = created_at_field()
     subject: str = Field(sa_column=Column(Text, nullable=False))
     roles: str = Field(sa_column=Column(Text, nullable=False))
     action: str = Field(sa_column=Column(Text, nullable=False))

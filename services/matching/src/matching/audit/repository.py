@@ -1,9 +1,9 @@
 """All SQL about the audit log."""
 
-from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.pagination import paginate
 from matching.audit.models import AuditEntry
 
 
@@ -17,8 +17,5 @@ class AuditRepository:
 
     async def page(self, *, limit: int, offset: int) -> tuple[list[AuditEntry], int]:
         """Newest first."""
-        rows = await self.session.exec(
-            select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit).offset(offset)
-        )
-        total = await self.session.exec(select(func.count()).select_from(AuditEntry))
-        return list(rows.all()), total.one()
+        statement = select(AuditEntry).order_by(col(AuditEntry.id).desc())
+        return await paginate(self.session, statement, limit=limit, offset=offset)

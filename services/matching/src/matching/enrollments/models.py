@@ -8,7 +8,6 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Date,
-    DateTime,
     ForeignKey,
     Identity,
     Index,
@@ -17,10 +16,10 @@ from sqlalchemy import (
     SmallInteger,
     Text,
     UniqueConstraint,
-    func,
 )
 from sqlmodel import Field
 
+from common.models import created_at_field, updated_at_field
 from matching.destinations import DESTINATION_CODES
 from matching.models import Table
 
@@ -100,11 +99,5 @@ class Enrollment(Table, table=True):
     income_at_entry: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 2)))
     income_at_exit: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 2)))
     exit_destination: int | None = Field(default=None, sa_column=Column(SmallInteger))
-    created_at: datetime | None = Field(
-        default=None,
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
-    )
-    updated_at: datetime | None = Field(
-        default=None,
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
-    )
+    created_at: datetime | None = created_at_field()
+    updated_at: datetime | None = updated_at_field()

@@ -4,10 +4,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import TextClause, func, text
+from sqlalchemy import TextClause, text
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.pagination import paginate
 from matching.enrollments.models import Enrollment
 from matching.organizations.models import Organization
 
@@ -86,18 +87,14 @@ class EnrollmentRepository:
             conditions.append(col(Enrollment.organization_id) == organization_id)
         if client_id is not None:
             conditions.append(col(Enrollment.client_id) == client_id)
-        rows = await self.session.exec(
+        statement = (
             select(Enrollment, Organization.name)
             .join(Organization, col(Organization.id) == col(Enrollment.organization_id))
             .where(*conditions)
             .order_by(col(Enrollment.organization_id), col(Enrollment.enrollment_id))
-            .limit(limit)
-            .offset(offset)
         )
-        total = await self.session.exec(
-            select(func.count()).select_from(Enrollment).where(*conditions)
-        )
-        return [(enrollment, name) for enrollment, name in rows.all()], total.one()
+        rows, total = await paginate(self.session, statement, limit=limit, offset=offset)
+        return [(enrollment, name) for enrollment, name in rows], total
 
     async def one(self, organization_id: int, enrollment_id: str) -> Enrollment | None:
         statement = select(Enrollment).where(

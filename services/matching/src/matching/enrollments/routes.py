@@ -2,13 +2,13 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
-from common.database import DbSession
 from common.errors import UnsupportedMediaType
 from common.problems import documented_problem
 from common.schemas import Page
-from matching.dependencies import Hasher, MatchingSettings, ProvidersOrganization
+from matching.dependencies import ProvidersOrganization
+from matching.enrollments.dependencies import Enrollments
 from matching.enrollments.schemas import (
     DeletedCount,
     EnrollmentOut,
@@ -17,8 +17,7 @@ from matching.enrollments.schemas import (
     UploadQuery,
     UploadReport,
 )
-from matching.enrollments.service import EnrollmentService
-from matching.schemas import HmisId
+from matching.fields import HmisId
 
 Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/matching", tags=["enrollments"])
@@ -30,20 +29,6 @@ UPLOAD_PROBLEMS: Responses = {
     422: documented_problem("Rows are not valid (each named with its number and reason)"),
 }
 EnrollmentIdPath = Annotated[HmisId, Path()]
-
-
-async def _enrollment_service(
-    session: DbSession, hasher: Hasher, settings: MatchingSettings
-) -> EnrollmentService:
-    return EnrollmentService(
-        session,
-        hasher,
-        batch_size=settings.upsert_batch_size,
-        max_rows=settings.max_enrollments_per_request,
-    )
-
-
-Enrollments = Annotated[EnrollmentService, Depends(_enrollment_service)]
 
 
 @router.post(
@@ -92,7 +77,7 @@ async def list_enrollments(
     items, total = await enrollments.page(
         organization.id, query.client_id, limit=query.limit, offset=query.offset
     )
-    return Page[EnrollmentOut](items=items, total=total, limit=query.limit, offset=query.offset)
+    return Page.of(items, total, query)
 
 
 @router.get(

@@ -10,7 +10,8 @@ from pydantic_core import PydanticCustomError
 from common.schemas import PageQuery, RequestBody, example
 from matching.destinations import DESTINATION_CODES
 from matching.enrollments.models import DATA_QUALITY_CODES
-from matching.schemas import DateOfBirth, DestinationOut, HmisId, PersonName, Ssn
+from matching.fields import DateOfBirth, HmisId, PersonName, Ssn
+from matching.schemas import DestinationOut
 
 
 def _known_destination(code: int) -> int:

@@ -9,7 +9,7 @@ subtracted back into the hidden level.
 """
 
 from matching.matches.comparison import FIELD_LEVELS, FIELDS
-from matching.matches.model import FellegiSunterModel
+from matching.matches.fellegi_sunter import FellegiSunterModel
 from matching.matches.schemas import Agreement, FieldAgreement
 from matching.matches.scoring import Scored
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import replace
 
 from matching.matches.comparison import FIELDS, Identity, Levels, compare
-from matching.matches.model import (
+from matching.matches.fellegi_sunter import (
     FellegiSunterModel,
     FieldParameters,
     estimate_prior,

@@ -3,7 +3,8 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import Protocol, cast
 
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,6 +19,29 @@ class BlockingQuestion:
     last_code: str | None
     dob: date | None
     ssn_last4: bytes | None
+
+
+class CandidateRow(Protocol):
+    """One row of the candidate search: an enrollment, its organization's name, and the number
+    of the question it was found for (a SQLAlchemy row, read by column name)."""
+
+    number: int
+    organization: str
+    client_id: str
+    enrollment_id: str
+    first_name: str | None
+    last_name: str
+    first_key: str | None
+    last_key: str
+    dob: date | None
+    ssn_hash: bytes | None
+    ssn_last4_hash: bytes | None
+    ssn_masked_hashes: bytes | None
+    entry_date: date
+    exit_date: date | None
+    income_at_entry: Decimal | None
+    income_at_exit: Decimal | None
+    exit_destination: int | None
 
 
 MAX_CANDIDATES_PER_KEY = 1000
@@ -64,7 +88,7 @@ class CandidateRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def candidates(self, questions: Sequence[BlockingQuestion]) -> list[Any]:
+    async def candidates(self, questions: Sequence[BlockingQuestion]) -> list[CandidateRow]:
         """Every enrollment sharing a blocking key with a question, with the question's number
         (one row per question number and enrollment)."""
         if not questions:
@@ -81,4 +105,4 @@ class CandidateRepository:
                 "per_key": MAX_CANDIDATES_PER_KEY,
             },
         )
-        return list(result.all())
+        return cast(list[CandidateRow], list(result.all()))

@@ -6,19 +6,17 @@ person is answered.
 """
 
 import asyncio
-from functools import cache
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from common.database import DbSession
 from common.docs import documented_body
 from common.errors import Unprocessable
 from common.problems import documented_problem
-from matching.dependencies import Asker, Clock, Hasher, MatchingSettings
+from matching.dependencies import Asker, MatchingSettings
 from matching.json_lists import read_json_lists
-from matching.matches.model import FellegiSunterModel
+from matching.matches.dependencies import Matching
 from matching.matches.schemas import (
     MatchRequest,
     MatchResults,
@@ -27,8 +25,6 @@ from matching.matches.schemas import (
     ReturnUserInfoRequest,
     ReturnUserInfoResponse,
 )
-from matching.matches.service import MatchingRules, MatchingService
-from matching.probes.service import ProbeGuard, ProbeLimits
 
 Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/matching", tags=["matches"])
@@ -40,27 +36,6 @@ BULK_PROBLEMS: Responses = {
     ),
     429: documented_problem("The caller's budget of people per hour or day is spent; Retry-After"),
 }
-
-
-@cache
-def _model() -> FellegiSunterModel:
-    return FellegiSunterModel.default()
-
-
-async def _matching_service(
-    session: DbSession, hasher: Hasher, settings: MatchingSettings, now: Clock
-) -> MatchingService:
-    rules = MatchingRules(
-        partial_min_weight=settings.partial_min_weight,
-        max_partial_matches=settings.max_partial_matches,
-        report_min_count=settings.report_min_count,
-        report_rounding=settings.report_rounding,
-    )
-    guard = ProbeGuard(session, hasher, ProbeLimits.of(settings), now)
-    return MatchingService(session, hasher, _model(), rules, guard)
-
-
-Matching = Annotated[MatchingService, Depends(_matching_service)]
 
 
 async def _json_response(model: BaseModel) -> Response:

@@ -6,7 +6,8 @@ from decimal import Decimal
 from pydantic import BaseModel, Field
 
 from common.schemas import RequestBody, example
-from matching.schemas import DateOfBirth, DestinationOut, PersonName, Ssn
+from matching.fields import DateOfBirth, PersonName, Ssn
+from matching.schemas import DestinationOut
 
 IDENTIFIERS = ("first_name", "last_name", "dob", "ssn")
 MIN_IDENTIFIERS = 2

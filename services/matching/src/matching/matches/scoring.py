@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from matching.matches.comparison import Identity, Levels, compare, swapped
-from matching.matches.model import FellegiSunterModel
+from matching.matches.fellegi_sunter import FellegiSunterModel
 from matching.names import phonetic_code
 
 SSN_LAST4_LEVEL = 2

@@ -4,7 +4,6 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,10 +13,10 @@ from matching.destinations import DESTINATIONS
 from matching.identities import question_identity
 from matching.matches.comparison import Identity, swapped
 from matching.matches.disclosure import agreement, disclosed_probability, disclosed_weight
-from matching.matches.model import FellegiSunterModel
+from matching.matches.fellegi_sunter import FellegiSunterModel
 from matching.matches.questions import Question, question
 from matching.matches.reports import CohortOutcome, MatchedStay, outcome_report
-from matching.matches.repository import BlockingQuestion, CandidateRepository
+from matching.matches.repository import BlockingQuestion, CandidateRepository, CandidateRow
 from matching.matches.schemas import (
     CohortMember,
     FieldMessage,
@@ -39,7 +38,7 @@ from matching.ssn import SsnHasher, SsnHashes
 class Found:
     """One enrollment found for a question (a candidate row) and its score."""
 
-    row: Any
+    row: CandidateRow
     scored: Scored
 
 
@@ -59,7 +58,7 @@ class MatchingRules:
     report_rounding: int
 
 
-def record_identity(row: Any) -> Identity:
+def record_identity(row: CandidateRow) -> Identity:
     """The identity of a candidate enrollment row, SSN hashes as stored."""
     ssn = None
     if row.ssn_last4_hash is not None:
@@ -182,7 +181,7 @@ class MatchingService:
         return matches
 
     def _classify(
-        self, identities: Sequence[Identity | None], rows: Sequence[Any]
+        self, identities: Sequence[Identity | None], rows: Sequence[CandidateRow]
     ) -> list[PersonMatches]:
         matches = [PersonMatches() for _ in identities]
         for row in rows:

@@ -2,9 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Text, func
+from sqlalchemy import BigInteger, Column, ForeignKey, Identity, Text
 from sqlmodel import Field
 
+from common.models import created_at_field
 from matching.models import Table
 
 
@@ -15,10 +16,7 @@ class Organization(Table, table=True):
         default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True)
     )
     name: str = Field(sa_column=Column(Text, nullable=False, unique=True))
-    created_at: datetime | None = Field(
-        default=None,
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
-    )
+    created_at: datetime | None = created_at_field()
 
 
 class Member(Table, table=True):
@@ -35,7 +33,4 @@ class Member(Table, table=True):
             index=True,
         )
     )
-    created_at: datetime | None = Field(
-        default=None,
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
-    )
+    created_at: datetime | None = created_at_field()

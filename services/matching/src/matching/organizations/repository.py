@@ -1,10 +1,10 @@
 """All SQL about organizations and their members."""
 
-from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.pagination import paginate
 from matching.organizations.models import Member, Organization
 
 
@@ -24,11 +24,8 @@ class OrganizationRepository:
         return await self.session.get(Organization, organization_id)
 
     async def page(self, *, limit: int, offset: int) -> tuple[list[Organization], int]:
-        rows = await self.session.exec(
-            select(Organization).order_by(col(Organization.name)).limit(limit).offset(offset)
-        )
-        total = await self.session.exec(select(func.count()).select_from(Organization))
-        return list(rows.all()), total.one()
+        statement = select(Organization).order_by(col(Organization.name))
+        return await paginate(self.session, statement, limit=limit, offset=offset)
 
     async def of_subject(self, subject: str) -> Organization | None:
         statement = (

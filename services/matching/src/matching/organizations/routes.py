@@ -38,12 +38,7 @@ async def list_organizations(
     query: Annotated[PageQuery, Query()], _: Admin, organizations: Organizations
 ) -> Page[OrganizationOut]:
     items, total = await organizations.page(limit=query.limit, offset=query.offset)
-    return Page[OrganizationOut](
-        items=[OrganizationOut.model_validate(item) for item in items],
-        total=total,
-        limit=query.limit,
-        offset=query.offset,
-    )
+    return Page.of([OrganizationOut.model_validate(item) for item in items], total, query)
 
 
 @router.get(

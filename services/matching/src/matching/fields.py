@@ -1,0 +1,47 @@
+"""Annotated field types the feature packages' request schemas share."""
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from matching.names import name_key
+from matching.ssn import ImpossibleSsn, clean_ssn
+
+MAX_NAME_LENGTH = 100
+EARLIEST_DOB = date(1900, 1, 1)
+
+
+def _name_with_letters(value: str) -> str:
+    if name_key(value) is None:
+        raise PydanticCustomError("name", "a name needs at least one letter")
+    return value
+
+
+def _possible_ssn(value: str) -> str:
+    try:
+        return clean_ssn(value)
+    except ImpossibleSsn as exc:
+        raise PydanticCustomError("ssn", str(exc)) from None
+
+
+def _plausible_dob(value: date) -> date:
+    if not EARLIEST_DOB <= value <= date.today():
+        raise PydanticCustomError("dob", "a date of birth lies between 1900-01-01 and today")
+    return value
+
+
+PersonName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH),
+    AfterValidator(_name_with_letters),
+]
+Ssn = Annotated[
+    str,
+    StringConstraints(max_length=11),
+    AfterValidator(_possible_ssn),
+    Field(description="9 digits, or the last 4; dashes and spaces allowed. Never stored as is"),
+]
+DateOfBirth = Annotated[date, AfterValidator(_plausible_dob)]
+HmisId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
