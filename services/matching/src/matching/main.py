@@ -1,6 +1,3 @@
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
 from common.app import create_service_app
@@ -33,12 +30,6 @@ CONSTRAINT_PROBLEMS = {
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with housekeeping(app.state.db, settings):
-            yield
-
     return create_service_app(
         name="matching",
         settings=settings,
@@ -46,5 +37,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         body_limits=dict.fromkeys(BULK_ROUTES, settings.bulk_body_bytes),
         constraint_problems=CONSTRAINT_PROBLEMS,
-        lifespan=lifespan,
+        lifespan=lambda app: housekeeping(app.state.db, settings),
     )

@@ -1,6 +1,3 @@
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
 from common.app import create_service_app
@@ -22,12 +19,6 @@ CONSTRAINT_PROBLEMS = {
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with housekeeping(app.state.db, settings):
-            yield
-
     return create_service_app(
         name="points",
         settings=settings,
@@ -38,6 +29,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             legacy_routes.accounts_router,
         ],
         description=DESCRIPTION,
-        lifespan=lifespan,
+        lifespan=lambda app: housekeeping(app.state.db, settings),
         constraint_problems=CONSTRAINT_PROBLEMS,
     )
