@@ -15,6 +15,7 @@ from common.errors import ServiceUnavailable
 from common.logging import configure_logging
 from common.middleware import HttpMetrics, RequestContextMiddleware
 from common.problems import ConstraintProblems, install_problem_handlers, use_problem_documents
+from common.routing import install_routing_rules
 from common.settings import CommonSettings
 
 logger = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ def create_service_app(
         redoc_url=None,
         openapi_url=f"/{name}/openapi.json",
     )
+    install_routing_rules(app)
     install_problem_handlers(app, constraint_problems)
     use_problem_documents(app)
     app.add_middleware(

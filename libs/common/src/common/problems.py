@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import get_route_path
 
 from common.context import current_request
 from common.database import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, constraint_name, sqlstate
@@ -93,11 +94,24 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
     if exc.status_code == 404 and detail is None:
         detail = f"Nothing is served at {request.url.path}"
-    if exc.status_code == 405 and detail is None:
-        detail = f"{request.method} is not allowed on {request.url.path}"
+    headers = exc.headers
+    if exc.status_code == 405:
+        detail = detail or f"{request.method} is not allowed on {request.url.path}"
+        headers = _complete_allow(request, headers)
     return problem_response(
-        exc.status_code, instance=request.url.path, headers=exc.headers, detail=detail
+        exc.status_code, instance=request.url.path, headers=headers, detail=detail
     )
+
+
+def _complete_allow(
+    request: Request, headers: Mapping[str, str] | None
+) -> Mapping[str, str] | None:
+    """Every method the path serves (a route's own 405 names only its own methods)."""
+    routes = getattr(request.app.state, "routes", None)
+    if routes is None:
+        return headers
+    allowed = routes.allowed(get_route_path(request.scope))
+    return {**(headers or {}), "Allow": ", ".join(sorted(allowed))} if allowed else headers
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
