@@ -82,13 +82,36 @@ async def test_unknown_or_malformed_rooms_are_refused(api, room) -> None:
 
 
 @pytest.mark.parametrize(
-    "date", ["", "2026-02-30", "2026-13-01", "26-01-01", "2026-1-1", "1700000000", "x"]
+    "date",
+    [
+        "",
+        "2026-02-30",
+        "2026-13-01",
+        "26-01-01",
+        "2026-1-1",
+        "1700000000",
+        "x",
+        "9999-12-31",  # a 500 before the platform's bounds: the day after overflows
+        "0001-01-01",
+        "2026-01-01T00:00:00Z",
+    ],
 )
 async def test_malformed_dates_are_refused(api, date) -> None:
     response = await api.client.get(
         "/occupancy/rooms/default/logs", params={"date": date}, headers=api.staff
     )
     api.problem(response, 422)
+
+
+@pytest.mark.parametrize("time_zone", ["Pacific/Kiritimati", "Etc/GMT+12"])
+async def test_the_first_and_last_days_the_bounds_allow_are_served(api, time_zone) -> None:
+    await api.create_room("edge", time_zone=time_zone)
+    for date in ("0002-01-01", "9998-12-31"):
+        response = await api.client.get(
+            "/occupancy/rooms/edge/logs", params={"date": date}, headers=api.staff
+        )
+        assert response.status_code == 200, response.text
+        assert response.content == b"Date,Time,Name,Action\r\n"
 
 
 async def test_the_day_log_needs_a_date(api) -> None:

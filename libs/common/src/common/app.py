@@ -16,6 +16,7 @@ from common.logging import configure_logging
 from common.middleware import HttpMetrics, RequestContextMiddleware
 from common.problems import ConstraintProblems, install_problem_handlers, use_problem_documents
 from common.routing import install_routing_rules
+from common.schemas import document_nul_refusal
 from common.settings import CommonSettings
 
 logger = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ def create_service_app(
     )
     install_routing_rules(app)
     install_problem_handlers(app, constraint_problems)
-    use_problem_documents(app)
+    use_problem_documents(app, document_nul_refusal)
     app.add_middleware(
         RequestContextMiddleware,
         service=name,

@@ -2,7 +2,7 @@
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -11,15 +11,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import get_route_path
 
 from common.context import current_request
 from common.database import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, constraint_name, sqlstate
 from common.errors import Conflict, ProblemError
+from common.routing import get_route_path
 
 ConstraintProblems = Mapping[str, ProblemError]
 """The problem a service answers when a named constraint refuses a write."""
 
+DocumentRewrite = Callable[[dict[str, Any]], dict[str, Any]]
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger(__name__)
 
@@ -224,13 +225,17 @@ def _has_own_error_shape(response: dict[str, Any]) -> bool:
     )
 
 
-def use_problem_documents(app: FastAPI) -> None:
-    """Make ``app.openapi()`` return the document with every error as problem+json."""
+def use_problem_documents(app: FastAPI, *rewrites: DocumentRewrite) -> None:
+    """Make ``app.openapi()`` return the document with every error as problem+json, then
+    rewritten by each of ``rewrites``."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(generate())
+            document = document_problems(generate())
+            for rewrite in rewrites:
+                document = rewrite(document)
+            app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

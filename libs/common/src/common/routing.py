@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse
-from starlette.routing import Router, get_route_path
+from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 # What a path keeps unescaped in a Location: RFC 3986's pchar and "/".
@@ -33,6 +33,13 @@ class Endpoint:
     template: bool
 
 
+def get_route_path(scope: Scope) -> str:
+    """The path the routes match: the request's path below the app's ``root_path``."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 class RouteTable:
     """The app's routes, flattened, recomputed when routes are added."""
 
@@ -45,7 +52,8 @@ class RouteTable:
     def _refresh(self) -> None:
         if self._seen == len(self.router.routes):
             return
-        endpoints, literal = [], {}
+        endpoints: list[Endpoint] = []
+        literal: dict[str, frozenset[str]] = {}
         for route in iter_route_contexts(self.router.routes):
             regex, path = getattr(route, "path_regex", None), getattr(route, "path", None)
             if regex is None or path is None:
