@@ -256,6 +256,10 @@ class Stack:
     def start_service(self, name: str) -> None:
         """Start one service's uvicorn on its port (it must not be running)."""
         command = [sys.executable, "-m", "uvicorn", f"{name}.main:create_app", "--factory"]
+        # nginx reaches the services from loopback, which uvicorn would trust with any client's
+        # X-Forwarded-For as the client address; the services read it themselves (customers:
+        # only from CUSTOMERS_TRUSTED_PROXIES), as in production.
+        command.append("--no-proxy-headers")
         self._spawn(name, [*command, "--host", "127.0.0.1", "--port", str(self.ports[name])])
 
     def start_nginx(self) -> None:
