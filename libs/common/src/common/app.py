@@ -6,18 +6,20 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 
 from common.auth import KeySource, RemoteJWKS, StaticKeys, TokenVerifier
 from common.database import Database, resolve_database_url
 from common.docs import install_docs
 from common.errors import ServiceUnavailable
 from common.logging import configure_logging
+from common.metrics import exposition, worker_exited
 from common.middleware import HttpMetrics, RequestContextMiddleware
 from common.problems import ConstraintProblems, install_problem_handlers, use_problem_documents
 from common.routing import install_routing_rules
 from common.schemas import document_nul_refusal
 from common.settings import CommonSettings
+from common.tracing import instrument_app
 
 logger = logging.getLogger(__name__)
 ExtraLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -47,7 +49,7 @@ def ops_router(prefix: str, registry: CollectorRegistry) -> APIRouter:
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(exposition(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
 
@@ -109,6 +111,7 @@ def create_service_app(
         finally:
             await app.state.http.aclose()
             await app.state.db.dispose()
+            worker_exited()
 
     app = FastAPI(
         title=name,
@@ -118,6 +121,9 @@ def create_service_app(
         docs_url=None,  # install_docs serves it with local assets
         redoc_url=None,
         openapi_url=f"/{name}/openapi.json",
+        # Traces come from common.tracing's instrumentation; FastAPI's own would check the
+        # global OpenTelemetry providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_routing_rules(app)
     install_problem_handlers(app, constraint_problems)
@@ -134,4 +140,5 @@ def create_service_app(
     install_docs(app, name)
     for router in routers:
         app.include_router(router)
+    instrument_app(app, name)
     return app

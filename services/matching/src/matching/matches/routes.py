@@ -1,13 +1,22 @@
-"""POST /matching/matches, the original's /matching/return_user_info, and outcome reports."""
+"""POST /matching/matches, the original's /matching/return_user_info, and outcome reports.
 
+Their bodies are read as they stream in (matching/json_lists.py) and each person validated on
+its own: a person that cannot be matched gets an error in their own result, and every other
+person is answered.
+"""
+
+import asyncio
 from functools import cache
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel
 
 from common.database import DbSession
+from common.errors import Unprocessable
 from common.problems import documented_problem
 from matching.dependencies import Asker, Hasher, MatchingSettings
+from matching.json_lists import json_body, read_json_lists
 from matching.matches.model import FellegiSunterModel
 from matching.matches.schemas import (
     MatchRequest,
@@ -23,7 +32,10 @@ Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/matching", tags=["matches"])
 BULK_PROBLEMS: Responses = {
     413: documented_problem("The body is larger than the bulk limit"),
-    422: documented_problem("A person is not valid (named by its index), or too many people"),
+    422: documented_problem(
+        "The body is not a JSON object of the documented lists, or a list is empty or too long "
+        "(refused as it is read); a person that cannot be matched is an error in its own result"
+    ),
 }
 
 
@@ -38,7 +50,6 @@ def _matching_service(
     rules = MatchingRules(
         partial_min_weight=settings.partial_min_weight,
         max_partial_matches=settings.max_partial_matches,
-        max_people=settings.max_people_per_request,
         report_min_count=settings.report_min_count,
     )
     return MatchingService(session, hasher, _model(), rules)
@@ -47,31 +58,53 @@ def _matching_service(
 Matching = Annotated[MatchingService, Depends(_matching_service)]
 
 
+async def _json_response(model: BaseModel) -> Response:
+    """The answer rendered in a thread: a batch's JSON is CPU work the event loop need not do."""
+    return Response(await asyncio.to_thread(model.model_dump_json), media_type="application/json")
+
+
 @router.post(
     "/matches",
     summary="Complete and partial matches of each person among all enrollments (utility, admin)",
+    response_model=MatchResults,
     responses=BULK_PROBLEMS,
+    openapi_extra=json_body(MatchRequest),
 )
-async def match_people(data: MatchRequest, caller: Asker, matching: Matching) -> MatchResults:
-    return MatchResults(results=await matching.matches(data.people, caller))
+async def match_people(
+    request: Request, caller: Asker, matching: Matching, settings: MatchingSettings
+) -> Response:
+    body = await read_json_lists(request.stream(), {"people": settings.max_people_per_request})
+    results = await matching.matches(body["people"], caller)
+    return await _json_response(MatchResults(results=results))
 
 
 @router.post(
     "/return_user_info",
     summary="The original's request: last names and SSNs, answered in the original's shape",
+    response_model=ReturnUserInfoResponse,
     responses=BULK_PROBLEMS,
+    openapi_extra=json_body(ReturnUserInfoRequest),
 )
 async def return_user_info(
-    data: ReturnUserInfoRequest, caller: Asker, matching: Matching
-) -> ReturnUserInfoResponse:
-    return await matching.return_user_info(data.last_name, data.ssn, caller)
+    request: Request, caller: Asker, matching: Matching, settings: MatchingSettings
+) -> Response:
+    limit = settings.max_people_per_request
+    body = await read_json_lists(request.stream(), {"last_name": limit, "ssn": limit})
+    if len(body["last_name"]) != len(body["ssn"]):
+        raise Unprocessable("last_name and ssn must be lists of the same length")
+    answer = await matching.return_user_info(body["last_name"], body["ssn"], caller)
+    return await _json_response(answer)
 
 
 @router.post(
     "/reports/outcomes",
     summary="What became of a cohort of ex-customers, small counts suppressed (utility, admin)",
+    response_model=OutcomeReport,
     responses=BULK_PROBLEMS,
+    openapi_extra=json_body(OutcomeRequest),
 )
-async def outcome_report(data: OutcomeRequest, caller: Asker, matching: Matching) -> OutcomeReport:
-    closed_on = [member.account_closed_on for member in data.cohort]
-    return await matching.outcome_report(data.cohort, closed_on, caller)
+async def outcome_report(
+    request: Request, caller: Asker, matching: Matching, settings: MatchingSettings
+) -> Response:
+    body = await read_json_lists(request.stream(), {"cohort": settings.max_people_per_request})
+    return await _json_response(await matching.outcome_report(body["cohort"], caller))
