@@ -76,14 +76,11 @@ def fresh_metrics_folder(service: str) -> Iterator[Path]:
 def serve(service: str, *, host: str, port: int, workers: int) -> None:
     """Run ``<service>.main:create_app`` until uvicorn is told to stop."""
     app = f"{service}.main:create_app"
-    # No proxy headers: uvicorn would take X-Forwarded-For from a loopback peer (nginx under
-    # make stack, or any local client) as the client's address, so rotating it would escape the
-    # login throttle. The services read it themselves (customers: from CUSTOMERS_TRUSTED_PROXIES).
     if workers == 1 and not os.environ.get(MULTIPROCESS_DIR):
-        uvicorn.run(app, factory=True, host=host, port=port, proxy_headers=False)
+        uvicorn.run(app, factory=True, host=host, port=port)
         return
     with fresh_metrics_folder(service):
-        uvicorn.run(app, factory=True, host=host, port=port, workers=workers, proxy_headers=False)
+        uvicorn.run(app, factory=True, host=host, port=port, workers=workers)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
