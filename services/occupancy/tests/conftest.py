@@ -111,6 +111,13 @@ class OccupancyApi:
     async def count(self, table: str, where: str = "true", **params: Any) -> int:
         return await count_rows(self.engine, "occupancy", table, where, **params)
 
+    async def document(self) -> dict[str, Any]:
+        """The service's OpenAPI document, as a client generator reads it."""
+        response = await self.client.get("/occupancy/openapi.json")
+        assert response.status_code == 200
+        document: dict[str, Any] = response.json()
+        return document
+
     async def execute(self, statement: str, **params: Any) -> list[Any]:
         async with self.engine.begin() as connection:
             result = await connection.execute(text(statement), params)

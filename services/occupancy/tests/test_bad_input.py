@@ -2,6 +2,8 @@
 
 import pytest
 
+from common.testing.contract import documented_body
+
 ROOM_ROUTES = [
     ("GET", "/occupancy/rooms/default/status"),
     ("GET", "/occupancy/rooms/default"),
@@ -33,12 +35,16 @@ async def nothing_changed(api) -> None:
     ],
 )
 async def test_bad_names_are_refused(api, body) -> None:
+    """By the server and by its OpenAPI document (a blank name was allowed by the document)."""
+    document = await api.document()
     for action in ("register", "unregister"):
+        path = f"/occupancy/rooms/{{room}}/{action}"
         response = await api.client.post(
             f"/occupancy/rooms/default/{action}", json=body, headers=api.staff
         )
         problem = api.problem(response, 422)
         assert problem["errors"]
+        assert not documented_body(document, path, "post").is_valid(body)
     await nothing_changed(api)
 
 
@@ -132,17 +138,37 @@ async def test_the_day_log_needs_a_date(api) -> None:
 async def test_bad_rooms_are_refused(api, body) -> None:
     response = await api.client.post("/occupancy/rooms", json=body, headers=api.admin)
     api.problem(response, 422)
+    assert not documented_body(await api.document(), "/occupancy/rooms", "post").is_valid(body)
     await nothing_changed(api)
 
 
 @pytest.mark.parametrize(
-    "body", [{"title": None}, {"public": None}, {"capacity": 0}, {"slug": "renamed"}, {"title": ""}]
+    "body",
+    [
+        {"title": None},
+        {"public": None},
+        {"capacity": 0},
+        {"slug": "renamed"},
+        {"title": ""},
+        {"title": " \u3000 "},
+    ],
 )
 async def test_bad_room_changes_are_refused(api, body) -> None:
+    """By the server and by its document, which declared title and public nullable."""
     response = await api.client.patch("/occupancy/rooms/default", json=body, headers=api.admin)
     api.problem(response, 422)
+    document = await api.document()
+    assert not documented_body(document, "/occupancy/rooms/{room}", "patch").is_valid(body)
     assert await api.count("rooms", "slug = 'default' AND title = 'Default room'") == 1
     assert await api.count("rooms", "public") == 0
+
+
+async def test_what_the_document_allows_in_a_room_change_is_accepted(api) -> None:
+    document = await api.document()
+    for body in ({"capacity": None}, {"title": "  Kitchen "}, {"public": False}, {}):
+        assert documented_body(document, "/occupancy/rooms/{room}", "patch").is_valid(body)
+        response = await api.client.patch("/occupancy/rooms/default", json=body, headers=api.admin)
+        assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize("last_event_id", ["abc", "-1", "1.5", "9" * 30])

@@ -9,11 +9,13 @@ value the server refuses for it.
 
 import datetime as dt
 import re
+import zoneinfo
 from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
@@ -142,6 +144,26 @@ Date = Annotated[
     WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
 ]
 """A calendar date ``YYYY-MM-DD`` in the years 0002 to 9998."""
+
+
+@cache
+def time_zone_names() -> frozenset[str]:
+    """The IANA time zones this machine's tz database knows."""
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _known_time_zone(value: str) -> str:
+    if value not in time_zone_names():
+        raise PydanticCustomError("time_zone", "not an IANA time zone name, e.g. Europe/Vienna")
+    return value
+
+
+TimeZoneName = Annotated[
+    str,
+    AfterValidator(_known_time_zone),
+    WithJsonSchema({"type": "string", "enum": sorted(time_zone_names())}),
+]
+"""An IANA time zone name the server knows, each listed in the document."""
 
 
 def non_blank(max_length: int) -> StringConstraints:

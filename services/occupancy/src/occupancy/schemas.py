@@ -1,12 +1,9 @@
 """Request and response models of the occupancy endpoints."""
 
 import datetime as dt
-import zoneinfo
-from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -16,7 +13,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
-from common.fields import Date, non_blank
+from common.fields import Date, TimeZoneName, non_blank
 from common.schemas import RequestBody
 from occupancy.models import MAX_NAME_LENGTH, ROOM_SLUG_PATTERN
 
@@ -26,20 +23,6 @@ _PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 PersonName = Annotated[str, non_blank(MAX_NAME_LENGTH)]
 RoomSlug = Annotated[str, StringConstraints(pattern=ROOM_SLUG_PATTERN)]
 Title = Annotated[str, non_blank(200)]
-
-
-@cache
-def _known_time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def known_time_zone(value: str) -> str:
-    if value not in _known_time_zones():
-        raise PydanticCustomError("time_zone", "not an IANA time zone name, e.g. Europe/Vienna")
-    return value
-
-
-TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(known_time_zone)]
 
 
 class PersonIn(RequestBody):
@@ -64,7 +47,7 @@ class RoomCreate(RequestBody):
     slug: RoomSlug = Field(description="The room's name in URLs: a-z, 0-9 and '-'")
     title: Title
     capacity: int | None = Field(None, ge=1, le=1_000_000, description="null: no limit")
-    time_zone: TimeZone = Field("UTC", description="Dates and times of the room's daily logs")
+    time_zone: TimeZoneName = Field("UTC", description="Dates and times of the room's daily logs")
     public: bool = Field(False, description="Status and events readable without signing in")
 
 

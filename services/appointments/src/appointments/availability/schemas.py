@@ -5,10 +5,8 @@ import re
 import uuid
 from datetime import datetime, time
 from typing import Annotated, Any, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     Field,
@@ -19,18 +17,10 @@ from pydantic_core import PydanticCustomError
 
 from appointments.availability.models import MAX_TIME_OFF_REASON_LENGTH
 from appointments.fields import PersonName
-from common.fields import DateTime
+from common.fields import DateTime, TimeZoneName
 from common.schemas import RequestBody
 
 MAX_INTERVALS = 7 * 12
-
-
-def known_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise PydanticCustomError("timezone", "not an IANA time zone, e.g. Europe/Berlin") from exc
-    return name
 
 
 WALL_CLOCK_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
@@ -46,7 +36,6 @@ def wall_clock(value: Any) -> Any:
     raise PydanticCustomError("wall_clock", "a local time of day without a zone, e.g. 08:00")
 
 
-TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(known_timezone)]
 WallClock = Annotated[
     time,
     BeforeValidator(wall_clock),
