@@ -35,10 +35,11 @@ test: bootstrap ## run the whole suite against a real PostgreSQL (TEST_DATABASE_
 	@$(INSTALL_MISSING) $(TEST_NEEDS)
 	$(UV) run pytest
 
-lint: bootstrap ## ruff (check + format --check) and mypy
+lint: bootstrap ## ruff (check + format --check), mypy and vulture (dead code)
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy libs/common/src services/*/src gateway
+	$(UV) run vulture
 
 format: bootstrap ## apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .

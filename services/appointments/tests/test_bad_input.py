@@ -180,3 +180,20 @@ async def test_the_last_day_the_bounds_allow_is_served(api, receptionist, doctor
         headers=headers,
     )
     assert response.status_code == 200, response.text
+
+
+async def test_a_method_a_path_does_not_serve_is_405_with_every_method_it_does(
+    api, receptionist
+) -> None:
+    """``DELETE /appointments/availability`` was a 422 from ``/appointments/{appointment_id}``."""
+    headers = receptionist.headers
+    for method in ("DELETE", "PATCH", "PUT", "POST"):
+        response = await api.client.request(method, "/appointments/availability", headers=headers)
+        problem(response, 405)
+        assert response.headers["allow"] == "GET"
+    one = "/appointments/00000000-0000-0000-0000-000000000000"
+    response = await api.client.request("PUT", one, headers=headers)
+    problem(response, 405)
+    document = (await api.client.get("/appointments/openapi.json")).json()
+    documented = {method.upper() for method in document["paths"]["/appointments/{appointment_id}"]}
+    assert set(response.headers["allow"].split(", ")) == documented

@@ -3,6 +3,7 @@
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -63,6 +64,21 @@ def _key_source(settings: CommonSettings, http: httpx.AsyncClient) -> KeySource:
         cache_seconds=settings.jwks_cache_seconds,
         min_refetch_seconds=settings.jwks_min_refetch_seconds,
     )
+
+
+def _point_password_flows_at(app: FastAPI, login_url: str) -> None:
+    """Make the OAuth2 password flow of ``app.openapi()`` post to the identity provider's login."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        for scheme in schema.get("components", {}).get("securitySchemes", {}).values():
+            password_flow = scheme.get("flows", {}).get("password")
+            if password_flow is not None:
+                password_flow["tokenUrl"] = login_url
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_service_app(
@@ -128,6 +144,7 @@ def create_service_app(
     install_routing_rules(app)
     install_problem_handlers(app, constraint_problems)
     use_problem_documents(app, document_nul_refusal)
+    _point_password_flows_at(app, settings.auth_login_url)
     app.add_middleware(
         RequestContextMiddleware,
         service=name,

@@ -213,7 +213,7 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _has_own_error_shape(response: dict[str, Any]) -> bool:
-    """Whether a route documents an error shape of its own on purpose (RFC 6749's token errors).
+    """Whether a route documents an error shape of its own on purpose (a schema it names).
 
     FastAPI's own 422 (its validation schemas) and ``documented_problem`` entries do not count.
     """

@@ -44,6 +44,13 @@ IDEMPOTENCY_PROBLEMS: dict[int | str, dict[str, Any]] = {
         "The body is not valid, or the Idempotency-Key was used for a different body"
     ),
 }
+# What the two endpoints of an operation (own ledger, any ledger) declare alike.
+ADDS: dict[str, Any] = {
+    "status_code": 201,
+    "response_model": TransactionOut,
+    "responses": IDEMPOTENCY_PROBLEMS,
+}
+SPENDS: dict[str, Any] = {"response_model": list[PayerPoints], "responses": IDEMPOTENCY_PROBLEMS}
 OWN = "the caller's ledger"
 ANY = "any ledger (admin, service)"
 History = Annotated[HistoryQuery, Query()]
@@ -91,9 +98,7 @@ async def spend_page(account_id: str, query: HistoryQuery, ledger: Ledger) -> Sp
 
 @own_router.post(
     "/transactions",
-    status_code=201,
-    response_model=TransactionOut,
-    responses=IDEMPOTENCY_PROBLEMS,
+    **ADDS,
     summary=f"Add a transaction to {OWN} (negative: take points back from the payer)",
 )
 async def add_own_transaction(
@@ -104,8 +109,7 @@ async def add_own_transaction(
 
 @own_router.post(
     "/spend",
-    response_model=list[PayerPoints],
-    responses=IDEMPOTENCY_PROBLEMS,
+    **SPENDS,
     summary=f"Spend points of {OWN}, oldest first; the points taken from each payer",
 )
 async def spend_own_points(
@@ -133,9 +137,7 @@ async def own_spends(query: History, account_id: OwnAccount, ledger: Ledgers) ->
 
 @accounts_router.post(
     "/transactions",
-    status_code=201,
-    response_model=TransactionOut,
-    responses=IDEMPOTENCY_PROBLEMS,
+    **ADDS,
     summary=f"Add a transaction to {ANY} (negative: take points back from the payer)",
 )
 async def add_account_transaction(
@@ -146,8 +148,7 @@ async def add_account_transaction(
 
 @accounts_router.post(
     "/spend",
-    response_model=list[PayerPoints],
-    responses=IDEMPOTENCY_PROBLEMS,
+    **SPENDS,
     summary=f"Spend points of {ANY}, oldest first; the points taken from each payer",
 )
 async def spend_account_points(

@@ -6,7 +6,6 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from common.auth import ROLES
 from common.schemas import Page, PageQuery, RequestBody
 from customers.fields import (
     MAX_EMAIL_LENGTH,
@@ -15,6 +14,7 @@ from customers.fields import (
     EmailAddress,
     LanguageCode,
 )
+from customers.records.models import ROLES
 
 ASSIGNABLE_ROLES = sorted(ROLES - {"service"})  # service tokens come from client credentials only
 

@@ -6,6 +6,7 @@ person is answered.
 """
 
 import asyncio
+from datetime import timedelta
 from functools import cache
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ from pydantic import BaseModel
 from common.database import DbSession
 from common.errors import Unprocessable
 from common.problems import documented_problem
-from matching.dependencies import Asker, Hasher, MatchingSettings
+from matching.dependencies import Asker, Clock, Hasher, MatchingSettings
 from matching.json_lists import json_body, read_json_lists
 from matching.matches.model import FellegiSunterModel
 from matching.matches.schemas import (
@@ -27,6 +28,7 @@ from matching.matches.schemas import (
     ReturnUserInfoResponse,
 )
 from matching.matches.service import MatchingRules, MatchingService
+from matching.probes.service import ProbeGuard, ProbeLimits
 
 Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/matching", tags=["matches"])
@@ -36,6 +38,7 @@ BULK_PROBLEMS: Responses = {
         "The body is not a JSON object of the documented lists, or a list is empty or too long "
         "(refused as it is read); a person that cannot be matched is an error in its own result"
     ),
+    429: documented_problem("The caller's budget of people per hour or day is spent; Retry-After"),
 }
 
 
@@ -44,15 +47,25 @@ def _model() -> FellegiSunterModel:
     return FellegiSunterModel.default()
 
 
-def _matching_service(
-    session: DbSession, hasher: Hasher, settings: MatchingSettings
+async def _matching_service(
+    session: DbSession, hasher: Hasher, settings: MatchingSettings, now: Clock
 ) -> MatchingService:
     rules = MatchingRules(
         partial_min_weight=settings.partial_min_weight,
         max_partial_matches=settings.max_partial_matches,
         report_min_count=settings.report_min_count,
+        report_rounding=settings.report_rounding,
     )
-    return MatchingService(session, hasher, _model(), rules)
+    limits = ProbeLimits(
+        window=timedelta(seconds=settings.probe_window_seconds),
+        max_ssn_variants=settings.max_ssn_variants,
+        max_dob_variants=settings.max_dob_variants,
+        max_variants_per_name=settings.max_variants_per_name,
+        people_per_hour=settings.people_per_hour,
+        people_per_day=settings.people_per_day,
+    )
+    guard = ProbeGuard(session, hasher, limits, now)
+    return MatchingService(session, hasher, _model(), rules, guard)
 
 
 Matching = Annotated[MatchingService, Depends(_matching_service)]
