@@ -21,12 +21,3 @@ def documented_body(document: dict[str, Any], path: str, method: str) -> Draft20
     operation = document["paths"][path][method.lower()]
     schema = operation["requestBody"]["content"]["application/json"]["schema"]
     return _validator(document, schema)
-
-
-def documented_parameter(
-    document: dict[str, Any], path: str, method: str, name: str
-) -> Draft202012Validator:
-    """The schema of one parameter (query, path or header) of ``method path``."""
-    operation = document["paths"][path][method.lower()]
-    (parameter,) = (p for p in operation.get("parameters", []) if p["name"] == name)
-    return _validator(document, parameter["schema"])
