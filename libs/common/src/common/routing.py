@@ -1,10 +1,10 @@
 """Three routing rules FastAPI's router lacks, for every service.
 
 1. A path a literal route serves belongs to it, as OpenAPI matches concrete paths before
-   templated ones: ``DELETE /appointments/availability`` is a 405 (that path serves only GET),
-   never a 422 from ``/appointments/{appointment_id}``.
+   templated ones: ``DELETE /shop/items/latest`` is a 405 when that path serves only GET, never
+   a 422 from ``DELETE /shop/items/{item_id}`` taking "latest" for an id.
 2. A 405 lists in ``Allow`` every method the path serves, not only the first matching route's.
-3. The trailing-slash redirect (``/points/balance/`` to ``/points/balance``) is relative, so a
+3. The trailing-slash redirect (``/shop/items/`` to ``/shop/items``) is relative, so a
    ``Location`` never carries the client's ``Host`` header (nor a scheme the service cannot know).
 """
 
