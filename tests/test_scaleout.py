@@ -260,7 +260,8 @@ async def test_no_replica_exports_while_another_exporter_holds_the_turn(
     dsn = make_url(replicas.env["DATABASE_URL"]).set(drivername="postgresql")
     holder = await asyncpg.connect(dsn.render_as_string(hide_password=False))
     try:
-        assert await holder.fetchval("SELECT pg_try_advisory_lock($1)", EXPORTER_LOCK)
+        # waits while a replica finishes its round, then no replica can start one
+        await holder.execute("SELECT pg_advisory_lock($1)", EXPORTER_LOCK)
         for name in ("Ann", "Bob"):
             path = f"/occupancy/rooms/{room}/register"
             registered = await asyncio.to_thread(
@@ -277,7 +278,7 @@ async def test_no_replica_exports_while_another_exporter_holds_the_turn(
     )
     assert expected.status_code == 200
     assert expected.content.count(b"\r\n") == 3
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while await asyncio.to_thread(bucket_object, replicas, key) != expected.content:
         assert time.monotonic() < deadline, f"{key} never matched the database's CSV"
         await asyncio.sleep(0.2)

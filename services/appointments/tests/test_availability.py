@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from appointments.availability.schemas import WALL_CLOCK_PATTERN
-from common.testing.contract import documented_body
+from common.testing.contract import body_validator
 from services.appointments.tests.conftest import at, problem
 
 MORNINGS = [{"weekday": day, "start": "08:00", "end": "12:00"} for day in range(7)]
@@ -144,7 +144,7 @@ async def test_bad_working_hours_are_refused_and_change_nothing(api) -> None:
         )
         problem(response, 422)
     assert await api.count("working_hours") == 7
-    assert (await api.rows("SELECT timezone FROM appointments.doctor_schedules")) == [("UTC",)]
+    assert (await api.execute("SELECT timezone FROM appointments.doctor_schedules")) == [("UTC",)]
 
 
 async def test_availability_needs_a_bounded_zoned_window(api, patient, doctor) -> None:
@@ -180,7 +180,7 @@ async def test_time_off_and_a_booking_racing_for_the_same_hour_never_both_win(
         )
         outcome = (booking.status_code, time_off.status_code)
         assert outcome in {(201, 409), (422, 201)}, outcome
-    clashes = await api.rows(
+    clashes = await api.execute(
         "SELECT count(*) FROM appointments.appointments a JOIN appointments.time_off t"
         " ON a.doctor_id = t.doctor_id AND a.starts_at < t.ends_at AND t.starts_at < a.ends_at"
     )
@@ -192,7 +192,7 @@ async def test_working_hours_are_documented_as_the_local_times_the_server_takes(
     doctor = await api.doctor(MORNINGS)
     document = (await api.client.get("/appointments/openapi.json")).json()
     path = "/appointments/doctors/{doctor}/working-hours"
-    body = documented_body(document, path, "put")
+    body = body_validator(document, path, "put")
 
     def week(start: str) -> dict[str, Any]:
         return {"timezone": "UTC", "hours": [{"weekday": 1, "start": start, "end": "23:00"}]}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from common.testing.contract import documented_body
+from common.testing.contract import body_validator
 
 ROOM_ROUTES = [
     ("GET", "/occupancy/rooms/default/status"),
@@ -44,7 +44,7 @@ async def test_bad_names_are_refused(api, body) -> None:
         )
         problem = api.problem(response, 422)
         assert problem["errors"]
-        assert not documented_body(document, path, "post").is_valid(body)
+        assert not body_validator(document, path, "post").is_valid(body)
     await nothing_changed(api)
 
 
@@ -138,7 +138,7 @@ async def test_the_day_log_needs_a_date(api) -> None:
 async def test_bad_rooms_are_refused(api, body) -> None:
     response = await api.client.post("/occupancy/rooms", json=body, headers=api.admin)
     api.problem(response, 422)
-    assert not documented_body(await api.document(), "/occupancy/rooms", "post").is_valid(body)
+    assert not body_validator(await api.document(), "/occupancy/rooms", "post").is_valid(body)
     await nothing_changed(api)
 
 
@@ -158,7 +158,7 @@ async def test_bad_room_changes_are_refused(api, body) -> None:
     response = await api.client.patch("/occupancy/rooms/default", json=body, headers=api.admin)
     api.problem(response, 422)
     document = await api.document()
-    assert not documented_body(document, "/occupancy/rooms/{room}", "patch").is_valid(body)
+    assert not body_validator(document, "/occupancy/rooms/{room}", "patch").is_valid(body)
     assert await api.count("rooms", "slug = 'default' AND title = 'Default room'") == 1
     assert await api.count("rooms", "public") == 0
 
@@ -166,7 +166,7 @@ async def test_bad_room_changes_are_refused(api, body) -> None:
 async def test_what_the_document_allows_in_a_room_change_is_accepted(api) -> None:
     document = await api.document()
     for body in ({"capacity": None}, {"title": "  Kitchen "}, {"public": False}, {}):
-        assert documented_body(document, "/occupancy/rooms/{room}", "patch").is_valid(body)
+        assert body_validator(document, "/occupancy/rooms/{room}", "patch").is_valid(body)
         response = await api.client.patch("/occupancy/rooms/default", json=body, headers=api.admin)
         assert response.status_code == 200, response.text
 

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.context import current_request
 from common.database import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, constraint_name, sqlstate
+from common.docs import name_documented_bodies
 from common.errors import Conflict, ProblemError
 from common.routing import get_route_path
 
@@ -226,13 +227,14 @@ def _has_own_error_shape(response: dict[str, Any]) -> bool:
 
 
 def use_problem_documents(app: FastAPI, *rewrites: DocumentRewrite) -> None:
-    """Make ``app.openapi()`` return the document with every error as problem+json, then
-    rewritten by each of ``rewrites``."""
+    """Make ``app.openapi()`` return the document with every error as problem+json (and the
+    bodies of ``common.docs.documented_body`` named in its components), then rewritten by each
+    of ``rewrites``."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            document = document_problems(generate())
+            document = name_documented_bodies(document_problems(generate()))
             for rewrite in rewrites:
                 document = rewrite(document)
             app.openapi_schema = document

@@ -14,7 +14,7 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from common.fields import Date, TimeZoneName, non_blank
-from common.schemas import RequestBody
+from common.schemas import RequestBody, example
 from occupancy.models import MAX_NAME_LENGTH, ROOM_SLUG_PATTERN
 
 # No control characters (tabs, newlines, NUL): a name is one cell of one line of the CSV.
@@ -26,11 +26,15 @@ Title = Annotated[str, non_blank(200)]
 
 
 class PersonIn(RequestBody):
+    model_config = example(name="Ada Lovelace")
+
     name: PersonName
 
 
 class LegacyPersonIn(RequestBody):
     """The original API's body: a missing or blank name is its 400 "name is required"."""
+
+    model_config = example(name="Ada Lovelace")
 
     name: (
         Annotated[
@@ -44,6 +48,14 @@ class LegacyPersonIn(RequestBody):
 
 
 class RoomCreate(RequestBody):
+    model_config = example(
+        slug="reading-room",
+        title="Reading room",
+        capacity=40,
+        time_zone="Europe/London",
+        public=True,
+    )
+
     slug: RoomSlug = Field(description="The room's name in URLs: a-z, 0-9 and '-'")
     title: Title
     capacity: int | None = Field(None, ge=1, le=1_000_000, description="null: no limit")
@@ -58,6 +70,8 @@ def _not_nullable(schema: dict[str, Any]) -> None:
 
 class RoomUpdate(RequestBody):
     """Only the fields given change; ``capacity: null`` removes the limit."""
+
+    model_config = example(title="Reading room (east)", capacity=None)
 
     title: Title | SkipJsonSchema[None] = Field(None, json_schema_extra=_not_nullable)
     capacity: int | None = Field(None, ge=1, le=1_000_000)

@@ -3,11 +3,11 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 from pydantic_core import PydanticCustomError
 
 from common.fields import JSON_INTEGER, Rfc3339, non_blank
-from common.schemas import Page, PageQuery, RequestBody
+from common.schemas import Page, PageQuery, RequestBody, example
 from points.models import MAX_PAYER_LENGTH
 
 MAX_POINTS = 1_000_000_000_000
@@ -45,12 +45,16 @@ SpendPoints = Annotated[int, Field(ge=1, le=MAX_POINTS), JSON_INTEGER]
 
 
 class TransactionIn(RequestBody):
+    model_config = example(payer="DANNON", points=300, timestamp="2022-10-31T10:00:00Z")
+
     payer: PayerName
     points: TransactionPoints
     timestamp: Timestamp
 
 
 class SpendIn(RequestBody):
+    model_config = example(points=5000)
+
     points: SpendPoints
 
 
@@ -80,6 +84,10 @@ class SpendOut(BaseModel):
     points: int
     created_at: datetime
     breakdown: list[PayerPoints] = Field(description="Per payer, in spending order")
+
+
+class Balances(RootModel[dict[str, int]]):
+    """Points left per payer, by payer name."""
 
 
 class HistoryQuery(PageQuery):

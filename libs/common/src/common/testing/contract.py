@@ -16,7 +16,7 @@ def _validator(document: dict[str, Any], schema: dict[str, Any]) -> Draft202012V
     return Draft202012Validator(rooted, format_checker=FormatChecker())
 
 
-def documented_body(document: dict[str, Any], path: str, method: str) -> Draft202012Validator:
+def body_validator(document: dict[str, Any], path: str, method: str) -> Draft202012Validator:
     """The JSON request body ``method path`` documents."""
     operation = document["paths"][path][method.lower()]
     schema = operation["requestBody"]["content"]["application/json"]["schema"]

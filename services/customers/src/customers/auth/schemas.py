@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from common.auth import MAX_TOKEN_CHARS
-from common.schemas import RequestBody
+from common.schemas import RequestBody, example
 from customers.fields import CountryCode, EmailAddress, LanguageCode
 from customers.passwords import MAX_PASSWORD_LENGTH, NewPassword
 
@@ -16,6 +16,10 @@ OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TOKE
 
 
 class SignupRequest(RequestBody):
+    model_config = example(
+        email="ada@example.com", password="violet-harbor-quilt-1987", country="GB", language="en"
+    )
+
     email: EmailAddress
     password: NewPassword
     country: CountryCode | None = None
@@ -30,12 +34,18 @@ class AdminCredentials(RequestBody):
 
 
 class LoginRequest(RequestBody):
+    model_config = example(email="ada@example.com", password="violet-harbor-quilt-1987")
+
     email: EmailAddress
     password: GivenPassword
 
 
 class PasswordForm(RequestBody):
     """The OAuth2 password grant as Swagger's Authorize button posts it (username is the email)."""
+
+    model_config = example(
+        grant_type="password", username="ada@example.com", password="violet-harbor-quilt-1987"
+    )
 
     grant_type: Literal["password"] | None = None
     username: EmailAddress
@@ -81,6 +91,10 @@ class ClientCredentialsGrant(TokenGrant):
 class TokenForm(BaseModel):
     """The token endpoint's form as OpenAPI shows it: one object, the fields each grant uses."""
 
+    model_config = example(
+        grant_type="client_credentials", client_id="appointments", client_secret="s3rv1ce-secret"
+    )
+
     grant_type: Literal["password", "refresh_token", "client_credentials"]
     username: str | None = Field(None, description="password grant: the email")
     password: str | None = Field(None, description="password grant")
@@ -95,19 +109,31 @@ TokenRequest = Annotated[
 
 
 class RefreshRequest(RequestBody):
+    model_config = example(refresh_token="kq3J1sVt0mXbQe8Yw2Rz5Lc9HfA4nDpU")
+
     refresh_token: OpaqueToken
 
 
 class PasswordResetRequest(RequestBody):
+    model_config = example(email="ada@example.com")
+
     email: EmailAddress
 
 
 class PasswordResetConfirm(RequestBody):
+    model_config = example(
+        token="Zr8Wq2Lm4Xn6Vb0Tc3Ys5Ud7Ae9Fg1Hk", new_password="amber-canyon-lantern-2024"
+    )
+
     token: OpaqueToken
     new_password: NewPassword
 
 
 class PasswordChange(RequestBody):
+    model_config = example(
+        current_password="violet-harbor-quilt-1987", new_password="amber-canyon-lantern-2024"
+    )
+
     current_password: GivenPassword
     new_password: NewPassword
 

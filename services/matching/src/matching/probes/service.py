@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from common.database import end_transaction_early
 from common.errors import TooManyRequests
 from common.schemas import field_error
+from matching.config import Settings
 from matching.matches.comparison import Identity
 from matching.names import phonetic_code
 from matching.probes.repository import ProbeRepository
@@ -42,6 +43,17 @@ class ProbeLimits:
     max_variants_per_name: int
     people_per_hour: int
     people_per_day: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> "ProbeLimits":
+        return cls(
+            window=timedelta(seconds=settings.probe_window_seconds),
+            max_ssn_variants=settings.max_ssn_variants,
+            max_dob_variants=settings.max_dob_variants,
+            max_variants_per_name=settings.max_variants_per_name,
+            people_per_hour=settings.people_per_hour,
+            people_per_day=settings.people_per_day,
+        )
 
 
 @dataclass(frozen=True)
@@ -107,7 +119,7 @@ class ProbeGuard:
         give the caller its questions back."""
         now = self.now()
         await self.probes.lock_caller(subject)
-        await self.probes.forget_before(subject, now - self.limits.window, now - DAY)
+        await self.probes.forget_before(now - self.limits.window, now - DAY, subject)
         await self._charge_budget(subject, len(questions), now)
         tag = cache(self.hasher.tag)  # one batch asks about the same few people many times
         checks = [self._checks(question, tag) if question else [] for question in questions]
@@ -126,6 +138,11 @@ class ProbeGuard:
                 extra={"event": "matching_probe", "refused": len(refusals), "fields": fields},
             )
         return refusals
+
+    async def forget_expired(self) -> None:
+        """Housekeeping: drop every caller's questions that no window counts any more."""
+        now = self.now()
+        await self.probes.forget_before(now - self.limits.window, now - DAY)
 
     async def _charge_budget(self, subject: str, people: int, now: datetime) -> None:
         """Record the request's people, or refuse it (429) while a budget is spent."""
