@@ -6,7 +6,7 @@ PORT ?= 8000
 # missing, or the target stops with one line saying what to run (.ci/install-missing).
 INSTALL_MISSING := $(SHELL) .ci/install-missing
 STACK_NEEDS := nginx=nginx
-TEST_NEEDS := nginx=nginx kubectl=kubernetes-client chromium=chromium
+TEST_NEEDS := nginx=nginx kubectl=kubernetes-client chromium=chromium npm=npm
 BENCH_NEEDS := wrk=wrk nginx=nginx
 
 .PHONY: help bootstrap dev stack up down test lint format bench clean

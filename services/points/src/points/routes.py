@@ -22,6 +22,7 @@ from points.dependencies import (
 )
 from points.repository import SpendRow
 from points.schemas import (
+    Balances,
     HistoryQuery,
     PayerPoints,
     SpendIn,
@@ -119,8 +120,8 @@ async def spend_own_points(
 
 
 @own_router.get("/balance", summary=f"Points left per payer in {OWN}, zero balances included")
-async def own_balance(account_id: OwnAccount, ledger: Ledgers) -> dict[str, int]:
-    return await ledger.balance(account_id)
+async def own_balance(account_id: OwnAccount, ledger: Ledgers) -> Balances:
+    return Balances(await ledger.balance(account_id))
 
 
 @own_router.get("/transactions", summary=f"Transactions of {OWN}, newest timestamp first")
@@ -158,8 +159,8 @@ async def spend_account_points(
 
 
 @accounts_router.get("/balance", summary=f"Points left per payer in {ANY}, zero balances included")
-async def account_balance(account_id: AnyAccount, ledger: Ledgers) -> dict[str, int]:
-    return await ledger.balance(account_id)
+async def account_balance(account_id: AnyAccount, ledger: Ledgers) -> Balances:
+    return Balances(await ledger.balance(account_id))
 
 
 @accounts_router.get("/transactions", summary=f"Transactions of {ANY}, newest timestamp first")

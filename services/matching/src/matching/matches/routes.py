@@ -13,10 +13,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
 from common.database import DbSession
+from common.docs import documented_body
 from common.errors import Unprocessable
 from common.problems import documented_problem
 from matching.dependencies import Asker, Clock, Hasher, MatchingSettings
-from matching.json_lists import json_body, read_json_lists
+from matching.json_lists import read_json_lists
 from matching.matches.model import FellegiSunterModel
 from matching.matches.schemas import (
     MatchRequest,
@@ -72,7 +73,7 @@ async def _json_response(model: BaseModel) -> Response:
     summary="Complete and partial matches of each person among all enrollments (utility, admin)",
     response_model=MatchResults,
     responses=BULK_PROBLEMS,
-    openapi_extra=json_body(MatchRequest),
+    openapi_extra=documented_body(MatchRequest),
 )
 async def match_people(
     request: Request, caller: Asker, matching: Matching, settings: MatchingSettings
@@ -87,7 +88,7 @@ async def match_people(
     summary="The original's request: last names and SSNs, answered in the original's shape",
     response_model=ReturnUserInfoResponse,
     responses=BULK_PROBLEMS,
-    openapi_extra=json_body(ReturnUserInfoRequest),
+    openapi_extra=documented_body(ReturnUserInfoRequest),
 )
 async def return_user_info(
     request: Request, caller: Asker, matching: Matching, settings: MatchingSettings
@@ -105,7 +106,7 @@ async def return_user_info(
     summary="What became of a cohort of ex-customers, small counts suppressed (utility, admin)",
     response_model=OutcomeReport,
     responses=BULK_PROBLEMS,
-    openapi_extra=json_body(OutcomeRequest),
+    openapi_extra=documented_body(OutcomeRequest),
 )
 async def outcome_report(
     request: Request, caller: Asker, matching: Matching, settings: MatchingSettings
