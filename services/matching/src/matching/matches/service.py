@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -10,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from common.auth import Principal
 from common.schemas import field_error
 from matching.audit.service import AuditService, Tally
+from matching.config import Settings
 from matching.destinations import DESTINATIONS
 from matching.identities import question_identity
 from matching.matches.comparison import FIELD_LEVELS, FIELDS, Identity, swapped
@@ -119,6 +121,13 @@ def original_match(found: Found) -> OriginalMatch:
     )
 
 
+def person_result(person: PersonMatches) -> PersonResult:
+    return PersonResult(
+        complete_matches=[match_out(item) for item in person.complete],
+        partial_matches=[match_out(item) for item in person.partial],
+    )
+
+
 def tally(matches: Sequence[PersonMatches]) -> Tally:
     return Tally(
         people=len(matches),
@@ -176,16 +185,16 @@ class MatchingService:
             del person.partial[self.rules.max_partial_matches :]
         return matches
 
-    async def matches(self, people: Sequence[PersonQuery], caller: Principal) -> list[PersonResult]:
+    async def results(self, people: Sequence[PersonQuery]) -> tuple[list[PersonResult], Tally]:
+        """Each person's result and the request's counts, without an audit row (a job records
+        one when it is done)."""
         found = await self.find(people)
-        await self.audit.record(caller, "matches", tally(found))
-        return [
-            PersonResult(
-                complete_matches=[match_out(item) for item in person.complete],
-                partial_matches=[match_out(item) for item in person.partial],
-            )
-            for person in found
-        ]
+        return [person_result(person) for person in found], tally(found)
+
+    async def matches(self, people: Sequence[PersonQuery], caller: Principal) -> list[PersonResult]:
+        results, counts = await self.results(people)
+        await self.audit.record(caller, "matches", counts)
+        return results
 
     async def return_user_info(
         self, last_names: Sequence[str], ssns: Sequence[str], caller: Principal
@@ -203,11 +212,11 @@ class MatchingService:
             partial_matches=[original_match(item) for p in found for item in p.partial],
         )
 
-    async def outcome_report(
-        self, people: Sequence[PersonQuery], closed_on: Sequence[Any], caller: Principal
-    ) -> OutcomeReport:
+    async def cohort_outcomes(
+        self, people: Sequence[PersonQuery], closed_on: Sequence[Any]
+    ) -> tuple[list[CohortOutcome], Tally]:
+        """What a report needs of each member, and the counts, without an audit row."""
         found = await self.find(people)
-        await self.audit.record(caller, "outcome_report", tally(found))
         cohort = [
             CohortOutcome(
                 closed,
@@ -218,4 +227,27 @@ class MatchingService:
             )
             for person, closed in zip(found, closed_on, strict=True)
         ]
+        return cohort, tally(found)
+
+    async def outcome_report(
+        self, people: Sequence[PersonQuery], closed_on: Sequence[Any], caller: Principal
+    ) -> OutcomeReport:
+        cohort, counts = await self.cohort_outcomes(people, closed_on)
+        await self.audit.record(caller, "outcome_report", counts)
         return outcome_report(cohort, self.rules.report_min_count)
+
+
+@cache
+def _default_model() -> FellegiSunterModel:
+    return FellegiSunterModel.default()
+
+
+def matching_service(session: AsyncSession, settings: Settings) -> MatchingService:
+    """The matching service of a unit of work (a request's, or a job's chunk)."""
+    rules = MatchingRules(
+        partial_min_weight=settings.partial_min_weight,
+        max_partial_matches=settings.max_partial_matches,
+        max_people=settings.max_people_per_request,
+        report_min_count=settings.report_min_count,
+    )
+    return MatchingService(session, SsnHasher(settings.ssn_key_bytes()), _default_model(), rules)
