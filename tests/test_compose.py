@@ -43,7 +43,15 @@ def arguments(dockerfile: Path, instruction: str) -> list[str]:
 def test_compose_runs_the_platform_and_nothing_else() -> None:
     migrations = {f"{name}-migrate" for name in SERVICES}
     expected = {"postgres", "minio", "create-bucket", "gateway", *SERVICES, *migrations}
-    assert set(COMPOSE) == expected
+    always = {name for name, service in COMPOSE.items() if "profiles" not in service}
+    assert always == expected
+
+
+def test_jaeger_runs_only_under_the_tracing_profile_and_receives_the_services_traces() -> None:
+    assert COMPOSE["jaeger"]["profiles"] == ["tracing"]
+    assert COMPOSE["jaeger"]["environment"]["COLLECTOR_OTLP_ENABLED"] == "true"
+    for name in SERVICES:
+        assert "OTEL_EXPORTER_OTLP_ENDPOINT" in COMPOSE[name]["environment"]
 
 
 @pytest.mark.parametrize("name", SERVICES)

@@ -16,6 +16,7 @@ from common.logging import configure_logging
 from common.middleware import HttpMetrics, RequestContextMiddleware
 from common.problems import ConstraintProblems, install_problem_handlers, use_problem_documents
 from common.settings import CommonSettings
+from common.tracing import instrument_app
 
 logger = logging.getLogger(__name__)
 ExtraLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -116,6 +117,9 @@ def create_service_app(
         docs_url=None,  # install_docs serves it with local assets
         redoc_url=None,
         openapi_url=f"/{name}/openapi.json",
+        # Traces come from common.tracing's instrumentation; FastAPI's own would check the
+        # global OpenTelemetry providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     install_problem_handlers(app, constraint_problems)
     use_problem_documents(app)
@@ -131,4 +135,5 @@ def create_service_app(
     install_docs(app, name)
     for router in routers:
         app.include_router(router)
+    instrument_app(app, name)
     return app

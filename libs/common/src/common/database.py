@@ -11,7 +11,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext import asyncio as sqlalchemy_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.embedded import embedded_database_url
@@ -46,7 +47,8 @@ class Database:
 
     def __init__(self, url: str, schema: str, *, pool_size: int = 5) -> None:
         self.schema = schema
-        self.engine: AsyncEngine = create_async_engine(
+        # Looked up on the module at call time: when traces are on, OpenTelemetry wraps it there.
+        self.engine: AsyncEngine = sqlalchemy_asyncio.create_async_engine(
             async_url(url),
             pool_pre_ping=True,
             pool_size=pool_size,

@@ -4,6 +4,7 @@ import json
 import logging
 import sys
 import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,9 @@ _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {
     "asctime",
     "color_message",
 }
+
+trace_ids: Callable[[], str | None] | None = None
+"""The current trace's id, installed by ``common.tracing`` when traces are on (else no cost)."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -34,6 +38,8 @@ class JsonFormatter(logging.Formatter):
             line["request_id"] = context.request_id
             if context.subject:
                 line["subject"] = context.subject
+        if trace_ids is not None and (trace_id := trace_ids()):
+            line["trace_id"] = trace_id
         line.update(
             {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and k not in line}
         )

@@ -53,6 +53,11 @@ class Page(BaseModel, Generic[ItemT]):
     limit: int
     offset: int
 
+    @classmethod
+    def of(cls, items: Sequence[ItemT], total: int, query: PageQuery) -> "Page[ItemT]":
+        """The page of ``items`` that ``query`` asked for, out of ``total``."""
+        return cls(items=list(items), total=total, limit=query.limit, offset=query.offset)
+
 
 def field_error(field: str, message: str, *, error_type: str = "value_error") -> Unprocessable:
     """A 422 naming one field of the request body, shaped like a validation error."""

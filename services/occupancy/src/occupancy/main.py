@@ -9,15 +9,19 @@ from common.errors import Conflict
 from occupancy.config import Settings
 from occupancy.events import running_hub
 from occupancy.exporter import running_exporter
-from occupancy.routes import people_router, router
+from occupancy.legacy_routes import people_router
+from occupancy.routes import router
 from occupancy.service import OccupancyService
 
 DESCRIPTION = (
     "Who is in a room now; every action logged durably, as daily CSV files in S3, and a "
     "live event stream. `/occupancy/people/...` is the original API on the default room."
 )
-# Backstops in the database behind the rules the service checks first (under the room's lock).
+# The database refuses a taken slug and the deletion of a room with history; it is also the
+# backstop behind the rules the service checks first (under the room's lock).
 CONSTRAINT_PROBLEMS = {
+    "rooms_slug_unique": Conflict("A room with this slug exists"),
+    "actions_room_id_fkey": Conflict("The room has logged actions; its history is kept"),
     "rooms_within_capacity": Conflict("The room is full"),
     "occupants_one_per_name": Conflict("This person is already in the room"),
 }

@@ -6,25 +6,15 @@ from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.pagination import paginate
 from occupancy.models import DEFAULT_ROOM, Action, LogDay, Occupant, Room
 
-UNIQUE_VIOLATION = "23505"
-FOREIGN_KEY_VIOLATION = "23503"
 EVENTS_CHANNEL = "occupancy_events"
 # Advisory lock key of the exporter (pg_try_advisory_lock): one replica exports at a time.
 EXPORTER_LOCK = 0x0CC0_0001
-
-
-class DuplicateRoom(Exception):
-    """The slug is taken."""
-
-
-class RoomHasHistory(Exception):
-    """The action log refers to the room (the log is kept, so the room is too)."""
 
 
 @dataclass(frozen=True)
@@ -34,10 +24,6 @@ class PendingDay:
     time_zone: str
     day: dt.date
     last_action: int
-
-
-def _sqlstate(exc: IntegrityError) -> str | None:
-    return getattr(exc.orig, "sqlstate", None)
 
 
 class RoomRepository:
@@ -60,16 +46,10 @@ class RoomRepository:
         await self.session.exec(statement)
 
     async def insert(self, **values: Any) -> Room:
-        """Insert and flush; DuplicateRoom when the slug is taken."""
-        try:
-            async with self.session.begin_nested():
-                result = await self.session.exec(insert(Room).values(**values).returning(Room))
-                room: Room = result.scalars().one()
-                return room
-        except IntegrityError as exc:
-            if _sqlstate(exc) == UNIQUE_VIOLATION:
-                raise DuplicateRoom from exc
-            raise
+        """Insert the room (a taken slug: ``rooms_slug_unique`` refuses it)."""
+        result = await self.session.exec(insert(Room).values(**values).returning(Room))
+        room: Room = result.scalars().one()
+        return room
 
     async def update(self, room_id: int, **values: Any) -> Room:
         statement = (
@@ -82,22 +62,14 @@ class RoomRepository:
         return room
 
     async def delete(self, room_id: int) -> None:
-        """Delete the room and its occupants; RoomHasHistory when actions were logged in it."""
-        try:
-            async with self.session.begin_nested():
-                await self.session.exec(delete(Room).where(col(Room.room_id) == room_id))
-        except IntegrityError as exc:
-            if _sqlstate(exc) == FOREIGN_KEY_VIOLATION:
-                raise RoomHasHistory from exc
-            raise
+        """Delete the room and its occupants (logged actions: ``actions_room_id_fkey`` refuses)."""
+        await self.session.exec(delete(Room).where(col(Room.room_id) == room_id))
 
     async def page(self, *, limit: int, offset: int) -> tuple[list[Room], int]:
         """One page ordered by slug, and the number of rooms in all."""
-        items = await self.session.exec(
-            select(Room).order_by(Room.slug).limit(limit).offset(offset)
+        return await paginate(
+            self.session, select(Room).order_by(Room.slug), limit=limit, offset=offset
         )
-        total = await self.session.exec(select(func.count()).select_from(Room))
-        return list(items), total.one()
 
     async def set_count(self, room_id: int, count: int) -> Room:
         """Store the number inside; the check constraint refuses more than the capacity."""

@@ -4,22 +4,24 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from common.auth import CurrentUser, Principal, bearer_scheme, current_user, require_roles
-from common.database import DbSession
-from common.dependencies import AppDatabase, settings_dependency
-from common.errors import BadRequest
+from common.auth import CurrentUser
+from common.dependencies import AppDatabase
 from common.problems import documented_problem
 from common.schemas import Page, PageQuery
-from occupancy.config import Settings
-from occupancy.events import EventHub, room_events
-from occupancy.models import DEFAULT_ROOM, ROOM_SLUG_PATTERN
+from occupancy.dependencies import (
+    Admin,
+    Events,
+    Occupancy,
+    OccupancySettings,
+    OptionalUser,
+    RoomSlug,
+    Staff,
+)
+from occupancy.events import room_events
 from occupancy.schemas import (
-    LegacyChange,
-    LegacyPersonIn,
-    LegacyStatus,
     LogQuery,
     PersonIn,
     RoomCreate,
@@ -30,9 +32,7 @@ from occupancy.schemas import (
 from occupancy.service import OccupancyService, RoomState
 
 router = APIRouter(prefix="/occupancy", tags=["occupancy"])
-people_router = APIRouter(prefix="/occupancy/people", tags=["original API"])
 
-NAME_REQUIRED = "name is required"
 NOT_VISIBLE: dict[int | str, dict[str, Any]] = {
     401: documented_problem("The room is not public and no valid token was given"),
     404: documented_problem("No such room"),
@@ -50,27 +50,6 @@ CHANGE_REFUSED: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def optional_user(
-    request: Request, token: Annotated[str | None, Depends(bearer_scheme)]
-) -> Principal | None:
-    """The caller when a token is given (it must be valid); None for anonymous callers."""
-    return await current_user(request, token) if token else None
-
-
-def _occupancy_service(session: DbSession) -> OccupancyService:
-    return OccupancyService(session)
-
-
-Occupancy = Annotated[OccupancyService, Depends(_occupancy_service)]
-Caller = Annotated[Principal | None, Depends(optional_user)]
-Staff = Annotated[Principal, Depends(require_roles("staff", "admin"))]
-Admin = Annotated[Principal, Depends(require_roles("admin"))]
-RoomSlug = Annotated[
-    str, Path(pattern=ROOM_SLUG_PATTERN, max_length=63, description="The room's slug")
-]
-OccupancySettings = Annotated[Settings, Depends(settings_dependency(Settings))]
-
-
 def room_status(state: RoomState) -> RoomStatus:
     return RoomStatus(
         status=state.status,
@@ -86,12 +65,7 @@ async def list_rooms(
     query: Annotated[PageQuery, Query()], _: CurrentUser, occupancy: Occupancy
 ) -> Page[RoomOut]:
     rooms, total = await occupancy.rooms_page(limit=query.limit, offset=query.offset)
-    return Page[RoomOut](
-        items=[RoomOut.model_validate(room) for room in rooms],
-        total=total,
-        limit=query.limit,
-        offset=query.offset,
-    )
+    return Page.of([RoomOut.model_validate(room) for room in rooms], total, query)
 
 
 @router.post(
@@ -105,7 +79,7 @@ async def create_room(data: RoomCreate, _: Admin, occupancy: Occupancy) -> RoomO
 
 
 @router.get("/rooms/{room}", summary="One room", responses=NOT_VISIBLE)
-async def read_room(room: RoomSlug, caller: Caller, occupancy: Occupancy) -> RoomOut:
+async def read_room(room: RoomSlug, caller: OptionalUser, occupancy: Occupancy) -> RoomOut:
     return RoomOut.model_validate(await occupancy.room(room, caller))
 
 
@@ -164,7 +138,7 @@ async def unregister(
     summary="Who is inside (signed-in users; anyone for a public room)",
     responses=NOT_VISIBLE,
 )
-async def status(room: RoomSlug, caller: Caller, occupancy: Occupancy) -> RoomStatus:
+async def status(room: RoomSlug, caller: OptionalUser, occupancy: Occupancy) -> RoomStatus:
     return room_status(await occupancy.state(room, caller))
 
 
@@ -203,9 +177,9 @@ async def day_log(
     },
 )
 async def events(
-    request: Request,
+    hub: Events,
     room: RoomSlug,
-    caller: Caller,
+    caller: OptionalUser,
     database: AppDatabase,
     settings: OccupancySettings,
     last_event_id: Annotated[
@@ -218,7 +192,6 @@ async def events(
         visible = await occupancy.room(room, caller)
         # Without Last-Event-ID: what is logged from now on, "now" being before the response.
         after = await occupancy.last_event_id(visible) if last_event_id is None else last_event_id
-    hub: EventHub = request.app.state.events
 
     async def stream() -> AsyncIterator[ServerSentEvent]:
         async for event in room_events(hub, database, visible, after):
@@ -229,47 +202,3 @@ async def events(
     return EventSourceResponse(
         stream(), ping=settings.events_heartbeat_seconds, send_timeout=settings.events_send_timeout
     )
-
-
-def _name_required(data: LegacyPersonIn | None) -> str:
-    """The original's rule: without a name, 400 with ``{"error": "name is required"}``."""
-    if data is None or not data.name:
-        raise BadRequest(NAME_REQUIRED, extra={"error": NAME_REQUIRED})
-    return data.name
-
-
-NAME_MISSING: dict[int | str, dict[str, Any]] = {
-    **STAFF_ONLY,
-    400: documented_problem('No name; the problem also carries "error": "name is required"'),
-    409: documented_problem("Already inside, or not inside; nothing logged"),
-}
-
-
-@people_router.post(
-    "/register", summary="The original API: register in the default room", responses=NAME_MISSING
-)
-async def register_person(
-    staff: Staff, occupancy: Occupancy, data: LegacyPersonIn | None = None
-) -> LegacyChange:
-    state = await occupancy.register(DEFAULT_ROOM, _name_required(data), staff)
-    return LegacyChange(status="registered", occupants=state.occupants)
-
-
-@people_router.post(
-    "/unregister",
-    summary="The original API: unregister from the default room",
-    responses=NAME_MISSING,
-)
-async def unregister_person(
-    staff: Staff, occupancy: Occupancy, data: LegacyPersonIn | None = None
-) -> LegacyChange:
-    state = await occupancy.unregister(DEFAULT_ROOM, _name_required(data), staff)
-    return LegacyChange(status="unregistered", occupants=state.occupants)
-
-
-@people_router.get(
-    "/status", summary="The original API: the default room's status", responses=NOT_VISIBLE
-)
-async def person_status(caller: Caller, occupancy: Occupancy) -> LegacyStatus:
-    state = await occupancy.state(DEFAULT_ROOM, caller)
-    return LegacyStatus(status=state.status, occupants=state.occupants, count=len(state.occupants))

@@ -5,9 +5,9 @@ from fastapi import FastAPI
 
 from common.app import create_service_app
 from common.errors import Conflict
+from points import legacy_routes, routes
 from points.config import Settings
 from points.housekeeping import housekeeping
-from points.routes import routers
 
 DESCRIPTION = (
     "Each account's points ledger: payer transactions, spending oldest points first, balances. "
@@ -31,7 +31,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         name="points",
         settings=settings,
-        routers=routers,
+        routers=[
+            routes.own_router,
+            routes.accounts_router,
+            legacy_routes.own_router,
+            legacy_routes.accounts_router,
+        ],
         description=DESCRIPTION,
         lifespan=lifespan,
         constraint_problems=CONSTRAINT_PROBLEMS,

@@ -2,23 +2,25 @@
 
 The ledger's operations are served twice: under ``/points`` on the caller's own ledger, and under
 ``/points/accounts/{account_id}`` on any ledger for admins and service tokens (and for the
-holder itself); anyone else gets 404 there.
+holder itself); anyone else gets 404 there. Both endpoints of an operation call one function.
 """
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query
-from fastapi.encoders import jsonable_encoder
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
-from common.auth import CurrentUser
-from common.database import DbSession
-from common.dependencies import settings_dependency
 from common.problems import documented_problem
-from points.config import Settings
-from points.models import ACCOUNT_ID_PATTERN
+from common.schemas import Page
+from points.dependencies import (
+    AnyAccount,
+    DeletableAccount,
+    Idempotency,
+    IdempotencyKey,
+    Ledgers,
+    OwnAccount,
+)
+from points.repository import SpendRow
 from points.schemas import (
     HistoryQuery,
     PayerPoints,
@@ -29,16 +31,8 @@ from points.schemas import (
     TransactionOut,
     TransactionPage,
 )
-from points.service import (
-    DELETE_ANY,
-    READ_AND_WRITE_ANY,
-    IdempotentRequests,
-    Ledger,
-    own_account,
-    visible_account,
-)
+from points.service import Ledger
 
-REPLAYED_HEADER = "Idempotent-Replayed"
 NOT_VISIBLE: dict[int | str, dict[str, Any]] = {
     404: documented_problem("No such ledger, or not the caller's to see")
 }
@@ -50,183 +44,137 @@ IDEMPOTENCY_PROBLEMS: dict[int | str, dict[str, Any]] = {
         "The body is not valid, or the Idempotency-Key was used for a different body"
     ),
 }
-
-
-async def _ledger(session: DbSession) -> Ledger:
-    return Ledger(session)
-
-
-PointsSettings = Annotated[Settings, Depends(settings_dependency(Settings))]
-
-
-async def _idempotent_requests(settings: PointsSettings, session: DbSession) -> IdempotentRequests:
-    return IdempotentRequests(session, ttl_seconds=settings.idempotency_key_ttl_seconds)
-
-
-async def _idempotency_key(
-    key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            pattern=r'^"?[!#-~]{1,255}"?$',
-            description=(
-                "Any 1-255 visible ASCII characters, quoted or not. A retry with the same key "
-                "and body replays the first response; with another body it is 422; while the "
-                "first is in progress it is 409. Keys are per account and kept 24 hours."
-            ),
-        ),
-    ] = None,
-) -> str | None:
-    return key.strip('"') if key else None
-
-
-async def _own_account(caller: CurrentUser) -> str:
-    return own_account(caller)
-
-
-async def _any_account(
-    caller: CurrentUser,
-    account_id: Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, max_length=128)],
-) -> str:
-    return visible_account(caller, account_id, any_of=READ_AND_WRITE_ANY)
-
-
-Ledgers = Annotated[Ledger, Depends(_ledger)]
-Requests = Annotated[IdempotentRequests, Depends(_idempotent_requests)]
-IdempotencyKey = Annotated[str | None, Depends(_idempotency_key)]
-AccountResolver = Callable[..., Awaitable[str]]
-
-
-async def _once(
-    requests: IdempotentRequests,
-    account_id: str,
-    key: str | None,
-    request: tuple[str, BaseModel],
-    status_code: int,
-    run: Callable[[], Awaitable[Any]],
-) -> JSONResponse:
-    """Run the operation, or replay what it answered the first time under this key."""
-
-    async def answer() -> tuple[int, Any]:
-        return status_code, jsonable_encoder(await run())
-
-    if key is None:
-        return JSONResponse(jsonable_encoder(await run()), status_code=status_code)
-    operation, body = request
-    outcome = await requests.once(
-        account_id, key, (operation, body.model_dump(mode="json")), answer
-    )
-    headers = {REPLAYED_HEADER: "true"} if outcome.replayed else None
-    return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
-
-
-def ledger_routes(router: APIRouter, resolve_account: AccountResolver, *, who: str) -> None:
-    """The ledger's operations on ``router``, on the account ``resolve_account`` names."""
-    AccountId = Annotated[str, Depends(resolve_account)]  # noqa: N806 (a type alias)
-
-    async def add(
-        data: TransactionIn,
-        account_id: AccountId,
-        key: IdempotencyKey,
-        ledger: Ledgers,
-        requests: Requests,
-    ) -> JSONResponse:
-        async def run() -> TransactionOut:
-            row = await ledger.add(account_id, data.payer, data.points, data.timestamp)
-            return TransactionOut.model_validate(row)
-
-        return await _once(requests, account_id, key, ("add", data), 201, run)
-
-    add_docs: dict[str, Any] = {
-        "status_code": 201,
-        "response_model": TransactionOut,
-        "responses": IDEMPOTENCY_PROBLEMS,
-    }
-    router.post(
-        "/transactions",
-        summary=f"Add a transaction to {who} (negative: take points back from the payer)",
-        **add_docs,
-    )(add)
-    router.post(
-        "/addTransaction",
-        summary=f"Add a transaction to {who} (the original exercise's route)",
-        **add_docs,
-    )(add)
-
-    @router.post(
-        "/spend",
-        summary=f"Spend points of {who}, oldest first; the points taken from each payer",
-        response_model=list[PayerPoints],
-        responses=IDEMPOTENCY_PROBLEMS,
-    )
-    async def spend(
-        data: SpendIn,
-        account_id: AccountId,
-        key: IdempotencyKey,
-        ledger: Ledgers,
-        requests: Requests,
-    ) -> JSONResponse:
-        async def run() -> list[PayerPoints]:
-            taken = await ledger.spend(account_id, data.points)
-            return [PayerPoints.model_validate(part) for part in taken]
-
-        return await _once(requests, account_id, key, ("spend", data), 200, run)
-
-    @router.get("/balance", summary=f"Points left per payer in {who}, zero balances included")
-    async def balance(account_id: AccountId, ledger: Ledgers) -> dict[str, int]:
-        return await ledger.balance(account_id)
-
-    @router.get("/transactions", summary=f"Transactions of {who}, newest timestamp first")
-    async def transactions(
-        query: Annotated[HistoryQuery, Query()], account_id: AccountId, ledger: Ledgers
-    ) -> TransactionPage:
-        rows, total = await ledger.transactions(account_id, limit=query.limit, offset=query.offset)
-        return TransactionPage(
-            items=[TransactionOut.model_validate(row) for row in rows],
-            total=total,
-            limit=query.limit,
-            offset=query.offset,
-        )
-
-    @router.get("/spends", summary=f"Spends of {who}, newest first, with what each payer gave")
-    async def spends(
-        query: Annotated[HistoryQuery, Query()], account_id: AccountId, ledger: Ledgers
-    ) -> SpendPage:
-        rows, total = await ledger.spends(account_id, limit=query.limit, offset=query.offset)
-        items = [
-            SpendOut(
-                id=row.id,
-                points=row.points,
-                created_at=row.created_at,
-                breakdown=[
-                    PayerPoints(payer=payer, points=-taken) for payer, taken in row.breakdown
-                ],
-            )
-            for row in rows
-        ]
-        return SpendPage(items=items, total=total, limit=query.limit, offset=query.offset)
-
+OWN = "the caller's ledger"
+ANY = "any ledger (admin, service)"
+History = Annotated[HistoryQuery, Query()]
 
 own_router = APIRouter(prefix="/points", tags=["points"])
-ledger_routes(own_router, _own_account, who="the caller's ledger")
-
 accounts_router = APIRouter(
     prefix="/points/accounts/{account_id}", tags=["points: any account"], responses=NOT_VISIBLE
 )
-ledger_routes(accounts_router, _any_account, who="any ledger (admin, service)")
+
+
+async def add_transaction(
+    account_id: str, data: TransactionIn, ledger: Ledger, idempotency: Idempotency
+) -> JSONResponse:
+    """Add the transaction, or replay the answer to an earlier request under the same key."""
+    if replay := await idempotency.replay(account_id, "add", data):
+        return replay
+    row = await ledger.add(account_id, data.payer, data.points, data.timestamp)
+    return await idempotency.answer(201, TransactionOut.model_validate(row))
+
+
+async def spend_points(
+    account_id: str, data: SpendIn, ledger: Ledger, idempotency: Idempotency
+) -> JSONResponse:
+    """Spend, or replay the answer to an earlier request under the same key."""
+    if replay := await idempotency.replay(account_id, "spend", data):
+        return replay
+    taken = await ledger.spend(account_id, data.points)
+    return await idempotency.answer(200, [PayerPoints.model_validate(part) for part in taken])
+
+
+async def transaction_page(account_id: str, query: HistoryQuery, ledger: Ledger) -> TransactionPage:
+    rows, total = await ledger.transactions(account_id, limit=query.limit, offset=query.offset)
+    return Page.of([TransactionOut.model_validate(row) for row in rows], total, query)
+
+
+def spend_out(row: SpendRow) -> SpendOut:
+    breakdown = [PayerPoints(payer=payer, points=-taken) for payer, taken in row.breakdown]
+    return SpendOut(id=row.id, points=row.points, created_at=row.created_at, breakdown=breakdown)
+
+
+async def spend_page(account_id: str, query: HistoryQuery, ledger: Ledger) -> SpendPage:
+    rows, total = await ledger.spends(account_id, limit=query.limit, offset=query.offset)
+    return Page.of([spend_out(row) for row in rows], total, query)
+
+
+@own_router.post(
+    "/transactions",
+    status_code=201,
+    response_model=TransactionOut,
+    responses=IDEMPOTENCY_PROBLEMS,
+    summary=f"Add a transaction to {OWN} (negative: take points back from the payer)",
+)
+async def add_own_transaction(
+    data: TransactionIn, account_id: OwnAccount, ledger: Ledgers, idempotency: IdempotencyKey
+) -> JSONResponse:
+    return await add_transaction(account_id, data, ledger, idempotency)
+
+
+@own_router.post(
+    "/spend",
+    response_model=list[PayerPoints],
+    responses=IDEMPOTENCY_PROBLEMS,
+    summary=f"Spend points of {OWN}, oldest first; the points taken from each payer",
+)
+async def spend_own_points(
+    data: SpendIn, account_id: OwnAccount, ledger: Ledgers, idempotency: IdempotencyKey
+) -> JSONResponse:
+    return await spend_points(account_id, data, ledger, idempotency)
+
+
+@own_router.get("/balance", summary=f"Points left per payer in {OWN}, zero balances included")
+async def own_balance(account_id: OwnAccount, ledger: Ledgers) -> dict[str, int]:
+    return await ledger.balance(account_id)
+
+
+@own_router.get("/transactions", summary=f"Transactions of {OWN}, newest timestamp first")
+async def own_transactions(
+    query: History, account_id: OwnAccount, ledger: Ledgers
+) -> TransactionPage:
+    return await transaction_page(account_id, query, ledger)
+
+
+@own_router.get("/spends", summary=f"Spends of {OWN}, newest first, with what each payer gave")
+async def own_spends(query: History, account_id: OwnAccount, ledger: Ledgers) -> SpendPage:
+    return await spend_page(account_id, query, ledger)
+
+
+@accounts_router.post(
+    "/transactions",
+    status_code=201,
+    response_model=TransactionOut,
+    responses=IDEMPOTENCY_PROBLEMS,
+    summary=f"Add a transaction to {ANY} (negative: take points back from the payer)",
+)
+async def add_account_transaction(
+    data: TransactionIn, account_id: AnyAccount, ledger: Ledgers, idempotency: IdempotencyKey
+) -> JSONResponse:
+    return await add_transaction(account_id, data, ledger, idempotency)
+
+
+@accounts_router.post(
+    "/spend",
+    response_model=list[PayerPoints],
+    responses=IDEMPOTENCY_PROBLEMS,
+    summary=f"Spend points of {ANY}, oldest first; the points taken from each payer",
+)
+async def spend_account_points(
+    data: SpendIn, account_id: AnyAccount, ledger: Ledgers, idempotency: IdempotencyKey
+) -> JSONResponse:
+    return await spend_points(account_id, data, ledger, idempotency)
+
+
+@accounts_router.get("/balance", summary=f"Points left per payer in {ANY}, zero balances included")
+async def account_balance(account_id: AnyAccount, ledger: Ledgers) -> dict[str, int]:
+    return await ledger.balance(account_id)
+
+
+@accounts_router.get("/transactions", summary=f"Transactions of {ANY}, newest timestamp first")
+async def account_transactions(
+    query: History, account_id: AnyAccount, ledger: Ledgers
+) -> TransactionPage:
+    return await transaction_page(account_id, query, ledger)
+
+
+@accounts_router.get("/spends", summary=f"Spends of {ANY}, newest first, with what each payer gave")
+async def account_spends(query: History, account_id: AnyAccount, ledger: Ledgers) -> SpendPage:
+    return await spend_page(account_id, query, ledger)
 
 
 @accounts_router.delete(
-    "",
-    status_code=204,
-    summary="Delete a ledger with everything in it (its holder or an admin)",
+    "", status_code=204, summary="Delete a ledger with everything in it (its holder or an admin)"
 )
-async def delete_ledger(
-    caller: CurrentUser,
-    account_id: Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, max_length=128)],
-    ledger: Ledgers,
-) -> None:
-    await ledger.delete(visible_account(caller, account_id, any_of=DELETE_ANY))
-
-
-routers = [own_router, accounts_router]
+async def delete_ledger(account_id: DeletableAccount, ledger: Ledgers) -> None:
+    await ledger.delete(account_id)

@@ -5,7 +5,7 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -174,13 +174,6 @@ def request_fingerprint(operation: str, body: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Outcome:
-    status_code: int
-    body: Any
-    replayed: bool
-
-
 class IdempotentRequests:
     """Idempotency-Keys per account (IETF httpapi draft): a successful response is remembered
     with the request's fingerprint, in the same transaction as its effect, and replayed to a
@@ -190,17 +183,10 @@ class IdempotentRequests:
         self.repository = LedgerRepository(session)
         self.ttl_seconds = ttl_seconds
 
-    async def once(
-        self,
-        account_id: str,
-        key: str,
-        request: tuple[str, Mapping[str, Any]],
-        answer: Callable[[], Awaitable[tuple[int, Any]]],
-    ) -> Outcome:
-        """``answer()`` (its status and JSON body) for a new (operation, body) under this key,
-        the remembered one for a retry of the same. The key stays held until the transaction
-        ends, so a retry arriving meanwhile gets Conflict."""
-        fingerprint = request_fingerprint(*request)
+    async def claim(self, account_id: str, key: str, fingerprint: str) -> RememberedResponse | None:
+        """Hold the key until the transaction ends; the response remembered for a retry of the
+        same request, None for a new one. Conflict while another request holds the key,
+        Unprocessable when it was used for a different request."""
         if not await self.repository.try_lock_key(account_id, key):
             raise Conflict("A request with this Idempotency-Key is still in progress")
         remembered = await self.repository.remembered(
@@ -208,13 +194,11 @@ class IdempotentRequests:
         )
         if remembered and remembered.fingerprint != fingerprint:
             raise Unprocessable("This Idempotency-Key was used for a different request")
-        if remembered:
-            return Outcome(remembered.status_code, remembered.body, replayed=True)
-        status_code, body = await answer()
-        await self.repository.remember(
-            account_id, key, RememberedResponse(fingerprint, status_code, body)
-        )
-        return Outcome(status_code, body, replayed=False)
+        return remembered
+
+    async def remember(self, account_id: str, key: str, response: RememberedResponse) -> None:
+        """Store the response of a claimed key, in the transaction of the request's effect."""
+        await self.repository.remember(account_id, key, response)
 
     async def forget_expired(self) -> int:
         """Delete keys older than their time to live; how many."""

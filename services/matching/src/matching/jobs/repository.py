@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, insert, text, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.pagination import paginate
 from matching.jobs.models import UNFINISHED, Job, JobChunk, JobResult
 
 RESULTS_BATCH = 1000
@@ -34,15 +35,10 @@ class JobRepository:
 
     async def page(self, owner: str, *, limit: int, offset: int) -> tuple[list[Job], int]:
         """The owner's jobs, newest first."""
-        rows = await self.session.exec(
-            select(Job)
-            .where(Job.owner == owner)
-            .order_by(col(Job.created_at).desc(), col(Job.id))
-            .limit(limit)
-            .offset(offset)
+        statement = (
+            select(Job).where(Job.owner == owner).order_by(col(Job.created_at).desc(), col(Job.id))
         )
-        total = await self.session.exec(select(func.count()).where(Job.owner == owner))
-        return list(rows.all()), total.one()
+        return await paginate(self.session, statement, limit=limit, offset=offset)
 
     async def delete_owned(self, job_id: uuid.UUID, owner: str) -> bool:
         """Delete the job (its chunks and results with it); False when the owner has none such.

@@ -62,12 +62,7 @@ async def list_jobs(
     query: Annotated[PageQuery, Query()], caller: Asker, jobs: Jobs
 ) -> Page[JobOut]:
     items, total = await jobs.page(caller, limit=query.limit, offset=query.offset)
-    return Page[JobOut](
-        items=[job_out(job, jobs) for job in items],
-        total=total,
-        limit=query.limit,
-        offset=query.offset,
-    )
+    return Page[JobOut].of([job_out(job, jobs) for job in items], total, query)
 
 
 @router.get("/{job_id}", summary="A job's status and progress (its owner)", responses=NOT_YOURS)
@@ -84,12 +79,8 @@ async def job_results(
     job_id: JobId, query: Annotated[PageQuery, Query()], caller: Asker, jobs: Jobs
 ) -> Page[NumberedResult]:
     job, rows = await jobs.results(job_id, caller, limit=query.limit, offset=query.offset)
-    return Page[NumberedResult](
-        items=[NumberedResult.model_validate({**row.result, "index": row.number}) for row in rows],
-        total=job.total,
-        limit=query.limit,
-        offset=query.offset,
-    )
+    items = [NumberedResult.model_validate({**row.result, "index": row.number}) for row in rows]
+    return Page[NumberedResult].of(items, job.total, query)
 
 
 @router.get(

@@ -19,9 +19,9 @@ from matching.config import Settings
 from matching.jobs.models import Job, JobChunk, JobResult
 from matching.jobs.repository import JobRepository
 from matching.jobs.sealing import Sealer
-from matching.matches.reports import CohortOutcome, MatchedStay, outcome_report
-from matching.matches.schemas import CohortMember, OutcomeReport, PersonQuery
-from matching.matches.service import MatchingService, matching_service
+from matching.matches.reports import CohortOutcome, MatchedStay
+from matching.matches.schemas import OutcomeReport, PersonError
+from matching.matches.service import MatchingService, cohort_report, matching_service
 
 logger = logging.getLogger(__name__)
 NOT_YOURS = "You have no job with this id"
@@ -143,21 +143,26 @@ async def stream_results(database: Database, job_id: uuid.UUID) -> AsyncIterator
             yield row
 
 
-def _stays_json(outcome: CohortOutcome) -> dict[str, Any]:
+def _member_json(member: CohortOutcome | PersonError) -> dict[str, Any]:
+    """What a report job keeps of one member until the report is made."""
+    if isinstance(member, PersonError):
+        return {"error": member.model_dump(mode="json")}
     return {
-        "closed_on": outcome.closed_on.isoformat(),
+        "closed_on": member.closed_on.isoformat(),
         "stays": [
             [
                 stay.entry_date.isoformat(),
                 stay.exit_date.isoformat() if stay.exit_date else None,
                 stay.exit_destination,
             ]
-            for stay in outcome.stays
+            for stay in member.stays
         ],
     }
 
 
-def _outcome_of(stored: dict[str, Any]) -> CohortOutcome:
+def _member_of(stored: dict[str, Any]) -> CohortOutcome | PersonError:
+    if "error" in stored:
+        return PersonError.model_validate(stored["error"])
     return CohortOutcome(
         date.fromisoformat(stored["closed_on"]),
         [
@@ -170,18 +175,15 @@ def _outcome_of(stored: dict[str, Any]) -> CohortOutcome:
 
 
 async def answer_chunk(
-    matching: MatchingService, kind: str, people: Sequence[Any]
+    matching: MatchingService, kind: str, people: Sequence[object]
 ) -> tuple[list[dict[str, Any]], Tally]:
-    """What a job keeps of each person of a chunk: their match result, or what the outcome
-    report needs of them; and the chunk's counts."""
+    """What a job keeps of each person of a chunk (their match result, or what the outcome
+    report needs of them) and the chunk's counts."""
     if kind == "matches":
-        results, counts = await matching.results([PersonQuery.model_validate(p) for p in people])
+        results, counts = await matching.results(people)
         return [result.model_dump(mode="json") for result in results], counts
-    members = [CohortMember.model_validate(person) for person in people]
-    outcomes, counts = await matching.cohort_outcomes(
-        members, [member.account_closed_on for member in members]
-    )
-    return [_stays_json(outcome) for outcome in outcomes], counts
+    members, counts = await matching.cohort_outcomes(people)
+    return [_member_json(member) for member in members], counts
 
 
 class JobRunner:
@@ -223,8 +225,8 @@ class JobRunner:
         """Done: the report of a report job (its per-person rows then deleted), and the audit
         row of the whole cohort, as one request of that size would have."""
         if job.kind == "outcome_report":
-            cohort = [_outcome_of(row.result) async for row in self.jobs.every_result(job.id)]
-            report = outcome_report(cohort, self.settings.report_min_count)
+            members = [_member_of(row.result) async for row in self.jobs.every_result(job.id)]
+            report = cohort_report(members, self.settings.report_min_count)
             job.report = report.model_dump(mode="json")
             await self.jobs.delete_results(job.id)
         job.status, job.finished_at = "done", now()

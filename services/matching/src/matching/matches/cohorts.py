@@ -1,46 +1,35 @@
 """A cohort as sent: a JSON body or a CSV file with the same columns, read as it streams in.
 
-Both give the people one at a time, as JSON-shaped objects, so a cohort too large for one
-request can be sealed into a job as it arrives instead of being held whole.
+Both give the people as JSON-shaped items, each validated later on its own (a person's problem
+is that person's error). A CSV's people come one at a time, so a cohort too large for one
+request is sealed into a job as it arrives; a JSON body is parsed whole (``json_lists``).
 """
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from dataclasses import dataclass
 
 from fastapi import Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 
 from common.errors import BadRequest, UnsupportedMediaType
-from common.schemas import RequestBody, error_summary, field_error
+from common.schemas import field_error
 from matching.enrollments.csv_rows import CsvColumns, CsvProblem, MalformedRecord, csv_rows
-from matching.matches.schemas import CohortMember, MatchRequest, OutcomeRequest, PersonQuery
-
-PERSON_FIELDS = ("first_name", "last_name", "dob", "ssn")
+from matching.json_lists import read_json_lists
+from matching.matches.schemas import IDENTIFIERS
 
 
 @dataclass(frozen=True)
 class CohortShape:
-    """How one route's cohort arrives: the JSON body's model and list, the CSV's columns."""
+    """How one route's cohort arrives: the JSON body's list, the CSV's columns."""
 
-    body: type[RequestBody]
     list_name: str
-    person: type[PersonQuery]
     columns: CsvColumns
 
 
-PEOPLE = CohortShape(
-    body=MatchRequest,
-    list_name="people",
-    person=PersonQuery,
-    columns=CsvColumns({name: name for name in PERSON_FIELDS}, (), "person"),
-)
+PEOPLE = CohortShape("people", CsvColumns({name: name for name in IDENTIFIERS}, (), "person"))
 MEMBERS = CohortShape(
-    body=OutcomeRequest,
-    list_name="cohort",
-    person=CohortMember,
-    columns=CsvColumns(
-        {name: name for name in (*PERSON_FIELDS, "account_closed_on")},
+    "cohort",
+    CsvColumns(
+        {name: name for name in (*IDENTIFIERS, "account_closed_on")},
         ("account_closed_on",),
         "cohort member",
     ),
@@ -52,37 +41,33 @@ def media_type(request: Request) -> str:
 
 
 async def _csv_people(request: Request, shape: CohortShape) -> AsyncIterator[object]:
+    """A person per CSV row (empty cells left out); a row that is not a row of the header's
+    columns, or a file that is not CSV at all, is the file's problem (400)."""
     try:
         async for line, row in csv_rows(request.stream(), shape.columns):
             if isinstance(row, MalformedRecord):
-                raise field_error(shape.list_name, f"line {line}: {row.reason}")
-            try:
-                person = shape.person.model_validate(row)
-            except ValidationError as exc:
-                raise field_error(shape.list_name, f"line {line}: {error_summary(exc)}") from None
-            yield person.model_dump(mode="json", exclude_none=True)
+                raise BadRequest(f"Line {line} is not a row of the header's columns: {row.reason}")
+            yield row
     except CsvProblem as exc:
         raise BadRequest(str(exc)) from None
 
 
-async def _json_people(request: Request, shape: CohortShape) -> AsyncIterator[object]:
-    try:
-        body = shape.body.model_validate_json(await request.body())
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
-        ) from None
-    for person in getattr(body, shape.list_name):
-        yield person.model_dump(mode="json", exclude_none=True)
+async def _each(people: Iterable[object]) -> AsyncIterator[object]:
+    for person in people:
+        yield person
 
 
-def cohort_people(request: Request, shape: CohortShape) -> AsyncIterator[object]:
-    """The cohort's people in order, from JSON or ``text/csv``; 415 for any other body."""
+async def cohort_people(
+    request: Request, shape: CohortShape, max_people: int
+) -> AsyncIterator[object]:
+    """The cohort's people in order, from JSON (at most ``max_people``) or ``text/csv``; 415
+    for any other body."""
     kind = media_type(request)
     if kind == "text/csv":
         return _csv_people(request, shape)
     if kind == "application/json":
-        return _json_people(request, shape)
+        body = await read_json_lists(request.stream(), {shape.list_name: max_people})
+        return _each(body[shape.list_name])
     raise UnsupportedMediaType("Send the cohort as application/json or text/csv")
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from matching.destinations import DESTINATIONS, DestinationCategory
-from matching.matches.schemas import DaysToEnrollment, OutcomeReport
+from matching.matches.schemas import DaysToEnrollment, OutcomeReport, PersonErrorAt
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,15 @@ def _days_to_first_enrollment(
     )
 
 
-def outcome_report(cohort: Sequence[CohortOutcome], min_count: int) -> OutcomeReport:
+def outcome_report(
+    cohort: Sequence[CohortOutcome], min_count: int, person_errors: Sequence[PersonErrorAt] = ()
+) -> OutcomeReport:
+    """The report of the members that could be asked about; ``person_errors`` are the others,
+    counted in the cohort and as not matched."""
     suppress = Suppressor(min_count)
+    size = len(cohort) + len(person_errors)
     matched = [person for person in cohort if person.stays]
-    unmatched = len(cohort) - len(matched)
+    unmatched = size - len(matched)
     # A small unmatched group is as telling as a small matched one.
     matched_count = suppress.count(len(matched)) if suppress.count(unmatched) is not None else None
     before = sum(
@@ -76,14 +81,15 @@ def outcome_report(cohort: Sequence[CohortOutcome], min_count: int) -> OutcomeRe
     )
     categories = Counter(_latest_exit_category(person.stays) for person in matched)
     return OutcomeReport(
-        cohort_size=len(cohort),
+        cohort_size=size,
         suppression_threshold=min_count,
         matched=matched_count,
-        matched_share=None if matched_count is None else matched_count / len(cohort),
+        matched_share=None if matched_count is None else matched_count / size,
         days_to_first_enrollment=_days_to_first_enrollment(matched, suppress),
         entered_before_closure=suppress.count(before),
         entered_after_closure=suppress.count(after),
         exit_destinations={
             category.value: suppress.count(categories[category]) for category in DestinationCategory
         },
+        person_errors=list(person_errors),
     )

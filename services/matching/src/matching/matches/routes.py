@@ -1,21 +1,31 @@
-"""POST /matching/matches, the original's /matching/return_user_info, and outcome reports."""
+"""POST /matching/matches, the original's /matching/return_user_info, and outcome reports.
 
+Their bodies are read as they stream in (matching/json_lists.py; matches and reports also take
+CSV, matches/cohorts.py) and each person validated on its own: a person that cannot be matched
+gets an error in their own result, and every other person is answered. A cohort larger than one
+request runs as a job (matching/jobs/).
+"""
+
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel
 
 from common.database import DbSession
+from common.errors import Unprocessable
 from common.problems import documented_problem
 from matching.dependencies import Asker, MatchingSettings
 from matching.jobs.dependencies import Jobs
 from matching.jobs.routes import accepted
 from matching.jobs.schemas import JobOut
+from matching.json_lists import json_body, read_json_lists
 from matching.matches.cohorts import MEMBERS, PEOPLE, CohortShape, cohort_people, first_people
 from matching.matches.schemas import (
-    CohortMember,
+    MatchRequest,
     MatchResults,
     OutcomeReport,
-    PersonQuery,
+    OutcomeRequest,
     ReturnUserInfoRequest,
     ReturnUserInfoResponse,
 )
@@ -25,31 +35,21 @@ Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/matching", tags=["matches"])
 BULK_PROBLEMS: Responses = {
     413: documented_problem("The body is larger than the bulk limit"),
-    422: documented_problem("A person is not valid (named by its index), or too many people"),
+    422: documented_problem(
+        "The body is not a JSON object of the documented lists, or a list is empty or too long "
+        "(refused as it is read); a person that cannot be matched is an error in its own result"
+    ),
 }
+
 COHORT_PROBLEMS: Responses = {
     **BULK_PROBLEMS,
     202: {
         "description": "More people than one request answers: a job, at the Location given",
         "model": JobOut,
     },
-    400: documented_problem("The CSV cannot be read (encoding, header, an endless record)"),
+    400: documented_problem("The CSV cannot be read (encoding, header, a ragged or endless row)"),
     415: documented_problem("The body is neither application/json nor text/csv"),
 }
-
-
-def cohort_body(shape: CohortShape) -> dict[str, Any]:
-    """``openapi_extra`` of a cohort route: a JSON body, or CSV with the same columns."""
-    columns = ",".join(shape.columns.fields)
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"type": "object"}},
-                "text/csv": {"schema": {"type": "string", "example": columns}},
-            },
-        }
-    }
 
 
 async def _matching_service(session: DbSession, settings: MatchingSettings) -> MatchingService:
@@ -59,36 +59,57 @@ async def _matching_service(session: DbSession, settings: MatchingSettings) -> M
 Matching = Annotated[MatchingService, Depends(_matching_service)]
 
 
+async def _json_response(model: BaseModel) -> Response:
+    """The answer rendered in a thread: a batch's JSON is CPU work the event loop need not do."""
+    return Response(await asyncio.to_thread(model.model_dump_json), media_type="application/json")
+
+
+def cohort_body(model: type[BaseModel], shape: CohortShape) -> dict[str, Any]:
+    """``openapi_extra`` of a cohort route: the JSON body, or CSV with the same columns."""
+    documented = json_body(model)
+    documented["requestBody"]["content"]["text/csv"] = {
+        "schema": {"type": "string", "example": ",".join(shape.columns.fields) + "\n"}
+    }
+    return documented
+
+
 @router.post(
     "/matches",
     summary="Complete and partial matches of each person among all enrollments (utility, admin)",
     description='JSON `{"people": [...]}`, or `text/csv` with the columns first_name, '
-    "last_name, dob, ssn (header line, UTF-8). More people than MATCHING_MAX_PEOPLE_PER_REQUEST "
-    "run as a job: 202 with its Location.",
+    "last_name, dob, ssn (a header line, UTF-8; any may be left out). More people than "
+    "MATCHING_MAX_PEOPLE_PER_REQUEST run as a job: 202 with its Location.",
     response_model=MatchResults,
     responses=COHORT_PROBLEMS,
-    openapi_extra=cohort_body(PEOPLE),
+    openapi_extra=cohort_body(MatchRequest, PEOPLE),
 )
 async def match_people(
     request: Request, caller: Asker, matching: Matching, jobs: Jobs, settings: MatchingSettings
-) -> MatchResults | Response:
-    people = cohort_people(request, PEOPLE)
+) -> Response:
+    people = await cohort_people(request, PEOPLE, settings.max_people_per_job)
     first, everyone = await first_people(people, settings.max_people_per_request)
     if everyone is not None:
         return accepted(await jobs.submit("matches", caller, everyone), jobs)
-    questions = [PersonQuery.model_validate(person) for person in first]
-    return MatchResults(results=await matching.matches(questions, caller))
+    results = await matching.matches(first, caller)
+    return await _json_response(MatchResults(results=results))
 
 
 @router.post(
     "/return_user_info",
     summary="The original's request: last names and SSNs, answered in the original's shape",
+    response_model=ReturnUserInfoResponse,
     responses=BULK_PROBLEMS,
+    openapi_extra=json_body(ReturnUserInfoRequest),
 )
 async def return_user_info(
-    data: ReturnUserInfoRequest, caller: Asker, matching: Matching
-) -> ReturnUserInfoResponse:
-    return await matching.return_user_info(data.last_name, data.ssn, caller)
+    request: Request, caller: Asker, matching: Matching, settings: MatchingSettings
+) -> Response:
+    limit = settings.max_people_per_request
+    body = await read_json_lists(request.stream(), {"last_name": limit, "ssn": limit})
+    if len(body["last_name"]) != len(body["ssn"]):
+        raise Unprocessable("last_name and ssn must be lists of the same length")
+    answer = await matching.return_user_info(body["last_name"], body["ssn"], caller)
+    return await _json_response(answer)
 
 
 @router.post(
@@ -100,15 +121,13 @@ async def return_user_info(
     "carries the report.",
     response_model=OutcomeReport,
     responses=COHORT_PROBLEMS,
-    openapi_extra=cohort_body(MEMBERS),
+    openapi_extra=cohort_body(OutcomeRequest, MEMBERS),
 )
 async def outcome_report(
     request: Request, caller: Asker, matching: Matching, jobs: Jobs, settings: MatchingSettings
-) -> OutcomeReport | Response:
-    members = cohort_people(request, MEMBERS)
+) -> Response:
+    members = await cohort_people(request, MEMBERS, settings.max_people_per_job)
     first, everyone = await first_people(members, settings.max_people_per_request)
     if everyone is not None:
         return accepted(await jobs.submit("outcome_report", caller, everyone), jobs)
-    cohort = [CohortMember.model_validate(member) for member in first]
-    closed_on = [member.account_closed_on for member in cohort]
-    return await matching.outcome_report(cohort, closed_on, caller)
+    return await _json_response(await matching.outcome_report(first, caller))

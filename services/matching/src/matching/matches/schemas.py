@@ -2,26 +2,53 @@
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Self
 
-from pydantic import BaseModel, Field, Strict, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import BaseModel, Field
 
 from common.schemas import RequestBody
 from matching.schemas import DateOfBirth, DestinationOut, PersonName, Ssn
 
+IDENTIFIERS = ("first_name", "last_name", "dob", "ssn")
+MIN_IDENTIFIERS = 2
+
 
 class PersonQuery(RequestBody):
-    """What the utility knows of one ex-customer; the last name is the least it must give."""
+    """What the utility knows of one ex-customer: any identifier may be missing, but a person
+    needs at least two usable ones to be matched. An unusable value (an impossible SSN or date of
+    birth) is left out of the question, with a warning in that person's result."""
 
     first_name: PersonName | None = None
-    last_name: PersonName
+    last_name: PersonName | None = None
     dob: DateOfBirth | None = None
     ssn: Ssn | None = Field(None, repr=False)
 
 
 class MatchRequest(RequestBody):
+    """Documents the body; it is read as it streams in and each person validated on its own."""
+
     people: list[PersonQuery] = Field(min_length=1)
+
+
+class FieldMessage(BaseModel):
+    """What is wrong with one field: its name, never its value."""
+
+    field: str
+    message: str
+
+
+class PersonError(BaseModel):
+    """Why one person of a batch could not be matched at all (problem-like, names no values)."""
+
+    title: str
+    detail: str
+    errors: list[FieldMessage]
+
+
+class PersonErrorAt(BaseModel):
+    """A person's error in an answer that has no item per person."""
+
+    index: int = Field(description="0-based position of the person in the request")
+    error: PersonError
 
 
 class FieldAgreement(BaseModel):
@@ -58,29 +85,25 @@ class MatchOut(BaseModel):
 class PersonResult(BaseModel):
     complete_matches: list[MatchOut]
     partial_matches: list[MatchOut] = Field(description="Best first")
+    warnings: list[FieldMessage] = Field(
+        description="Fields left out of the question as unusable (the person is matched on the "
+        "others)"
+    )
+    error: PersonError | None = Field(
+        description="Why this person could not be matched at all (then no matches); null otherwise"
+    )
 
 
 class MatchResults(BaseModel):
     results: list[PersonResult] = Field(description="One per person, in the order asked")
 
 
-StrictName = Annotated[PersonName, Strict()]
-StrictSsn = Annotated[Ssn, Strict()]
-
-
 class ReturnUserInfoRequest(RequestBody):
-    """The original's request: two lists of equal length; the bearer token replaces ``pwd``."""
+    """The original's request: two lists of equal length, the n-th last name and SSN being one
+    person's; the bearer token replaces ``pwd``. Documents the body, read as it streams in."""
 
-    last_name: list[StrictName] = Field(min_length=1)
-    ssn: list[StrictSsn] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _equal_lengths(self) -> Self:
-        if len(self.last_name) != len(self.ssn):
-            raise PydanticCustomError(
-                "equal_length", "last_name and ssn must be lists of the same length"
-            )
-        return self
+    last_name: list[str | None] = Field(min_length=1)
+    ssn: list[str | None] = Field(min_length=1)
 
 
 class OriginalMatch(BaseModel):
@@ -96,6 +119,9 @@ class OriginalMatch(BaseModel):
 class ReturnUserInfoResponse(BaseModel):
     complete_matches: list[OriginalMatch]
     partial_matches: list[OriginalMatch]
+    person_errors: list[PersonErrorAt] = Field(
+        description="People that could not be matched at all; every other person is answered"
+    )
 
 
 class CohortMember(PersonQuery):
@@ -103,6 +129,8 @@ class CohortMember(PersonQuery):
 
 
 class OutcomeRequest(RequestBody):
+    """Documents the body; it is read as it streams in and each member validated on its own."""
+
     cohort: list[CohortMember] = Field(min_length=1)
 
 
@@ -125,4 +153,7 @@ class OutcomeReport(BaseModel):
     entered_after_closure: int | None = Field(description="Matched people with an entry after")
     exit_destinations: dict[str, int | None] = Field(
         description="Matched people by the category of their latest exit"
+    )
+    person_errors: list[PersonErrorAt] = Field(
+        description="Cohort members that could not be matched at all (counted as not matched)"
     )

@@ -9,22 +9,24 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.auth import Principal
-from common.schemas import field_error
 from matching.audit.service import AuditService, Tally
 from matching.config import Settings
 from matching.destinations import DESTINATIONS
 from matching.identities import question_identity
 from matching.matches.comparison import FIELD_LEVELS, FIELDS, Identity, swapped
 from matching.matches.model import FellegiSunterModel
+from matching.matches.questions import Question, question
 from matching.matches.reports import CohortOutcome, MatchedStay, outcome_report
 from matching.matches.repository import BlockingQuestion, CandidateRepository
 from matching.matches.schemas import (
     Agreement,
+    CohortMember,
     FieldAgreement,
     MatchOut,
     OriginalMatch,
     OutcomeReport,
-    PersonQuery,
+    PersonError,
+    PersonErrorAt,
     PersonResult,
     ReturnUserInfoResponse,
 )
@@ -51,7 +53,6 @@ class PersonMatches:
 class MatchingRules:
     partial_min_weight: float
     max_partial_matches: int
-    max_people: int
     report_min_count: int
 
 
@@ -63,10 +64,13 @@ def record_identity(row: Any) -> Identity:
     return Identity(row.first_key, row.last_key, row.dob, ssn)
 
 
-def blocking_questions(identities: Sequence[Identity]) -> list[BlockingQuestion]:
-    """Each question's blocking values, in both name orders when it has a first name."""
+def blocking_questions(identities: Sequence[Identity | None]) -> list[BlockingQuestion]:
+    """Each question's blocking values, in both name orders when it has a first name (None:
+    a person that cannot be asked about)."""
     questions = []
     for number, identity in enumerate(identities):
+        if identity is None:
+            continue
         forms = (identity, swapped(identity)) if identity.first_key else (identity,)
         for form in forms:
             values = BlockingValues.of(form)
@@ -121,13 +125,6 @@ def original_match(found: Found) -> OriginalMatch:
     )
 
 
-def person_result(person: PersonMatches) -> PersonResult:
-    return PersonResult(
-        complete_matches=[match_out(item) for item in person.complete],
-        partial_matches=[match_out(item) for item in person.partial],
-    )
-
-
 def tally(matches: Sequence[PersonMatches]) -> Tally:
     return Tally(
         people=len(matches),
@@ -151,30 +148,34 @@ class MatchingService:
         self.scorer = Scorer(model)
         self.rules = rules
 
-    async def find(self, people: Sequence[PersonQuery]) -> list[PersonMatches]:
-        """Complete and partial matches of each person, in the order given."""
-        if len(people) > self.rules.max_people:
-            raise field_error(
-                "people", f"at most {self.rules.max_people} people per request; got {len(people)}"
-            )
-        identities = [
-            question_identity(
-                self.hasher,
-                first_name=person.first_name,
-                last_name=person.last_name,
-                dob=person.dob,
-                ssn=person.ssn,
-            )
-            for person in people
-        ]
+    def _identity(self, asked: Question) -> Identity | None:
+        person = asked.person
+        if person is None:
+            return None
+        return question_identity(
+            self.hasher,
+            first_name=person.first_name,
+            last_name=person.last_name,
+            dob=person.dob,
+            ssn=person.ssn,
+        )
+
+    async def find(self, questions: Sequence[Question]) -> list[PersonMatches]:
+        """Complete and partial matches of each person, in the order given (none for a person
+        that cannot be asked about)."""
+        # Hashing and scoring are CPU work: a thread keeps the event loop answering meanwhile.
+        identities = await asyncio.to_thread(lambda: [self._identity(q) for q in questions])
         rows = await self.candidates.candidates(blocking_questions(identities))
-        # Scoring is CPU work: a thread keeps the event loop answering meanwhile.
         return await asyncio.to_thread(self._classify, identities, rows)
 
-    def _classify(self, identities: Sequence[Identity], rows: Sequence[Any]) -> list[PersonMatches]:
+    def _classify(
+        self, identities: Sequence[Identity | None], rows: Sequence[Any]
+    ) -> list[PersonMatches]:
         matches = [PersonMatches() for _ in identities]
         for row in rows:
-            scored = self.scorer.score(identities[row.number], record_identity(row))
+            identity = identities[row.number]
+            assert identity is not None
+            scored = self.scorer.score(identity, record_identity(row))
             if scored.complete:
                 matches[row.number].complete.append(Found(row, scored))
             elif scored.match_weight >= self.rules.partial_min_weight:
@@ -185,56 +186,103 @@ class MatchingService:
             del person.partial[self.rules.max_partial_matches :]
         return matches
 
-    async def results(self, people: Sequence[PersonQuery]) -> tuple[list[PersonResult], Tally]:
-        """Each person's result and the request's counts, without an audit row (a job records
-        one when it is done)."""
-        found = await self.find(people)
-        return [person_result(person) for person in found], tally(found)
+    async def results(self, people: Sequence[object]) -> tuple[list[PersonResult], Tally]:
+        """Each person's matches, or their own error, and the counts, without an audit row (a
+        job records one when it is done)."""
+        questions = await asyncio.to_thread(lambda: [question(raw) for raw in people])
+        found = await self.find(questions)
+        return await asyncio.to_thread(person_results, questions, found), tally(found)
 
-    async def matches(self, people: Sequence[PersonQuery], caller: Principal) -> list[PersonResult]:
+    async def matches(self, people: Sequence[object], caller: Principal) -> list[PersonResult]:
+        """Each person's matches, or their own error; every other person is answered."""
         results, counts = await self.results(people)
         await self.audit.record(caller, "matches", counts)
         return results
 
     async def return_user_info(
-        self, last_names: Sequence[str], ssns: Sequence[str], caller: Principal
+        self, last_names: Sequence[object], ssns: Sequence[object], caller: Principal
     ) -> ReturnUserInfoResponse:
         """The original's question (last name and SSN of each person) in the original's shape:
-        every person's matches in one complete and one partial list."""
+        every person's matches in one complete and one partial list, and the people that could
+        not be asked about."""
+        pairs = zip(last_names, ssns, strict=True)
         people = [
-            PersonQuery(last_name=last_name, ssn=ssn)
-            for last_name, ssn in zip(last_names, ssns, strict=True)
+            {key: value for key, value in (("last_name", last), ("ssn", ssn)) if value is not None}
+            for last, ssn in pairs
         ]
-        found = await self.find(people)
+        questions = await asyncio.to_thread(lambda: [question(raw) for raw in people])
+        found = await self.find(questions)
         await self.audit.record(caller, "return_user_info", tally(found))
         return ReturnUserInfoResponse(
             complete_matches=[original_match(item) for p in found for item in p.complete],
             partial_matches=[original_match(item) for p in found for item in p.partial],
+            person_errors=person_errors(questions),
         )
 
     async def cohort_outcomes(
-        self, people: Sequence[PersonQuery], closed_on: Sequence[Any]
-    ) -> tuple[list[CohortOutcome], Tally]:
-        """What a report needs of each member, and the counts, without an audit row."""
-        found = await self.find(people)
-        cohort = [
+        self, cohort: Sequence[object]
+    ) -> tuple[list[CohortOutcome | PersonError], Tally]:
+        """Each member's outcome, or their error when they cannot be asked about, and the
+        counts, without an audit row (a job records one when it is done)."""
+        questions = await asyncio.to_thread(lambda: [question(raw, CohortMember) for raw in cohort])
+        found = await self.find(questions)
+        outcomes: list[CohortOutcome | PersonError] = [
             CohortOutcome(
-                closed,
+                asked.person.account_closed_on,
                 [
                     MatchedStay(item.row.entry_date, item.row.exit_date, item.row.exit_destination)
                     for item in person.complete + person.partial
                 ],
             )
-            for person, closed in zip(found, closed_on, strict=True)
+            if isinstance(asked.person, CohortMember)
+            else _error_of(asked)
+            for person, asked in zip(found, questions, strict=True)
         ]
-        return cohort, tally(found)
+        return outcomes, tally(found)
 
-    async def outcome_report(
-        self, people: Sequence[PersonQuery], closed_on: Sequence[Any], caller: Principal
-    ) -> OutcomeReport:
-        cohort, counts = await self.cohort_outcomes(people, closed_on)
+    async def outcome_report(self, cohort: Sequence[object], caller: Principal) -> OutcomeReport:
+        """What became of a cohort; members that cannot be asked about count as not matched."""
+        members, counts = await self.cohort_outcomes(cohort)
         await self.audit.record(caller, "outcome_report", counts)
-        return outcome_report(cohort, self.rules.report_min_count)
+        return cohort_report(members, self.rules.report_min_count)
+
+
+def _error_of(asked: Question) -> PersonError:
+    assert asked.error is not None  # a question without a person has its error
+    return asked.error
+
+
+def cohort_report(members: Sequence[CohortOutcome | PersonError], min_count: int) -> OutcomeReport:
+    """The report of a cohort whose members are outcomes or errors, in cohort order."""
+    outcomes = [member for member in members if isinstance(member, CohortOutcome)]
+    errors = [
+        PersonErrorAt(index=index, error=member)
+        for index, member in enumerate(members)
+        if isinstance(member, PersonError)
+    ]
+    return outcome_report(outcomes, min_count, errors)
+
+
+def person_errors(questions: Sequence[Question]) -> list[PersonErrorAt]:
+    return [
+        PersonErrorAt(index=index, error=asked.error)
+        for index, asked in enumerate(questions)
+        if asked.error is not None
+    ]
+
+
+def person_results(
+    questions: Sequence[Question], found: Sequence[PersonMatches]
+) -> list[PersonResult]:
+    return [
+        PersonResult(
+            complete_matches=[match_out(item) for item in person.complete],
+            partial_matches=[match_out(item) for item in person.partial],
+            warnings=asked.warnings,
+            error=asked.error,
+        )
+        for asked, person in zip(questions, found, strict=True)
+    ]
 
 
 @cache
@@ -243,11 +291,10 @@ def _default_model() -> FellegiSunterModel:
 
 
 def matching_service(session: AsyncSession, settings: Settings) -> MatchingService:
-    """The matching service of a unit of work (a request's, or a job's chunk)."""
+    """The matching service of a unit of work (a request's, or a job's step)."""
     rules = MatchingRules(
         partial_min_weight=settings.partial_min_weight,
         max_partial_matches=settings.max_partial_matches,
-        max_people=settings.max_people_per_request,
         report_min_count=settings.report_min_count,
     )
     return MatchingService(session, SsnHasher(settings.ssn_key_bytes()), _default_model(), rules)

@@ -1,0 +1,48 @@
+"""The per-request objects the occupancy routes ask for: the service, the caller, settings.
+
+The factories are ``async def`` although they do not all await: FastAPI runs a plain ``def``
+dependency in its thread pool.
+"""
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from common.auth import Principal, bearer_scheme, current_user, require_roles
+from common.database import DbSession
+from common.dependencies import settings_dependency
+from occupancy.config import Settings
+from occupancy.events import EventHub
+from occupancy.models import ROOM_SLUG_PATTERN
+from occupancy.service import OccupancyService
+
+
+async def optional_user(
+    request: Request, token: Annotated[str | None, Depends(bearer_scheme)]
+) -> Principal | None:
+    """The caller when a token is given (it must be valid); None for anonymous callers."""
+    return await current_user(request, token) if token else None
+
+
+async def _occupancy_service(session: DbSession) -> OccupancyService:
+    return OccupancyService(session)
+
+
+Occupancy = Annotated[OccupancyService, Depends(_occupancy_service)]
+OptionalUser = Annotated[Principal | None, Depends(optional_user)]
+"""The caller when a token is given; None for anonymous callers."""
+Staff = Annotated[Principal, Depends(require_roles("staff", "admin"))]
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
+RoomSlug = Annotated[
+    str, Path(pattern=ROOM_SLUG_PATTERN, max_length=63, description="The room's slug")
+]
+OccupancySettings = Annotated[Settings, Depends(settings_dependency(Settings))]
+
+
+async def _events(request: Request) -> EventHub:
+    """The hub main.py's lifespan started (one LISTEN connection per app)."""
+    hub: EventHub = request.app.state.events
+    return hub
+
+
+Events = Annotated[EventHub, Depends(_events)]
