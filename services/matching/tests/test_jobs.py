@@ -453,10 +453,14 @@ async def test_a_job_stopped_mid_step_is_resumed_by_the_next_process(
 
 
 async def _until_a_step_waits_on_a_lock(engine: AsyncEngine) -> None:
+    """Until a transaction waits for the lock on enrollments (a step, in its candidate search)."""
     async with asyncio.timeout(10), engine.connect() as connection:
         while True:
             waiting = await connection.execute(
-                text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted "
+                    "AND relation = 'matching.enrollments'::regclass"
+                )
             )
             if waiting.scalar_one():
                 return

@@ -6,13 +6,14 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 
 from common.auth import KeySource, RemoteJWKS, StaticKeys, TokenVerifier
 from common.database import Database, resolve_database_url
 from common.docs import install_docs
 from common.errors import ServiceUnavailable
 from common.logging import configure_logging
+from common.metrics import exposition, worker_exited
 from common.middleware import HttpMetrics, RequestContextMiddleware
 from common.problems import ConstraintProblems, install_problem_handlers, use_problem_documents
 from common.settings import CommonSettings
@@ -46,7 +47,7 @@ def ops_router(prefix: str, registry: CollectorRegistry) -> APIRouter:
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(exposition(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
 
@@ -108,6 +109,7 @@ def create_service_app(
         finally:
             await app.state.http.aclose()
             await app.state.db.dispose()
+            worker_exited()
 
     app = FastAPI(
         title=name,

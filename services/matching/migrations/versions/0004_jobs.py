@@ -4,7 +4,7 @@ Reviewed after autogenerate: the partial index is the worker's queue (unfinished
 first); chunks and results go with their job (ON DELETE CASCADE).
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-12-03
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column("matched", sa.Integer(), server_default="0", nullable=False),
         sa.Column("complete_matches", sa.Integer(), server_default="0", nullable=False),
         sa.Column("partial_matches", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("probes_refused", sa.Integer(), server_default="0", nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("report", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column(

@@ -64,6 +64,7 @@ class Job(Table, table=True):
     matched: int = Field(default=0, sa_column=_count_column())
     complete_matches: int = Field(default=0, sa_column=_count_column())
     partial_matches: int = Field(default=0, sa_column=_count_column())
+    probes_refused: int = Field(default=0, sa_column=_count_column())
     error: str | None = Field(default=None, sa_column=Column(Text))
     report: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
     created_at: datetime | None = Field(

@@ -22,6 +22,7 @@ from matching.jobs.sealing import Sealer
 from matching.matches.reports import CohortOutcome, MatchedStay
 from matching.matches.schemas import OutcomeReport, PersonError
 from matching.matches.service import MatchingService, cohort_report, matching_service
+from matching.probes.service import JobStepGuard, ProbeGuard
 
 logger = logging.getLogger(__name__)
 NOT_YOURS = "You have no job with this id"
@@ -53,10 +54,13 @@ def sealer_of(settings: Settings) -> Sealer:
 class JobService:
     """What an owner does with jobs: submit a cohort, follow it, read and delete its results."""
 
-    def __init__(self, session: AsyncSession, sealer: Sealer, limits: JobLimits) -> None:
+    def __init__(
+        self, session: AsyncSession, sealer: Sealer, limits: JobLimits, guard: ProbeGuard
+    ) -> None:
         self.jobs = JobRepository(session)
         self.sealer = sealer
         self.limits = limits
+        self.guard = guard
 
     async def submit(self, kind: str, caller: Principal, people: AsyncIterable[object]) -> Job:
         """A queued job of every person in ``people``, sealed a chunk at a time as they come.
@@ -82,6 +86,8 @@ class JobService:
                 chunk = []
         if chunk:
             await self._seal(job, chunk)
+        # The whole cohort counts against the owner's budget now (429 or 422 stores nothing).
+        await self.guard.charge(caller.subject, job.total)
         await self.jobs.add(job)
         return job
 
@@ -175,15 +181,20 @@ def _member_of(stored: dict[str, Any]) -> CohortOutcome | PersonError:
 
 
 async def answer_chunk(
-    matching: MatchingService, kind: str, people: Sequence[object]
+    matching: MatchingService, job: Job, people: Sequence[object]
 ) -> tuple[list[dict[str, Any]], Tally]:
     """What a job keeps of each person of a chunk (their match result, or what the outcome
     report needs of them) and the chunk's counts."""
-    if kind == "matches":
-        results, counts = await matching.results(people)
+    if job.kind == "matches":
+        results, counts = await matching.results(people, owner_of(job))
         return [result.model_dump(mode="json") for result in results], counts
-    members, counts = await matching.cohort_outcomes(people)
+    members, counts = await matching.cohort_outcomes(people, owner_of(job))
     return [_member_json(member) for member in members], counts
+
+
+def owner_of(job: Job) -> Principal:
+    """The job's owner as they asked (the probe guard and the audit log count by them)."""
+    return Principal(subject=job.owner, roles=frozenset(job.owner_roles.split(",")))
 
 
 class JobRunner:
@@ -194,6 +205,7 @@ class JobRunner:
         self.settings = settings
         self.jobs = JobRepository(session)
         self.sealer = sealer_of(settings)
+        self.matching = matching_service(session, settings, guard=JobStepGuard)
 
     async def claim(self) -> Job | None:
         """The oldest unfinished job no other worker holds, locked for this unit of work."""
@@ -212,27 +224,28 @@ class JobRunner:
 
     async def _match(self, job: Job, chunk: JobChunk) -> None:
         people = self.sealer.open(job.id, chunk.number, chunk.sealed)
-        matching = matching_service(self.session, self.settings)
-        results, counts = await answer_chunk(matching, job.kind, people)
+        results, counts = await answer_chunk(self.matching, job, people)
         await self.jobs.add_results(job.id, chunk.first_person, results)
         await self.jobs.delete_chunks(job.id, chunk.number)
         job.done += chunk.people
         job.matched += counts.matched
         job.complete_matches += counts.complete_matches
         job.partial_matches += counts.partial_matches
+        job.probes_refused += counts.probes_refused
 
     async def _finish(self, job: Job) -> None:
         """Done: the report of a report job (its per-person rows then deleted), and the audit
         row of the whole cohort, as one request of that size would have."""
         if job.kind == "outcome_report":
             members = [_member_of(row.result) async for row in self.jobs.every_result(job.id)]
-            report = cohort_report(members, self.settings.report_min_count)
+            report = cohort_report(members, self.matching.rules)
             job.report = report.model_dump(mode="json")
             await self.jobs.delete_results(job.id)
         job.status, job.finished_at = "done", now()
-        owner = Principal(subject=job.owner, roles=frozenset(job.owner_roles.split(",")))
-        tally = Tally(job.total, job.matched, job.complete_matches, job.partial_matches)
-        await AuditService(self.session).record(owner, job.kind, tally)
+        tally = Tally(
+            job.total, job.matched, job.complete_matches, job.partial_matches, job.probes_refused
+        )
+        await AuditService(self.session).record(owner_of(job), job.kind, tally)
         logger.info("job done", extra={"job": str(job.id), "people": job.total})
 
     async def record_failure(self, job_id: uuid.UUID, reason: str) -> None:

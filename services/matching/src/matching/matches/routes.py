@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from common.database import DbSession
 from common.errors import Unprocessable
 from common.problems import documented_problem
-from matching.dependencies import Asker, MatchingSettings
+from matching.dependencies import Asker, Clock, MatchingSettings
 from matching.jobs.dependencies import Jobs
 from matching.jobs.routes import accepted
 from matching.jobs.schemas import JobOut
@@ -39,7 +39,9 @@ BULK_PROBLEMS: Responses = {
         "The body is not a JSON object of the documented lists, or a list is empty or too long "
         "(refused as it is read); a person that cannot be matched is an error in its own result"
     ),
+    429: documented_problem("The caller's budget of people per hour or day is spent; Retry-After"),
 }
+
 
 COHORT_PROBLEMS: Responses = {
     **BULK_PROBLEMS,
@@ -52,8 +54,10 @@ COHORT_PROBLEMS: Responses = {
 }
 
 
-async def _matching_service(session: DbSession, settings: MatchingSettings) -> MatchingService:
-    return matching_service(session, settings)
+async def _matching_service(
+    session: DbSession, settings: MatchingSettings, now: Clock
+) -> MatchingService:
+    return matching_service(session, settings, now=now)
 
 
 Matching = Annotated[MatchingService, Depends(_matching_service)]

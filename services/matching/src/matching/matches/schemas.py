@@ -52,8 +52,13 @@ class PersonErrorAt(BaseModel):
 
 
 class FieldAgreement(BaseModel):
-    level: str = Field(description="The comparison level reached, e.g. exact, close, one_digit")
-    weight: float = Field(description="log2(m/u) of that level: the evidence in bits")
+    level: str = Field(
+        description="The level reached: a name's (exact, compound, close, similar, different); "
+        "a date of birth or SSN only exact (full or last4 for an SSN) or not_exact"
+    )
+    weight: float | None = Field(
+        description="log2(m/u) of that level: the evidence in bits; null for not_exact"
+    )
 
 
 class Agreement(BaseModel):
@@ -77,8 +82,8 @@ class MatchOut(BaseModel):
     income_at_entry: Decimal | None
     income_at_exit: Decimal | None
     exit_destination: DestinationOut | None
-    match_weight: float = Field(description="Sum of the field weights (bits)")
-    probability: float = Field(description="P(same person) under the model's prior")
+    match_weight: float = Field(description="Sum of the field weights shown (bits)")
+    probability: float = Field(description="P(same person) from the weight shown")
     agreement: Agreement
 
 
@@ -145,7 +150,10 @@ class DaysToEnrollment(BaseModel):
 
 class OutcomeReport(BaseModel):
     cohort_size: int
-    suppression_threshold: int = Field(description="Counts below it are null (suppressed)")
+    suppression_threshold: int = Field(
+        description="A count is null (suppressed) when it, or the rest of its group, is below this"
+    )
+    rounding: int = Field(description="Shown counts are rounded to a multiple of this")
     matched: int | None
     matched_share: float | None
     days_to_first_enrollment: DaysToEnrollment

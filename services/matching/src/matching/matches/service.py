@@ -1,8 +1,9 @@
 """Matching people against every organization's enrollments; the original's request; reports."""
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -13,15 +14,15 @@ from matching.audit.service import AuditService, Tally
 from matching.config import Settings
 from matching.destinations import DESTINATIONS
 from matching.identities import question_identity
-from matching.matches.comparison import FIELD_LEVELS, FIELDS, Identity, swapped
+from matching.matches.comparison import Identity, swapped
+from matching.matches.disclosure import agreement, disclosed_probability, disclosed_weight
 from matching.matches.model import FellegiSunterModel
 from matching.matches.questions import Question, question
 from matching.matches.reports import CohortOutcome, MatchedStay, outcome_report
 from matching.matches.repository import BlockingQuestion, CandidateRepository
 from matching.matches.schemas import (
-    Agreement,
     CohortMember,
-    FieldAgreement,
+    FieldMessage,
     MatchOut,
     OriginalMatch,
     OutcomeReport,
@@ -31,6 +32,7 @@ from matching.matches.schemas import (
     ReturnUserInfoResponse,
 )
 from matching.matches.scoring import BlockingValues, Scored, Scorer
+from matching.probes.service import ProbeGuard, ProbeLimits, Refusal, utc_now
 from matching.schemas import DestinationOut
 from matching.ssn import SsnHasher, SsnHashes
 
@@ -47,6 +49,8 @@ class Found:
 class PersonMatches:
     complete: list[Found] = field(default_factory=list)
     partial: list[Found] = field(default_factory=list)
+    refusal: Refusal | None = None
+    """Set when the probe guard refused the question: then nothing was searched for it."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,7 @@ class MatchingRules:
     partial_min_weight: float
     max_partial_matches: int
     report_min_count: int
+    report_rounding: int
 
 
 def record_identity(row: Any) -> Identity:
@@ -82,17 +87,7 @@ def blocking_questions(identities: Sequence[Identity | None]) -> list[BlockingQu
     return questions
 
 
-def agreement(scored: Scored) -> Agreement:
-    parts = {
-        name: None
-        if level is None or weight is None
-        else FieldAgreement(level=FIELD_LEVELS[name][level], weight=round(weight, 3))
-        for name, level, weight in zip(FIELDS, scored.levels, scored.field_weights, strict=True)
-    }
-    return Agreement(names_swapped=scored.names_swapped, **parts)
-
-
-def match_out(found: Found) -> MatchOut:
+def match_out(found: Found, model: FellegiSunterModel) -> MatchOut:
     row = found.row
     return MatchOut(
         organization=row.organization,
@@ -105,8 +100,8 @@ def match_out(found: Found) -> MatchOut:
         income_at_entry=row.income_at_entry,
         income_at_exit=row.income_at_exit,
         exit_destination=DestinationOut.of(row.exit_destination),
-        match_weight=round(found.scored.match_weight, 3),
-        probability=found.scored.probability,
+        match_weight=round(disclosed_weight(found.scored), 3),
+        probability=disclosed_probability(found.scored, model),
         agreement=agreement(found.scored),
     )
 
@@ -131,6 +126,16 @@ def tally(matches: Sequence[PersonMatches]) -> Tally:
         matched=sum(bool(person.complete or person.partial) for person in matches),
         complete_matches=sum(len(person.complete) for person in matches),
         partial_matches=sum(len(person.partial) for person in matches),
+        probes_refused=sum(person.refusal is not None for person in matches),
+    )
+
+
+def refusal_error(refusal: Refusal) -> PersonError:
+    return PersonError(
+        title="Too many variants of one person",
+        detail="This caller asked about this person with more different identifiers than "
+        "allowed within the probe window; the person was not searched for",
+        errors=[FieldMessage(field=name, message=message) for name, message in refusal.fields],
     )
 
 
@@ -141,12 +146,14 @@ class MatchingService:
         hasher: SsnHasher,
         model: FellegiSunterModel,
         rules: MatchingRules,
+        guard: ProbeGuard,
     ) -> None:
         self.candidates = CandidateRepository(session)
         self.audit = AuditService(session)
         self.hasher = hasher
         self.scorer = Scorer(model)
         self.rules = rules
+        self.guard = guard
 
     def _identity(self, asked: Question) -> Identity | None:
         person = asked.person
@@ -160,13 +167,20 @@ class MatchingService:
             ssn=person.ssn,
         )
 
-    async def find(self, questions: Sequence[Question]) -> list[PersonMatches]:
+    async def find(self, questions: Sequence[Question], caller: Principal) -> list[PersonMatches]:
         """Complete and partial matches of each person, in the order given (none for a person
-        that cannot be asked about)."""
+        that cannot be asked about). Every question passes the probe guard first, here and
+        only here, so whatever asks (a request, a job) is counted alike; a refused question is
+        not searched for."""
         # Hashing and scoring are CPU work: a thread keeps the event loop answering meanwhile.
         identities = await asyncio.to_thread(lambda: [self._identity(q) for q in questions])
-        rows = await self.candidates.candidates(blocking_questions(identities))
-        return await asyncio.to_thread(self._classify, identities, rows)
+        refusals = await self.guard.screen(caller.subject, identities)
+        admitted = [None if number in refusals else q for number, q in enumerate(identities)]
+        rows = await self.candidates.candidates(blocking_questions(admitted))
+        matches = await asyncio.to_thread(self._classify, admitted, rows)
+        for number, refusal in refusals.items():
+            matches[number].refusal = refusal
+        return matches
 
     def _classify(
         self, identities: Sequence[Identity | None], rows: Sequence[Any]
@@ -184,18 +198,22 @@ class MatchingService:
             person.complete.sort(key=lambda found: (found.row.organization, found.row.entry_date))
             person.partial.sort(key=lambda found: -found.scored.match_weight)
             del person.partial[self.rules.max_partial_matches :]
+            person.partial.sort(key=lambda found: -disclosed_weight(found.scored))  # as shown
         return matches
 
-    async def results(self, people: Sequence[object]) -> tuple[list[PersonResult], Tally]:
+    async def results(
+        self, people: Sequence[object], caller: Principal
+    ) -> tuple[list[PersonResult], Tally]:
         """Each person's matches, or their own error, and the counts, without an audit row (a
         job records one when it is done)."""
         questions = await asyncio.to_thread(lambda: [question(raw) for raw in people])
-        found = await self.find(questions)
-        return await asyncio.to_thread(person_results, questions, found), tally(found)
+        found = await self.find(questions, caller)
+        model = self.scorer.model
+        return await asyncio.to_thread(person_results, questions, found, model), tally(found)
 
     async def matches(self, people: Sequence[object], caller: Principal) -> list[PersonResult]:
         """Each person's matches, or their own error; every other person is answered."""
-        results, counts = await self.results(people)
+        results, counts = await self.results(people, caller)
         await self.audit.record(caller, "matches", counts)
         return results
 
@@ -211,48 +229,45 @@ class MatchingService:
             for last, ssn in pairs
         ]
         questions = await asyncio.to_thread(lambda: [question(raw) for raw in people])
-        found = await self.find(questions)
+        found = await self.find(questions, caller)
         await self.audit.record(caller, "return_user_info", tally(found))
         return ReturnUserInfoResponse(
             complete_matches=[original_match(item) for p in found for item in p.complete],
             partial_matches=[original_match(item) for p in found for item in p.partial],
-            person_errors=person_errors(questions),
+            person_errors=person_errors(questions, found),
         )
 
     async def cohort_outcomes(
-        self, cohort: Sequence[object]
+        self, cohort: Sequence[object], caller: Principal
     ) -> tuple[list[CohortOutcome | PersonError], Tally]:
-        """Each member's outcome, or their error when they cannot be asked about, and the
-        counts, without an audit row (a job records one when it is done)."""
+        """Each member's outcome, or why they were not asked about, and the counts, without an
+        audit row (a job records one when it is done)."""
         questions = await asyncio.to_thread(lambda: [question(raw, CohortMember) for raw in cohort])
-        found = await self.find(questions)
-        outcomes: list[CohortOutcome | PersonError] = [
-            CohortOutcome(
-                asked.person.account_closed_on,
-                [
-                    MatchedStay(item.row.entry_date, item.row.exit_date, item.row.exit_destination)
-                    for item in person.complete + person.partial
-                ],
-            )
-            if isinstance(asked.person, CohortMember)
-            else _error_of(asked)
-            for person, asked in zip(found, questions, strict=True)
-        ]
-        return outcomes, tally(found)
+        found = await self.find(questions, caller)
+        members: list[CohortOutcome | PersonError] = []
+        for person, asked in zip(found, questions, strict=True):
+            error = person_error(asked, person)
+            if error is not None or not isinstance(asked.person, CohortMember):
+                assert error is not None  # a question without a person has its error
+                members.append(error)
+                continue
+            stays = [
+                MatchedStay(item.row.entry_date, item.row.exit_date, item.row.exit_destination)
+                for item in person.complete + person.partial
+            ]
+            members.append(CohortOutcome(asked.person.account_closed_on, stays))
+        return members, tally(found)
 
     async def outcome_report(self, cohort: Sequence[object], caller: Principal) -> OutcomeReport:
         """What became of a cohort; members that cannot be asked about count as not matched."""
-        members, counts = await self.cohort_outcomes(cohort)
+        members, counts = await self.cohort_outcomes(cohort, caller)
         await self.audit.record(caller, "outcome_report", counts)
-        return cohort_report(members, self.rules.report_min_count)
+        return cohort_report(members, self.rules)
 
 
-def _error_of(asked: Question) -> PersonError:
-    assert asked.error is not None  # a question without a person has its error
-    return asked.error
-
-
-def cohort_report(members: Sequence[CohortOutcome | PersonError], min_count: int) -> OutcomeReport:
+def cohort_report(
+    members: Sequence[CohortOutcome | PersonError], rules: MatchingRules
+) -> OutcomeReport:
     """The report of a cohort whose members are outcomes or errors, in cohort order."""
     outcomes = [member for member in members if isinstance(member, CohortOutcome)]
     errors = [
@@ -260,26 +275,36 @@ def cohort_report(members: Sequence[CohortOutcome | PersonError], min_count: int
         for index, member in enumerate(members)
         if isinstance(member, PersonError)
     ]
-    return outcome_report(outcomes, min_count, errors)
+    return outcome_report(outcomes, rules.report_min_count, errors, rounding=rules.report_rounding)
 
 
-def person_errors(questions: Sequence[Question]) -> list[PersonErrorAt]:
+def person_error(asked: Question, person: PersonMatches) -> PersonError | None:
+    """Why a person was not answered: not a person that can be asked about, or refused."""
+    if asked.error is not None:
+        return asked.error
+    return None if person.refusal is None else refusal_error(person.refusal)
+
+
+def person_errors(
+    questions: Sequence[Question], found: Sequence[PersonMatches]
+) -> list[PersonErrorAt]:
+    errors = (person_error(asked, person) for asked, person in zip(questions, found, strict=True))
     return [
-        PersonErrorAt(index=index, error=asked.error)
-        for index, asked in enumerate(questions)
-        if asked.error is not None
+        PersonErrorAt(index=index, error=error)
+        for index, error in enumerate(errors)
+        if error is not None
     ]
 
 
 def person_results(
-    questions: Sequence[Question], found: Sequence[PersonMatches]
+    questions: Sequence[Question], found: Sequence[PersonMatches], model: FellegiSunterModel
 ) -> list[PersonResult]:
     return [
         PersonResult(
-            complete_matches=[match_out(item) for item in person.complete],
-            partial_matches=[match_out(item) for item in person.partial],
+            complete_matches=[match_out(item, model) for item in person.complete],
+            partial_matches=[match_out(item, model) for item in person.partial],
             warnings=asked.warnings,
-            error=asked.error,
+            error=person_error(asked, person),
         )
         for asked, person in zip(questions, found, strict=True)
     ]
@@ -290,11 +315,21 @@ def _default_model() -> FellegiSunterModel:
     return FellegiSunterModel.default()
 
 
-def matching_service(session: AsyncSession, settings: Settings) -> MatchingService:
-    """The matching service of a unit of work (a request's, or a job's step)."""
+def matching_service(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    now: Callable[[], datetime] = utc_now,
+    guard: type[ProbeGuard] = ProbeGuard,
+) -> MatchingService:
+    """The matching service of a unit of work: a request's, or a job's step (``guard``
+    ``JobStepGuard``)."""
     rules = MatchingRules(
         partial_min_weight=settings.partial_min_weight,
         max_partial_matches=settings.max_partial_matches,
         report_min_count=settings.report_min_count,
+        report_rounding=settings.report_rounding,
     )
-    return MatchingService(session, SsnHasher(settings.ssn_key_bytes()), _default_model(), rules)
+    hasher = SsnHasher(settings.ssn_key_bytes())
+    probes = guard(session, hasher, ProbeLimits.of(settings), now)
+    return MatchingService(session, hasher, _default_model(), rules, probes)
