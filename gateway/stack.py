@@ -250,6 +250,8 @@ def _services_environment(port: int, database_url: str | None, data_dir: Path) -
         env = dict(os.environ)
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env.setdefault("WEB_CONCURRENCY", "1")  # one worker per service unless asked for more
+        # each service's common.serve makes a metrics folder of its own: a shared one would mix them
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         env.setdefault("PYTHONPYCACHEPREFIX", str(PYCACHE))
         return env
     finally:

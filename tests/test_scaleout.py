@@ -18,6 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
@@ -259,7 +260,8 @@ async def test_no_replica_exports_while_another_exporter_holds_the_turn(
     dsn = make_url(replicas.env["DATABASE_URL"]).set(drivername="postgresql")
     holder = await asyncpg.connect(dsn.render_as_string(hide_password=False))
     try:
-        assert await holder.fetchval("SELECT pg_try_advisory_lock($1)", EXPORTER_LOCK)
+        # waits while a replica finishes its round, then no replica can start one
+        await holder.execute("SELECT pg_advisory_lock($1)", EXPORTER_LOCK)
         for name in ("Ann", "Bob"):
             path = f"/occupancy/rooms/{room}/register"
             registered = await asyncio.to_thread(
@@ -276,33 +278,43 @@ async def test_no_replica_exports_while_another_exporter_holds_the_turn(
     )
     assert expected.status_code == 200
     assert expected.content.count(b"\r\n") == 3
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while await asyncio.to_thread(bucket_object, replicas, key) != expected.content:
         assert time.monotonic() < deadline, f"{key} never matched the database's CSV"
         await asyncio.sleep(0.2)
 
 
+@dataclass
+class Workers:
+    """points under ``common.serve`` with WEB_CONCURRENCY=2."""
+
+    url: str
+    metrics: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
 @pytest.fixture
-def two_workers(replicas: Stack, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """points under ``common.serve`` with WEB_CONCURRENCY=2 (its URL and metrics folder)."""
-    port, folder = free_port(), tmp_path / "metrics"
+def two_workers(replicas: Stack, tmp_path: Path) -> Iterator[Workers]:
+    port, folder, log = free_port(), tmp_path / "metrics", tmp_path / "points.log"
     env = {**replicas.env, "WEB_CONCURRENCY": "2", "PROMETHEUS_MULTIPROC_DIR": str(folder)}
     command = [sys.executable, "-m", "common.serve", "points", "--host", "127.0.0.1"]
-    with (tmp_path / "points.log").open("wb") as log:
+    with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 (our own launcher)
-            [*command, "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+            [*command, "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT
         )
-    url = f"http://127.0.0.1:{port}"
+    workers = Workers(f"http://127.0.0.1:{port}", folder, process, log)
     try:
         deadline = time.monotonic() + 120
-        while not ready(f"{url}/points/readyz"):
-            assert process.poll() is None, (tmp_path / "points.log").read_text()[-3000:]
+        while not ready(f"{workers.url}/points/readyz"):
+            assert process.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, "two workers never became ready"
             time.sleep(0.2)
-        yield url, folder
+        yield workers
     finally:
-        process.terminate()
-        process.wait(30)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(30)
 
 
 def ready(url: str) -> bool:
@@ -326,8 +338,8 @@ def per_worker_healthz(folder: Path) -> dict[str, float]:
     return {pid: count for pid, count in counts.items() if count}
 
 
-def test_metrics_add_up_what_both_workers_served(two_workers: tuple[str, Path]) -> None:
-    url, folder = two_workers
+def test_metrics_add_up_what_both_workers_served(two_workers: Workers) -> None:
+    url, folder = two_workers.url, two_workers.metrics
     sent = 0
     deadline = time.monotonic() + 60
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -342,6 +354,13 @@ def test_metrics_add_up_what_both_workers_served(two_workers: tuple[str, Path]) 
     exposition = httpx.get(f"{url}/points/metrics").text
     assert count_requests(exposition, "GET", "/points/healthz") == sent
     assert all(count < sent for count in workers.values())  # neither alone says it
+
+    two_workers.process.terminate()  # SIGTERM, as a container runtime stops the image
+    assert two_workers.process.wait(30) == 0
+    lines = [json.loads(line) for line in two_workers.log.read_text().splitlines()]
+    finished = {line["msg"] for line in lines if line["msg"].startswith("Finished server")}
+    assert len(finished) == 2  # each worker shut down its app, then the supervisor stopped
+    assert lines[-1]["msg"].startswith("Stopping parent process")
 
 
 def test_the_stack_runs_one_worker_per_service_unless_asked(replicas: Stack) -> None:

@@ -339,3 +339,36 @@ async def test_small_counts_are_suppressed(api: MatchingApi) -> None:
     assert report["entered_after_closure"] is None
     assert report["exit_destinations"]["permanent"] is None
     assert report["exit_destinations"]["homeless"] is None  # a zero, hidden like any small count
+
+
+async def test_a_one_person_report_is_the_same_whether_that_person_entered_or_not(
+    api: MatchingApi,
+) -> None:
+    await _enrol_people(api, 1)
+    reports = []
+    for member in (_person(0), STRANGER):  # enrolled, and not
+        response = await api.client.post(
+            "/matching/reports/outcomes",
+            json={"cohort": [{**member, "account_closed_on": "2023-04-01"}]},
+            headers=api.utility,
+        )
+        assert response.status_code == 200, response.text
+        reports.append(response.json())
+    assert reports[0] == reports[1]
+    assert reports[0]["entered_before_closure"] is None  # no 0 beside the nulls
+    assert set(reports[0]["exit_destinations"].values()) == {None}
+
+
+async def test_a_small_complement_is_suppressed_like_a_small_count(api: MatchingApi) -> None:
+    await _enrol_people(api, 15)
+    cohort = [{**_person(n), "account_closed_on": "2023-04-01"} for n in range(15)]
+    cohort += [{**STRANGER, "account_closed_on": "2023-04-01"}] * 5
+    response = await api.client.post(
+        "/matching/reports/outcomes", json={"cohort": cohort}, headers=api.utility
+    )
+    report = response.json()
+    assert report["cohort_size"] == 20
+    assert report["matched"] is None  # 15 of 20 would say that only 5 did not enter
+    assert report["matched_share"] is None
+    assert report["entered_after_closure"] is None  # 15 would bound the hidden count
+    assert report["days_to_first_enrollment"]["people"] is None

@@ -311,3 +311,18 @@ async def test_malformed_budget_settings_are_refused() -> None:
     for name in ("people_per_hour", "max_ssn_variants", "probe_window_seconds"):
         with pytest.raises(ValidationError):
             Settings(**{name: 0})
+
+
+@pytest.mark.parametrize("settings_overrides", [{"probe_housekeeping_interval_seconds": 0.1}])
+@pytest.mark.usefixtures("garcia_enrolled")
+async def test_housekeeping_drops_every_callers_questions_past_their_window(
+    api: MatchingApi, moved_clock: Clock
+) -> None:
+    moved_clock.now = datetime(2020, 1, 1, tzinfo=UTC)  # years before the housekeeping's now
+    people = [{"first_name": "Maria", "last_name": "Garcia", "ssn": ssn} for ssn in LAST_FOURS[:5]]
+    for subject in ("utility-1", "utility-2"):
+        assert answered(await ask(api, people, subject=subject)) == [0, 1, 2]
+    deadline = asyncio.get_running_loop().time() + 20
+    while await api.count("probe_variants") or await api.count("probe_asked_people"):
+        assert asyncio.get_running_loop().time() < deadline, "housekeeping did not run"
+        await asyncio.sleep(0.05)

@@ -20,8 +20,6 @@ from common.settings import CommonSettings
 
 UNIQUE_VIOLATION = "23505"
 EXCLUSION_VIOLATION = "23P01"
-CHECK_VIOLATION = "23514"
-FOREIGN_KEY_VIOLATION = "23503"
 RETRYABLE_STATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03"})  # shutting down, starting up
 

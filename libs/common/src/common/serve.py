@@ -18,6 +18,7 @@ from pathlib import Path
 
 import uvicorn
 
+from common.logging import configure_logging
 from common.metrics import MULTIPROCESS_DIR
 
 CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
@@ -74,13 +75,15 @@ def fresh_metrics_folder(service: str) -> Iterator[Path]:
 
 
 def serve(service: str, *, host: str, port: int, workers: int) -> None:
-    """Run ``<service>.main:create_app`` until uvicorn is told to stop."""
+    """Run ``<service>.main:create_app`` until uvicorn is told to stop. Every process logs JSON
+    lines: uvicorn keeps the logging configured here (the supervisor's) and by the app factory."""
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"), default_service=service)
     app = f"{service}.main:create_app"
     if workers == 1 and not os.environ.get(MULTIPROCESS_DIR):
-        uvicorn.run(app, factory=True, host=host, port=port)
+        uvicorn.run(app, factory=True, host=host, port=port, log_config=None)
         return
     with fresh_metrics_folder(service):
-        uvicorn.run(app, factory=True, host=host, port=port, workers=workers)
+        uvicorn.run(app, factory=True, host=host, port=port, log_config=None, workers=workers)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

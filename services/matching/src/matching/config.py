@@ -75,6 +75,9 @@ class Settings(CommonSettings):
         description="Different SSNs, and different dates of birth, one caller may ask with for "
         "one name per window (people sharing a name, however their other identifiers vary)",
     )
+    probe_housekeeping_interval_seconds: float = Field(
+        3600, gt=0, description="How often questions older than their window are dropped"
+    )
     people_per_hour: int = Field(50_000, ge=1, description="People one caller may ask per hour")
     people_per_day: int = Field(200_000, ge=1, description="People one caller may ask per day")
 

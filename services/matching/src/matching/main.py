@@ -12,6 +12,7 @@ from matching.jobs.routes import router as jobs_router
 from matching.jobs.worker import job_worker
 from matching.matches.routes import router as matches_router
 from matching.organizations.routes import router as organizations_router
+from matching.probes.housekeeping import housekeeping
 
 DESCRIPTION = (
     "Tells a utility which ex-customers who fell behind began receiving homeless "
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with job_worker(app.state.db, settings):
+        async with job_worker(app.state.db, settings), housekeeping(app.state.db, settings):
             yield
 
     return create_service_app(
@@ -51,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             audit_router,
         ],
         description=DESCRIPTION,
-        lifespan=lifespan,
         body_limits=dict.fromkeys(BULK_ROUTES, settings.bulk_body_bytes),
         constraint_problems=CONSTRAINT_PROBLEMS,
+        lifespan=lifespan,
     )

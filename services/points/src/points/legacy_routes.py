@@ -4,8 +4,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from points.dependencies import AnyAccount, IdempotencyKey, Ledgers, OwnAccount
-from points.routes import ANY, IDEMPOTENCY_PROBLEMS, NOT_VISIBLE, OWN, add_transaction
-from points.schemas import TransactionIn, TransactionOut
+from points.routes import ADDS, ANY, NOT_VISIBLE, OWN, add_transaction
+from points.schemas import TransactionIn
 
 own_router = APIRouter(prefix="/points", tags=["points"])
 accounts_router = APIRouter(
@@ -15,9 +15,7 @@ accounts_router = APIRouter(
 
 @own_router.post(
     "/addTransaction",
-    status_code=201,
-    response_model=TransactionOut,
-    responses=IDEMPOTENCY_PROBLEMS,
+    **ADDS,
     summary=f"Add a transaction to {OWN} (the original exercise's route)",
 )
 async def add_own_transaction_legacy(
@@ -28,9 +26,7 @@ async def add_own_transaction_legacy(
 
 @accounts_router.post(
     "/addTransaction",
-    status_code=201,
-    response_model=TransactionOut,
-    responses=IDEMPOTENCY_PROBLEMS,
+    **ADDS,
     summary=f"Add a transaction to {ANY} (the original exercise's route)",
 )
 async def add_account_transaction_legacy(

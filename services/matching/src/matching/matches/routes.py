@@ -13,13 +13,14 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
 from common.database import DbSession
+from common.docs import documented_body
 from common.errors import Unprocessable
 from common.problems import documented_problem
 from matching.dependencies import Asker, Clock, MatchingSettings
 from matching.jobs.dependencies import Jobs
 from matching.jobs.routes import accepted
 from matching.jobs.schemas import JobOut
-from matching.json_lists import json_body, read_json_lists
+from matching.json_lists import read_json_lists
 from matching.matches.cohorts import MEMBERS, PEOPLE, CohortShape, cohort_people, first_people
 from matching.matches.schemas import (
     MatchRequest,
@@ -70,7 +71,7 @@ async def _json_response(model: BaseModel) -> Response:
 
 def cohort_body(model: type[BaseModel], shape: CohortShape) -> dict[str, Any]:
     """``openapi_extra`` of a cohort route: the JSON body, or CSV with the same columns."""
-    documented = json_body(model)
+    documented = documented_body(model)
     documented["requestBody"]["content"]["text/csv"] = {
         "schema": {"type": "string", "example": ",".join(shape.columns.fields) + "\n"}
     }
@@ -103,7 +104,7 @@ async def match_people(
     summary="The original's request: last names and SSNs, answered in the original's shape",
     response_model=ReturnUserInfoResponse,
     responses=BULK_PROBLEMS,
-    openapi_extra=json_body(ReturnUserInfoRequest),
+    openapi_extra=documented_body(ReturnUserInfoRequest),
 )
 async def return_user_info(
     request: Request, caller: Asker, matching: Matching, settings: MatchingSettings

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
-from common.schemas import RequestBody
+from common.schemas import RequestBody, example
 from matching.schemas import DateOfBirth, DestinationOut, PersonName, Ssn
 
 IDENTIFIERS = ("first_name", "last_name", "dob", "ssn")
@@ -25,6 +25,17 @@ class PersonQuery(RequestBody):
 
 class MatchRequest(RequestBody):
     """Documents the body; it is read as it streams in and each person validated on its own."""
+
+    model_config = example(
+        people=[
+            {
+                "first_name": "Ruth",
+                "last_name": "Okonkwo",
+                "dob": "1984-07-19",
+                "ssn": "287-65-4321",
+            }
+        ]
+    )
 
     people: list[PersonQuery] = Field(min_length=1)
 
@@ -107,6 +118,8 @@ class ReturnUserInfoRequest(RequestBody):
     """The original's request: two lists of equal length, the n-th last name and SSN being one
     person's; the bearer token replaces ``pwd``. Documents the body, read as it streams in."""
 
+    model_config = example(last_name=["Okonkwo", "Reyes"], ssn=["287-65-4321", "4321"])
+
     last_name: list[str | None] = Field(min_length=1)
     ssn: list[str | None] = Field(min_length=1)
 
@@ -135,6 +148,18 @@ class CohortMember(PersonQuery):
 
 class OutcomeRequest(RequestBody):
     """Documents the body; it is read as it streams in and each member validated on its own."""
+
+    model_config = example(
+        cohort=[
+            {
+                "first_name": "Ruth",
+                "last_name": "Okonkwo",
+                "dob": "1984-07-19",
+                "ssn": "287-65-4321",
+                "account_closed_on": "2023-11-30",
+            }
+        ]
+    )
 
     cohort: list[CohortMember] = Field(min_length=1)
 

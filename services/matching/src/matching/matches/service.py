@@ -130,11 +130,12 @@ def tally(matches: Sequence[PersonMatches]) -> Tally:
     )
 
 
+@cache
 def refusal_error(refusal: Refusal) -> PersonError:
+    """One error per kind of refusal: a probe's thousands of refusals share it."""
     return PersonError(
         title="Too many variants of one person",
-        detail="This caller asked about this person with more different identifiers than "
-        "allowed within the probe window; the person was not searched for",
+        detail="Asked with more different identifiers than allowed; not searched for",
         errors=[FieldMessage(field=name, message=message) for name, message in refusal.fields],
     )
 

@@ -23,20 +23,16 @@ class ProbeRepository:
         await connection.execute(_LOCK_CALLER, {"name": f"matching.probes:{subject}"})
 
     async def forget_before(
-        self, subject: str, variants_before: datetime, asks_before: datetime
+        self, variants_before: datetime, asks_before: datetime, subject: str | None = None
     ) -> None:
-        """Drop what no window counts any more."""
-        await self.session.exec(
-            delete(AskedVariant).where(
-                col(AskedVariant.subject) == subject,
-                col(AskedVariant.last_asked_at) < variants_before,
-            )
-        )
-        await self.session.exec(
-            delete(AskedPeople).where(
-                col(AskedPeople.subject) == subject, col(AskedPeople.asked_at) < asks_before
-            )
-        )
+        """Drop what no window counts any more (of one caller, or of all)."""
+        variants = delete(AskedVariant).where(col(AskedVariant.last_asked_at) < variants_before)
+        asks = delete(AskedPeople).where(col(AskedPeople.asked_at) < asks_before)
+        if subject is not None:
+            variants = variants.where(col(AskedVariant.subject) == subject)
+            asks = asks.where(col(AskedPeople.subject) == subject)
+        await self.session.exec(variants)
+        await self.session.exec(asks)
 
     async def asked_since(self, subject: str, since: datetime) -> list[tuple[datetime, int]]:
         """The caller's requests since ``since``: when, and how many people; oldest first."""

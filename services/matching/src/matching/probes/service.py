@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache, lru_cache
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -64,14 +65,21 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class _Limit:
+    """At most ``count`` variants of ``field`` per person key; ``message`` says so."""
+
+    count: int
+    field: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class _Check:
-    """One limit a question must pass: at most ``limit`` variants per person key."""
+    """One limit a question must pass, for one person key and the variant it asks with."""
 
     person_key: bytes
     variant: bytes
-    limit: int
-    field: str
-    message: str
+    limit: _Limit
 
 
 class ProbeGuard:
@@ -87,6 +95,19 @@ class ProbeGuard:
         self.hasher = hasher
         self.limits = limits
         self.now = now
+        per_name = limits.max_variants_per_name
+        self._limits = (
+            _Limit(
+                limits.max_ssn_variants, "ssn", _asked(limits.max_ssn_variants, "SSNs", "person")
+            ),
+            _Limit(per_name, "ssn", _asked(per_name, "SSNs", "name")),
+            _Limit(
+                limits.max_dob_variants,
+                "dob",
+                _asked(limits.max_dob_variants, "dates of birth", "person"),
+            ),
+            _Limit(per_name, "dob", _asked(per_name, "dates of birth", "name")),
+        )
 
     async def screen(
         self, subject: str, questions: Sequence[Identity | None]
@@ -112,13 +133,14 @@ class ProbeGuard:
         """Take the caller's lock and forget what is past the windows; the time counted by."""
         now = self.now()
         await self.probes.lock_caller(subject)
-        await self.probes.forget_before(subject, now - self.limits.window, now - DAY)
+        await self.probes.forget_before(now - self.limits.window, now - DAY, subject)
         return now
 
     async def _check_variants(
         self, subject: str, questions: Sequence[Identity | None], now: datetime
     ) -> dict[int, Refusal]:
-        checks = [self._checks(question) if question else [] for question in questions]
+        tag = cache(self.hasher.tag)  # one batch asks about the same few people many times
+        checks = [self._checks(question, tag) if question else [] for question in questions]
         known: defaultdict[bytes, set[bytes]] = defaultdict(set)
         keys = [check.person_key for question in checks for check in question]
         since = now - self.limits.window
@@ -133,6 +155,11 @@ class ProbeGuard:
                 extra={"event": "matching_probe", "refused": len(refusals), "fields": fields},
             )
         return refusals
+
+    async def forget_expired(self) -> None:
+        """Housekeeping: drop every caller's questions that no window counts any more."""
+        now = self.now()
+        await self.probes.forget_before(now - self.limits.window, now - DAY)
 
     async def _charge_budget(self, subject: str, people: int, now: datetime) -> None:
         """Record the request's people, or refuse it (429) while a budget is spent."""
@@ -153,56 +180,26 @@ class ProbeGuard:
                 )
         await self.probes.record_asked(subject, now, people)
 
-    def _checks(self, question: Identity) -> list[_Check]:
+    def _checks(self, question: Identity, tag: Callable[[str, str], bytes]) -> list[_Check]:
         """The limits a question is counted against (none without a date of birth or SSN)."""
-        names = "|".join(
-            sorted(
-                code for code in map(phonetic_code, (question.first_key, question.last_key)) if code
-            )
-        )
+        codes = (_code(question.first_key), _code(question.last_key))
+        names = "|".join(sorted(code for code in codes if code))  # either name order
         ssn = (question.ssn.full or question.ssn.last4) if question.ssn else None
         ssn_token = ssn.hex() if ssn else ""
         dob_token = question.dob.isoformat() if question.dob else ""
-        tag = self.hasher.tag
-        limits = self.limits
+        person_ssn, name_ssn, person_dob, name_dob = self._limits
         checks = []
         if ssn:
             variant = tag("probe-ssn", ssn_token)
             checks += [
-                _Check(
-                    tag("probe-ssn-of", f"{names}|{dob_token}"),
-                    variant,
-                    limits.max_ssn_variants,
-                    "ssn",
-                    f"more than {limits.max_ssn_variants} different SSNs asked for this person",
-                ),
-                _Check(
-                    tag("probe-ssn-of-name", names),
-                    variant,
-                    limits.max_variants_per_name,
-                    "ssn",
-                    f"more than {limits.max_variants_per_name} different SSNs asked for this name",
-                ),
+                _Check(tag("probe-ssn-of", f"{names}|{dob_token}"), variant, person_ssn),
+                _Check(tag("probe-ssn-of-name", names), variant, name_ssn),
             ]
         if question.dob:
             variant = tag("probe-dob", dob_token)
             checks += [
-                _Check(
-                    tag("probe-dob-of", f"{names}|{ssn_token}"),
-                    variant,
-                    limits.max_dob_variants,
-                    "dob",
-                    f"more than {limits.max_dob_variants} different dates of birth asked for "
-                    "this person",
-                ),
-                _Check(
-                    tag("probe-dob-of-name", names),
-                    variant,
-                    limits.max_variants_per_name,
-                    "dob",
-                    f"more than {limits.max_variants_per_name} different dates of birth asked "
-                    "for this name",
-                ),
+                _Check(tag("probe-dob-of", f"{names}|{ssn_token}"), variant, person_dob),
+                _Check(tag("probe-dob-of-name", names), variant, name_dob),
             ]
         return checks
 
@@ -220,6 +217,15 @@ class JobStepGuard(ProbeGuard):
         return await self._check_variants(subject, questions, now)
 
 
+def _asked(limit: int, what: str, whom: str) -> str:
+    return f"more than {limit} different {what} asked for this {whom} within the window"
+
+
+@lru_cache(maxsize=4096)
+def _code(key: str | None) -> str | None:
+    return phonetic_code(key)
+
+
 def _admit(
     checks: Sequence[Sequence[_Check]], known: defaultdict[bytes, set[bytes]]
 ) -> tuple[dict[int, Refusal], list[tuple[bytes, bytes]]]:
@@ -232,10 +238,10 @@ def _admit(
             check
             for check in question
             if check.variant not in known[check.person_key]
-            and len(known[check.person_key]) >= check.limit
+            and len(known[check.person_key]) >= check.limit.count
         ]
         if over:
-            messages = dict.fromkeys((check.field, check.message) for check in over)
+            messages = dict.fromkeys((check.limit.field, check.limit.message) for check in over)
             refusals[number] = Refusal(tuple(messages))
             continue
         for check in question:
