@@ -30,16 +30,19 @@ CHUNK = 4
 HEADER = "first_name,last_name,dob,ssn"
 
 
+# The test app's own worker looks for jobs once at start and then sleeps: each test runs the
+# workers it needs (another app on the same database, or steps by hand).
+SMALL_JOBS = {
+    "max_people_per_request": SYNC_LIMIT,
+    "max_people_per_job": 40,
+    "job_chunk_size": CHUNK,
+    "job_poll_seconds": 3600,
+}
+
+
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    # The test app's own worker looks for jobs once at start and then sleeps: each test runs
-    # the workers it needs (another app on the same database, or steps by hand).
-    return {
-        "max_people_per_request": SYNC_LIMIT,
-        "max_people_per_job": 40,
-        "job_chunk_size": CHUNK,
-        "job_poll_seconds": 3600,
-    }
+    return SMALL_JOBS
 
 
 @asynccontextmanager
@@ -535,3 +538,30 @@ async def test_finished_jobs_are_deleted_after_their_retention(
     assert (await api.client.get(new, headers=api.utility)).status_code == 200
     assert (await api.client.get(queued, headers=api.utility)).json()["status"] != "done"
     assert await api.count("job_results", "job_id = :id", id=old.rsplit("/", 1)[1]) == 0
+
+
+async def test_a_persons_problem_in_a_job_is_that_persons_error(
+    api: MatchingApi, cohort: list[dict[str, Any]], settings: Settings
+) -> None:
+    people: list[Any] = [*people_of(cohort), {"last_name": "Quist"}, "not a person"]
+    location = await submit(api, people)
+    async with working(settings) as replica:
+        job = await wait_for(replica, location, api.utility, finished)
+    assert (job["status"], job["done"]) == ("done", 15)
+    page = await api.client.get(f"{location}/results", params={"offset": 13}, headers=api.utility)
+    lone_name, not_a_person = page.json()["items"]
+    assert lone_name["error"]["title"] == "Not enough identifiers"
+    assert not_a_person["error"]["errors"][0]["field"] == "person"
+    assert lone_name["complete_matches"] == not_a_person["partial_matches"] == []
+
+
+@pytest.mark.parametrize("settings_overrides", [{**SMALL_JOBS, "people_per_day": 10}])
+async def test_a_job_larger_than_the_callers_budget_is_refused_and_stores_nothing(
+    api: MatchingApi, cohort: list[dict[str, Any]]
+) -> None:
+    response = await api.client.post(
+        "/matching/matches", json={"people": people_of(cohort)}, headers=api.utility
+    )
+    problem = assert_problem(response, 422)
+    assert "at most 10 people per day" in json.dumps(problem)
+    assert await api.count("jobs") == await api.count("job_chunks") == 0

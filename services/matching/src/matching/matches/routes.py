@@ -21,7 +21,7 @@ from matching.jobs.dependencies import Jobs
 from matching.jobs.routes import accepted
 from matching.jobs.schemas import JobOut
 from matching.json_lists import read_json_lists
-from matching.matches.cohorts import MEMBERS, PEOPLE, CohortShape, cohort_people, first_people
+from matching.matches.cohorts import MEMBERS, PEOPLE, cohort_people, first_people
 from matching.matches.schemas import (
     MatchRequest,
     MatchResults,
@@ -69,24 +69,17 @@ async def _json_response(model: BaseModel) -> Response:
     return Response(await asyncio.to_thread(model.model_dump_json), media_type="application/json")
 
 
-def cohort_body(model: type[BaseModel], shape: CohortShape) -> dict[str, Any]:
-    """``openapi_extra`` of a cohort route: the JSON body, or CSV with the same columns."""
-    documented = documented_body(model)
-    documented["requestBody"]["content"]["text/csv"] = {
-        "schema": {"type": "string", "example": ",".join(shape.columns.fields) + "\n"}
-    }
-    return documented
-
-
 @router.post(
     "/matches",
     summary="Complete and partial matches of each person among all enrollments (utility, admin)",
     description='JSON `{"people": [...]}`, or `text/csv` with the columns first_name, '
     "last_name, dob, ssn (a header line, UTF-8; any may be left out). More people than "
-    "MATCHING_MAX_PEOPLE_PER_REQUEST run as a job: 202 with its Location.",
+    "MATCHING_MAX_PEOPLE_PER_REQUEST run as a job: 202 with its Location. (The CSV body is "
+    "described here, not in the request body's schema: client generators cannot handle a body "
+    "of two media types.)",
     response_model=MatchResults,
     responses=COHORT_PROBLEMS,
-    openapi_extra=cohort_body(MatchRequest, PEOPLE),
+    openapi_extra=documented_body(MatchRequest),
 )
 async def match_people(
     request: Request, caller: Asker, matching: Matching, jobs: Jobs, settings: MatchingSettings
@@ -126,7 +119,7 @@ async def return_user_info(
     "carries the report.",
     response_model=OutcomeReport,
     responses=COHORT_PROBLEMS,
-    openapi_extra=cohort_body(OutcomeRequest, MEMBERS),
+    openapi_extra=documented_body(OutcomeRequest),
 )
 async def outcome_report(
     request: Request, caller: Asker, matching: Matching, jobs: Jobs, settings: MatchingSettings
