@@ -7,14 +7,15 @@ anything raises. Services and repositories ``flush()``; they never ``commit()``.
 import asyncio
 import traceback
 from collections.abc import AsyncIterator, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import text
+from sqlalchemy import Executable, Result, event, text
 from sqlalchemy.ext import asyncio as sqlalchemy_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.context import current_request
 from common.embedded import embedded_database_url
 from common.settings import CommonSettings
 
@@ -41,6 +42,10 @@ class Database:
     """One engine per service; every connection's search_path is the service's schema.
 
     ``hide_parameters``: an error's text never carries the statement's values (emails, names).
+    No ping on checkout (it would cost every request round trips of its own): a pooled
+    connection that died (the server restarted) fails its first statement, SQLAlchemy then
+    invalidates the whole pool, and the middleware runs the request again unless that attempt
+    had committed something (``is_stale_connection``).
     """
 
     def __init__(self, url: str, schema: str, *, pool_size: int = 5) -> None:
@@ -48,12 +53,12 @@ class Database:
         # Looked up on the module at call time: when traces are on, OpenTelemetry wraps it there.
         self.engine: AsyncEngine = sqlalchemy_asyncio.create_async_engine(
             async_url(url),
-            pool_pre_ping=True,
             pool_size=pool_size,
             max_overflow=pool_size,
             hide_parameters=True,
             connect_args={"server_settings": {"search_path": schema}, "timeout": 5},
         )
+        event.listen(self.engine.sync_engine, "commit", _note_commit)
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
     async def ping(self, within_seconds: float = 2.0) -> None:
@@ -63,6 +68,14 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _note_commit(_connection: object) -> None:
+    """A COMMIT is about to be sent for the request being served: from now on it is not safe
+    to run that attempt again (the COMMIT may take effect although its answer is lost)."""
+    context = current_request()
+    if context:
+        context.committed = True
 
 
 async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
@@ -75,6 +88,13 @@ async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
 
 DbSession = Annotated[AsyncSession, Depends(_unit_of_work, scope="function")]
 """The request's unit of work; ``scope="function"`` commits before the response is sent."""
+
+
+async def core_execute(session: AsyncSession, statement: Executable) -> Result[Any]:
+    """Run a Core statement on the session's connection, in its transaction, past the ORM: no
+    ORM compilation, no identity map. For hot paths that read or write rows, not entities."""
+    connection = await session.connection()
+    return await connection.execute(statement)
 
 
 async def end_transaction_early(session: AsyncSession) -> None:
@@ -120,6 +140,11 @@ def constraint_name(error: BaseException) -> str | None:
 def is_retryable(error: BaseException) -> bool:
     """A serialization failure or deadlock: the whole unit of work may simply run again."""
     return sqlstate(error) in RETRYABLE_STATES
+
+
+def is_stale_connection(error: BaseException) -> bool:
+    """A pooled connection turned out dead (SQLAlchemy invalidated it, and the pool)."""
+    return any(getattr(cause, "connection_invalidated", False) for cause in _causes(error))
 
 
 def is_unavailable(error: BaseException) -> bool:

@@ -75,6 +75,12 @@ class Settings(CommonSettings):
         description="Different SSNs, and different dates of birth, one caller may ask with for "
         "one name per window (people sharing a name, however their other identifiers vary)",
     )
+    max_variants_per_name_family: int = Field(
+        50,
+        ge=1,
+        description="Different SSNs, and dates of birth, per family of similar names (one name's "
+        "phonetic code and the other's initial) and per date of birth and initial",
+    )
     probe_housekeeping_interval_seconds: float = Field(
         3600, gt=0, description="How often questions older than their window are dropped"
     )

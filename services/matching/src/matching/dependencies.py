@@ -21,7 +21,7 @@ Asker = Annotated[Principal, Depends(require_roles("utility", "admin"))]
 """Who may ask for matches and reports."""
 
 
-def _organization_service(session: DbSession) -> OrganizationService:
+async def _organization_service(session: DbSession) -> OrganizationService:
     return OrganizationService(session)
 
 
@@ -38,7 +38,7 @@ ProvidersOrganization = Annotated[ActingOrganization, Depends(_providers_organiz
 """The organization a provider acts for (403 with a message when none)."""
 
 
-def _ssn_hasher(settings: MatchingSettings) -> SsnHasher:
+async def _ssn_hasher(settings: MatchingSettings) -> SsnHasher:
     return SsnHasher(settings.ssn_key_bytes())
 
 

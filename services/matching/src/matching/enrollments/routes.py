@@ -32,7 +32,7 @@ UPLOAD_PROBLEMS: Responses = {
 EnrollmentIdPath = Annotated[HmisId, Path()]
 
 
-def _enrollment_service(
+async def _enrollment_service(
     session: DbSession, hasher: Hasher, settings: MatchingSettings
 ) -> EnrollmentService:
     return EnrollmentService(

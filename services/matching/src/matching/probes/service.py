@@ -41,6 +41,7 @@ class ProbeLimits:
     max_ssn_variants: int
     max_dob_variants: int
     max_variants_per_name: int
+    max_variants_per_name_family: int
     people_per_hour: int
     people_per_day: int
 
@@ -51,6 +52,7 @@ class ProbeLimits:
             max_ssn_variants=settings.max_ssn_variants,
             max_dob_variants=settings.max_dob_variants,
             max_variants_per_name=settings.max_variants_per_name,
+            max_variants_per_name_family=settings.max_variants_per_name_family,
             people_per_hour=settings.people_per_hour,
             people_per_day=settings.people_per_day,
         )
@@ -71,6 +73,31 @@ class _Limit:
     count: int
     field: str
     message: str
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """Each limit a question may meet, with the message a refusal gives for it."""
+
+    ssn_person: _Limit
+    ssn_name: _Limit
+    ssn_family: _Limit
+    dob_person: _Limit
+    dob_name: _Limit
+    dob_family: _Limit
+
+    @classmethod
+    def of(cls, limits: ProbeLimits) -> "_Limits":
+        ssn, dob = limits.max_ssn_variants, limits.max_dob_variants
+        name, family = limits.max_variants_per_name, limits.max_variants_per_name_family
+        return cls(
+            _Limit(ssn, "ssn", _asked(ssn, "SSNs", "person")),
+            _Limit(name, "ssn", _asked(name, "SSNs", "name")),
+            _Limit(family, "ssn", _asked(family, "SSNs", "similar name or date of birth")),
+            _Limit(dob, "dob", _asked(dob, "dates of birth", "person or SSN")),
+            _Limit(name, "dob", _asked(name, "dates of birth", "name")),
+            _Limit(family, "dob", _asked(family, "dates of birth", "similar name")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,19 +122,7 @@ class ProbeGuard:
         self.hasher = hasher
         self.limits = limits
         self.now = now
-        per_name = limits.max_variants_per_name
-        self._limits = (
-            _Limit(
-                limits.max_ssn_variants, "ssn", _asked(limits.max_ssn_variants, "SSNs", "person")
-            ),
-            _Limit(per_name, "ssn", _asked(per_name, "SSNs", "name")),
-            _Limit(
-                limits.max_dob_variants,
-                "dob",
-                _asked(limits.max_dob_variants, "dates of birth", "person"),
-            ),
-            _Limit(per_name, "dob", _asked(per_name, "dates of birth", "name")),
-        )
+        self._limits = _Limits.of(limits)
 
     async def screen(
         self, subject: str, questions: Sequence[Identity | None]
@@ -182,26 +197,40 @@ class ProbeGuard:
 
     def _checks(self, question: Identity, tag: Callable[[str, str], bytes]) -> list[_Check]:
         """The limits a question is counted against (none without a date of birth or SSN)."""
-        codes = (_code(question.first_key), _code(question.last_key))
+        first, last = question.first_key, question.last_key
+        codes = (_code(first), _code(last))
         names = "|".join(sorted(code for code in codes if code))  # either name order
+        # Names as a misspelling still matches them: one name's code and the other's initial
+        # (either order); the date of birth with an initial (the other name may be anything).
+        families = [f"{codes[1]}|{first[:1] if first else ''}"]
+        if first:
+            families.append(f"{codes[0]}|{last[:1] if last else ''}")
+        initials = sorted({key[:1] for key in (first, last) if key})
         ssn = (question.ssn.full or question.ssn.last4) if question.ssn else None
         ssn_token = ssn.hex() if ssn else ""
         dob_token = question.dob.isoformat() if question.dob else ""
-        person_ssn, name_ssn, person_dob, name_dob = self._limits
-        checks = []
+        limit = self._limits
+        keys: list[tuple[bytes, bytes, _Limit]] = []
         if ssn:
             variant = tag("probe-ssn", ssn_token)
-            checks += [
-                _Check(tag("probe-ssn-of", f"{names}|{dob_token}"), variant, person_ssn),
-                _Check(tag("probe-ssn-of-name", names), variant, name_ssn),
+            keys += [
+                (tag("probe-ssn-of", f"{names}|{dob_token}"), variant, limit.ssn_person),
+                (tag("probe-ssn-of-name", names), variant, limit.ssn_name),
             ]
-        if question.dob:
+            keys += [(tag("probe-ssn-of-names", f), variant, limit.ssn_family) for f in families]
+            if dob_token:
+                dobs = [f"{dob_token}|{initial}" for initial in initials]
+                keys += [(tag("probe-ssn-of-dob", d), variant, limit.ssn_family) for d in dobs]
+        if dob_token:
             variant = tag("probe-dob", dob_token)
-            checks += [
-                _Check(tag("probe-dob-of", f"{names}|{ssn_token}"), variant, person_dob),
-                _Check(tag("probe-dob-of-name", names), variant, name_dob),
+            keys += [
+                (tag("probe-dob-of", f"{names}|{ssn_token}"), variant, limit.dob_person),
+                (tag("probe-dob-of-name", names), variant, limit.dob_name),
             ]
-        return checks
+            keys += [(tag("probe-dob-of-names", f), variant, limit.dob_family) for f in families]
+            if question.ssn and question.ssn.full:  # a full SSN is one person's, whatever the name
+                keys.append((tag("probe-dob-of-ssn", ssn_token), variant, limit.dob_person))
+        return [_Check(*key) for key in keys]
 
 
 class JobStepGuard(ProbeGuard):
