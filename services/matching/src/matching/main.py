@@ -1,3 +1,6 @@
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from common.app import create_service_app
@@ -5,6 +8,8 @@ from common.errors import Unprocessable
 from matching.audit.routes import router as audit_router
 from matching.config import Settings
 from matching.enrollments.routes import router as enrollments_router
+from matching.jobs.routes import router as jobs_router
+from matching.jobs.worker import job_worker
 from matching.matches.routes import router as matches_router
 from matching.organizations.routes import router as organizations_router
 from matching.probes.housekeeping import housekeeping
@@ -30,12 +35,24 @@ CONSTRAINT_PROBLEMS = {
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with job_worker(app.state.db, settings), housekeeping(app.state.db, settings):
+            yield
+
     return create_service_app(
         name="matching",
         settings=settings,
-        routers=[organizations_router, enrollments_router, matches_router, audit_router],
+        routers=[
+            organizations_router,
+            enrollments_router,
+            matches_router,
+            jobs_router,
+            audit_router,
+        ],
         description=DESCRIPTION,
         body_limits=dict.fromkeys(BULK_ROUTES, settings.bulk_body_bytes),
         constraint_problems=CONSTRAINT_PROBLEMS,
-        lifespan=lambda app: housekeeping(app.state.db, settings),
+        lifespan=lifespan,
     )

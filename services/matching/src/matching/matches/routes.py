@@ -1,8 +1,9 @@
 """POST /matching/matches, the original's /matching/return_user_info, and outcome reports.
 
-Their bodies are read as they stream in (matching/json_lists.py) and each person validated on
-its own: a person that cannot be matched gets an error in their own result, and every other
-person is answered.
+Their bodies are read as they stream in (matching/json_lists.py; matches and reports also take
+CSV, matches/cohorts.py) and each person validated on its own: a person that cannot be matched
+gets an error in their own result, and every other person is answered. A cohort larger than one
+request runs as a job (matching/jobs/).
 """
 
 import asyncio
@@ -15,7 +16,11 @@ from common.docs import documented_body
 from common.errors import Unprocessable
 from common.problems import documented_problem
 from matching.dependencies import Asker, MatchingSettings
+from matching.jobs.dependencies import Jobs
+from matching.jobs.routes import accepted
+from matching.jobs.schemas import JobOut
 from matching.json_lists import read_json_lists
+from matching.matches.cohorts import MEMBERS, PEOPLE, cohort_people, first_people
 from matching.matches.dependencies import Matching
 from matching.matches.schemas import (
     MatchRequest,
@@ -38,6 +43,17 @@ BULK_PROBLEMS: Responses = {
 }
 
 
+COHORT_PROBLEMS: Responses = {
+    **BULK_PROBLEMS,
+    202: {
+        "description": "More people than one request answers: a job, at the Location given",
+        "model": JobOut,
+    },
+    400: documented_problem("The CSV cannot be read (encoding, header, a ragged or endless row)"),
+    415: documented_problem("The body is neither application/json nor text/csv"),
+}
+
+
 async def _json_response(model: BaseModel) -> Response:
     """The answer rendered in a thread: a batch's JSON is CPU work the event loop need not do."""
     return Response(await asyncio.to_thread(model.model_dump_json), media_type="application/json")
@@ -46,15 +62,23 @@ async def _json_response(model: BaseModel) -> Response:
 @router.post(
     "/matches",
     summary="Complete and partial matches of each person among all enrollments (utility, admin)",
+    description='JSON `{"people": [...]}`, or `text/csv` with the columns first_name, '
+    "last_name, dob, ssn (a header line, UTF-8; any may be left out). More people than "
+    "MATCHING_MAX_PEOPLE_PER_REQUEST run as a job: 202 with its Location. (The CSV body is "
+    "described here, not in the request body's schema: client generators cannot handle a body "
+    "of two media types.)",
     response_model=MatchResults,
-    responses=BULK_PROBLEMS,
+    responses=COHORT_PROBLEMS,
     openapi_extra=documented_body(MatchRequest),
 )
 async def match_people(
-    request: Request, caller: Asker, matching: Matching, settings: MatchingSettings
+    request: Request, caller: Asker, matching: Matching, jobs: Jobs, settings: MatchingSettings
 ) -> Response:
-    body = await read_json_lists(request.stream(), {"people": settings.max_people_per_request})
-    results = await matching.matches(body["people"], caller)
+    people = await cohort_people(request, PEOPLE, settings.max_people_per_job)
+    first, everyone = await first_people(people, settings.max_people_per_request)
+    if everyone is not None:
+        return accepted(await jobs.submit("matches", caller, everyone), jobs)
+    results = await matching.matches(first, caller)
     return await _json_response(MatchResults(results=results))
 
 
@@ -79,12 +103,19 @@ async def return_user_info(
 @router.post(
     "/reports/outcomes",
     summary="What became of a cohort of ex-customers, small counts suppressed (utility, admin)",
+    description='JSON `{"cohort": [...]}`, or `text/csv` with the columns first_name, '
+    "last_name, dob, ssn, account_closed_on. A cohort larger than "
+    "MATCHING_MAX_PEOPLE_PER_REQUEST runs as a job: 202 with its Location; the done job "
+    "carries the report.",
     response_model=OutcomeReport,
-    responses=BULK_PROBLEMS,
+    responses=COHORT_PROBLEMS,
     openapi_extra=documented_body(OutcomeRequest),
 )
 async def outcome_report(
-    request: Request, caller: Asker, matching: Matching, settings: MatchingSettings
+    request: Request, caller: Asker, matching: Matching, jobs: Jobs, settings: MatchingSettings
 ) -> Response:
-    body = await read_json_lists(request.stream(), {"cohort": settings.max_people_per_request})
-    return await _json_response(await matching.outcome_report(body["cohort"], caller))
+    members = await cohort_people(request, MEMBERS, settings.max_people_per_job)
+    first, everyone = await first_people(members, settings.max_people_per_request)
+    if everyone is not None:
+        return accepted(await jobs.submit("outcome_report", caller, everyone), jobs)
+    return await _json_response(await matching.outcome_report(first, caller))
