@@ -29,7 +29,12 @@ class Settings(CommonSettings):
     )
     max_partial_matches: int = Field(5, ge=1, le=50, description="Partial matches per person")
     max_people_per_request: int = Field(20_000, ge=1)
-    max_enrollments_per_request: int = Field(50_000, ge=1)
+    max_enrollments_per_request: int = Field(
+        50_000, ge=1, description="Rows per upload, JSON or CSV"
+    )
+    max_enrollments_per_organization: int = Field(
+        2_000_000, ge=1, description="Enrollments one organization (provider) may have stored"
+    )
     bulk_body_bytes: int = Field(
         BULK_BODY_BYTES, ge=1, description="Body limit of the bulk routes (uploads, matches)"
     )

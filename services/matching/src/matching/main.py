@@ -24,6 +24,9 @@ CONSTRAINT_PROBLEMS = {
     "enrollments_income_not_negative": Unprocessable("An income is negative"),
     "enrollments_destination_known": Unprocessable("Not a HUD HMIS 3.12 destination code"),
     "enrollments_data_quality_known": Unprocessable("Not an HMIS data quality code"),
+    "enrollments_two_identifiers": Unprocessable(
+        "A record needs at least two identifiers of first_name, last_name, dob and ssn"
+    ),
 }
 
 
