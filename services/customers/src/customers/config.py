@@ -7,11 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any, Self
 
 import pycountry
-from fastapi import Depends
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from common.dependencies import settings_dependency
 from common.settings import CommonSettings
 
 SERVICE_DIR = Path(__file__).resolve().parents[2]
@@ -118,7 +116,3 @@ class Settings(CommonSettings):
             self.argon2_memory_kib >= memory and self.argon2_time_cost >= iterations
             for memory, iterations in OWASP_ARGON2_MINIMUMS
         )
-
-
-CustomersSettings = Annotated[Settings, Depends(settings_dependency(Settings))]
-"""The app's settings, as a route dependency."""

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 
 from common.app import create_service_app
 from common.auth import StaticKeys
+from common.errors import Conflict
 from customers.auth.housekeeping import housekeeping
 from customers.auth.notifier import Notifier
 from customers.auth.oauth import OAuthError, oauth_error_response
@@ -14,6 +15,10 @@ from customers.auth.service import AuthComponents
 from customers.config import Settings
 from customers.records.routes import router as records_router
 
+CONSTRAINT_PROBLEMS = {
+    "customers_email_key": Conflict("A customer with this email exists"),
+    "customers_pkey": Conflict("A customer with this id exists"),
+}
 DESCRIPTION = (
     "Identity provider of the platform (signup, login, tokens, JWKS, password reset, roles) "
     "and the customer records."
@@ -42,6 +47,7 @@ def create_app(settings: Settings | None = None, *, notifier: Notifier | None = 
         description=DESCRIPTION,
         key_source=lambda app: StaticKeys(keyring.public_jwks()),
         lifespan=lifespan,
+        constraint_problems=CONSTRAINT_PROBLEMS,
     )
     app.add_exception_handler(OAuthError, oauth_error_response)  # /auth/token speaks RFC 6749
     app.state.auth = components

@@ -36,6 +36,17 @@ def _yield_cpu_to_requests() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
 
 
+def argon2id(settings: Settings) -> CryptContext:
+    """passlib's argon2id with the configured memory, time cost and parallelism."""
+    return CryptContext(
+        schemes=["argon2"],
+        argon2__type="ID",
+        argon2__memory_cost=settings.argon2_memory_kib,
+        argon2__time_cost=settings.argon2_time_cost,
+        argon2__parallelism=settings.argon2_parallelism,
+    )
+
+
 class PasswordHasher:
     """argon2id through passlib, in worker threads, at most ``max_concurrent`` at a time.
 
@@ -43,16 +54,8 @@ class PasswordHasher:
     while logins queue for a slot.
     """
 
-    def __init__(
-        self, *, memory_kib: int, time_cost: int, parallelism: int, max_concurrent: int
-    ) -> None:
-        self._context = CryptContext(
-            schemes=["argon2"],
-            argon2__type="ID",
-            argon2__memory_cost=memory_kib,
-            argon2__time_cost=time_cost,
-            argon2__parallelism=parallelism,
-        )
+    def __init__(self, context: CryptContext, *, max_concurrent: int) -> None:
+        self._context = context
         self._slots = asyncio.Semaphore(max_concurrent)
         self._threads = ThreadPoolExecutor(
             max_concurrent, thread_name_prefix="argon2", initializer=_yield_cpu_to_requests
@@ -62,12 +65,7 @@ class PasswordHasher:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "PasswordHasher":
-        return cls(
-            memory_kib=settings.argon2_memory_kib,
-            time_cost=settings.argon2_time_cost,
-            parallelism=settings.argon2_parallelism,
-            max_concurrent=settings.max_concurrent_hashes,
-        )
+        return cls(argon2id(settings), max_concurrent=settings.max_concurrent_hashes)
 
     async def hash(self, password: str) -> str:
         async with self._slots:

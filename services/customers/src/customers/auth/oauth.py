@@ -22,6 +22,7 @@ from common.schemas import error_summary
 from customers.auth.schemas import OAuthErrorResponse, TokenGrant, TokenRequest
 
 FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
 # RFC 6749 section 5.1: nothing may cache a response that carries tokens.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 CLIENT_CHALLENGE = {"WWW-Authenticate": 'Basic realm="customers"'}

@@ -1,18 +1,15 @@
 """The /auth endpoints: parse, authorize, call AuthService, shape the response."""
 
-from typing import Annotated, Any
+from typing import Any, TypeVar
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from fastapi import APIRouter, Request, Response
 
 from common.auth import ALGORITHM, CurrentUser
-from common.errors import UnsupportedMediaType
 from common.problems import documented_problem
-from customers.auth.client_address import client_address
-from customers.auth.dependencies import Auth, PasswordResets
+from customers.auth.dependencies import Auth, ClientAddress, Keys, LoginCredentials, PasswordResets
 from customers.auth.oauth import (
     FORM,
+    JSON,
     NO_STORE,
     invalid_client,
     oauth_errors,
@@ -36,13 +33,11 @@ from customers.auth.schemas import (
     TokenResponse,
 )
 from customers.auth.service import TokenPair
-from customers.config import CustomersSettings
-from customers.keys import Keyring
+from customers.dependencies import CustomersSettings
 from customers.records.schemas import CustomerOut
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-JSON = "application/json"
 LOGIN_BODY = {
     "requestBody": {
         "required": True,
@@ -54,32 +49,12 @@ LOGIN_BODY = {
 }
 
 
-def _client_address(request: Request, settings: CustomersSettings) -> str:
-    peer = request.client.host if request.client else None
-    return client_address(peer, request.headers.get("x-forwarded-for"), settings.trusted_proxies)
+TokensT = TypeVar("TokensT", TokenPairResponse, TokenResponse)
 
 
-async def _login_credentials(request: Request) -> LoginRequest:
-    """The JSON body, or the OAuth2 password form (its username is the email)."""
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    try:
-        if media_type == JSON:
-            return LoginRequest.model_validate_json(await request.body())
-        if media_type == FORM:
-            form = PasswordForm.model_validate(dict((await request.form()).items()))
-            return LoginRequest(email=form.username, password=form.password)
-    except ValidationError as exc:
-        raise RequestValidationError(
-            [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
-        ) from exc
-    raise UnsupportedMediaType(f"Send the credentials as {JSON} or {FORM}")
-
-
-ClientAddress = Annotated[str, Depends(_client_address)]
-
-
-def _token_pair(pair: TokenPair) -> TokenPairResponse:
-    return TokenPairResponse(
+def _tokens(pair: TokenPair, shape: type[TokensT]) -> TokensT:
+    """The pair as ``/auth/login`` and ``/auth/refresh`` (or the token endpoint) answer it."""
+    return shape(
         access_token=pair.access.token,
         expires_in=pair.access.expires_in,
         refresh_token=pair.refresh_token,
@@ -108,13 +83,14 @@ async def signup(data: SignupRequest, auth: Auth) -> CustomerOut:
     },
 )
 async def login(
-    credentials: Annotated[LoginRequest, Depends(_login_credentials)],
+    credentials: LoginCredentials,
     auth: Auth,
     address: ClientAddress,
     response: Response,
 ) -> TokenPairResponse:
     response.headers.update(NO_STORE)
-    return _token_pair(await auth.login(credentials.email, credentials.password, address))
+    pair = await auth.login(credentials.email, credentials.password, address)
+    return _tokens(pair, TokenPairResponse)
 
 
 @router.post(
@@ -124,7 +100,7 @@ async def login(
 )
 async def refresh(data: RefreshRequest, auth: Auth, response: Response) -> TokenPairResponse:
     response.headers.update(NO_STORE)
-    return _token_pair(await auth.refresh(data.refresh_token))
+    return _tokens(await auth.refresh(data.refresh_token), TokenPairResponse)
 
 
 @router.post("/logout", status_code=204, summary="Revoke a refresh token and its session")
@@ -223,11 +199,11 @@ async def token(
     if isinstance(grant, PasswordGrant):
         with oauth_errors():
             pair = await auth.login(grant.username, grant.password, address)
-        return _token_response(pair)
+        return _tokens(pair, TokenResponse)
     if isinstance(grant, RefreshTokenGrant):
         with oauth_errors():
             pair = await auth.refresh(grant.refresh_token)
-        return _token_response(pair)
+        return _tokens(pair, TokenResponse)
     if given.client is None:
         raise invalid_client("Authenticate the client by HTTP Basic or in the form")
     with oauth_errors(refused="invalid_client"):
@@ -235,17 +211,8 @@ async def token(
     return TokenResponse(access_token=access.token, expires_in=access.expires_in)
 
 
-def _token_response(pair: TokenPair) -> TokenResponse:
-    return TokenResponse(
-        access_token=pair.access.token,
-        expires_in=pair.access.expires_in,
-        refresh_token=pair.refresh_token,
-    )
-
-
 @router.get("/jwks.json", summary="The public keys that verify access tokens")
-async def jwks(request: Request, response: Response) -> JsonWebKeySet:
-    keyring: Keyring = request.app.state.keyring
+async def jwks(keyring: Keys, response: Response) -> JsonWebKeySet:
     response.headers["Cache-Control"] = "public, max-age=300"
     return JsonWebKeySet(keys=keyring.public_jwks())
 

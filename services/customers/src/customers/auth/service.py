@@ -21,7 +21,7 @@ from customers.config import Settings
 from customers.keys import load_keyring
 from customers.passwords import PasswordHasher, PasswordPolicy
 from customers.records.models import Customer
-from customers.records.repository import CustomerRepository, DuplicateCustomer
+from customers.records.repository import CustomerRepository
 from customers.records.service import new_customer_id, require_offered_language
 
 SERVICE_SUBJECT_PREFIX = "client:"  # ':' never occurs in a customer id, so subjects cannot clash
@@ -89,15 +89,13 @@ class AuthService:
             data.password, personal=personal_words(data.email), field="password"
         )
         password_hash = await self.components.hasher.hash(data.password)
-        try:
-            customer = await self.customers.insert(
-                customer_id=new_customer_id(),
-                email=data.email,
-                country=data.country,
-                language=data.language,
-            )
-        except DuplicateCustomer as exc:  # a concurrent signup won the race
-            raise _email_taken() from exc
+        # a concurrent signup that won the race: customers_email_key refuses this one (409)
+        customer = await self.customers.insert(
+            customer_id=new_customer_id(),
+            email=data.email,
+            country=data.country,
+            language=data.language,
+        )
         await self.auth.set_password_hash(customer.customer_id, password_hash)
         return customer
 

@@ -2,10 +2,11 @@
 
 from datetime import datetime
 
-from sqlalchemy import ARRAY, CheckConstraint, Column, DateTime, Index, Text, func
+from sqlalchemy import ARRAY, CheckConstraint, Column, Index, Text
 from sqlmodel import Field
 
 from common.auth import ROLES
+from common.models import created_at_field, updated_at_field
 from customers.fields import CUSTOMER_ID_PATTERN
 from customers.models import Table
 
@@ -32,9 +33,5 @@ class Customer(Table, table=True):
     roles: list[str] = Field(
         sa_column=Column(ARRAY(Text), nullable=False, server_default="{customer}")
     )
-    created_at: datetime = Field(
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
-    )
-    updated_at: datetime = Field(
-        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now())
-    )
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()

@@ -6,18 +6,12 @@ from typing import Any
 
 from sqlalchemy import Boolean, func, literal_column, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.pagination import paginate
 from customers.records.models import Customer
-
-UNIQUE_VIOLATION = "23505"
-
-
-class DuplicateCustomer(Exception):
-    """The email or customer id is taken."""
 
 
 @dataclass(frozen=True)
@@ -59,7 +53,7 @@ class CustomerRepository:
         language: str | None,
         roles: Sequence[str] = ("customer",),
     ) -> Customer:
-        """Insert and flush; DuplicateCustomer when the email or id is taken."""
+        """Insert the customer (a taken email or id: its unique constraint refuses it)."""
         statement = (
             insert(Customer)
             .values(
@@ -71,13 +65,7 @@ class CustomerRepository:
             )
             .returning(Customer)
         )
-        try:
-            async with self.session.begin_nested():
-                return await self._one(statement)
-        except IntegrityError as exc:
-            if getattr(exc.orig, "sqlstate", None) == UNIQUE_VIOLATION:
-                raise DuplicateCustomer from exc
-            raise
+        return await self._one(statement)
 
     async def _one(
         self, statement: ReturningInsert[Customer] | ReturningUpdate[Customer]
@@ -110,13 +98,8 @@ class CustomerRepository:
         if where.email_prefix:
             prefix = _escape_like(where.email_prefix) + "%"
             conditions.append(col(Customer.email).like(prefix, escape="\\"))
-        items = await self.session.exec(
-            select(Customer).where(*conditions).order_by(Customer.email).limit(limit).offset(offset)
-        )
-        total = await self.session.exec(
-            select(func.count()).select_from(Customer).where(*conditions)
-        )
-        return list(items), total.one()
+        statement = select(Customer).where(*conditions).order_by(Customer.email)
+        return await paginate(self.session, statement, limit=limit, offset=offset)
 
     async def owners_of(self, emails: Sequence[str]) -> dict[str, str]:
         """email -> customer_id for those of ``emails`` that are taken."""

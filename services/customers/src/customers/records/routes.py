@@ -2,12 +2,12 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from common.database import DbSession
 from common.problems import documented_problem
-from customers.auth.dependencies import CurrentAdmin, CurrentCaller
-from customers.config import CustomersSettings
+from common.schemas import Page
+from customers.auth.dependencies import CurrentAccount, CurrentAdmin
+from customers.records.dependencies import Customers
 from customers.records.schemas import (
     CustomerCreate,
     CustomerOut,
@@ -16,7 +16,6 @@ from customers.records.schemas import (
     CustomerUpdate,
     RolesUpdate,
 )
-from customers.records.service import CustomerService
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 NOT_VISIBLE: dict[int | str, dict[str, Any]] = {
@@ -24,24 +23,12 @@ NOT_VISIBLE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _customer_service(session: DbSession, settings: CustomersSettings) -> CustomerService:
-    return CustomerService(session, offered_languages=settings.allowed_languages)
-
-
-Customers = Annotated[CustomerService, Depends(_customer_service)]
-
-
 @router.get("", summary="List customers (admin), ordered by email")
 async def list_customers(
     query: Annotated[CustomerQuery, Query()], _: CurrentAdmin, customers: Customers
 ) -> CustomerPage:
     items, total = await customers.page(query)
-    return CustomerPage(
-        items=[CustomerOut.model_validate(item) for item in items],
-        total=total,
-        limit=query.limit,
-        offset=query.offset,
-    )
+    return Page.of([CustomerOut.model_validate(item) for item in items], total, query)
 
 
 @router.post(
@@ -59,7 +46,7 @@ async def create_customer(
 @router.get(
     "/{email}", summary="One customer (the customer, an admin or a service)", responses=NOT_VISIBLE
 )
-async def read_customer(email: str, caller: CurrentCaller, customers: Customers) -> CustomerOut:
+async def read_customer(email: str, caller: CurrentAccount, customers: Customers) -> CustomerOut:
     return CustomerOut.model_validate(await customers.visible(email, caller))
 
 
@@ -69,7 +56,7 @@ async def read_customer(email: str, caller: CurrentCaller, customers: Customers)
     responses=NOT_VISIBLE,
 )
 async def update_customer(
-    email: str, data: CustomerUpdate, caller: CurrentCaller, customers: Customers
+    email: str, data: CustomerUpdate, caller: CurrentAccount, customers: Customers
 ) -> CustomerOut:
     changes = data.model_dump(exclude_unset=True)
     return CustomerOut.model_validate(await customers.update(email, changes, caller))
@@ -81,7 +68,7 @@ async def update_customer(
     summary="Delete a customer with their credentials and tokens (the customer or an admin)",
     responses=NOT_VISIBLE,
 )
-async def delete_customer(email: str, caller: CurrentCaller, customers: Customers) -> None:
+async def delete_customer(email: str, caller: CurrentAccount, customers: Customers) -> None:
     await customers.delete(email, caller)
 
 

@@ -10,10 +10,10 @@ from pydantic import ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.auth import Principal
-from common.errors import Conflict, NotFound, Unprocessable
+from common.errors import NotFound, Unprocessable
 from common.schemas import error_summary, field_error
 from customers.records.models import Customer
-from customers.records.repository import CustomerFilter, CustomerRepository, DuplicateCustomer
+from customers.records.repository import CustomerFilter, CustomerRepository
 from customers.records.schemas import CustomerCreate, CustomerImportRow, CustomerQuery
 
 READ_ANY = ("admin", "service")
@@ -43,17 +43,14 @@ class CustomerService:
         return await self.customers.page(where, limit=query.limit, offset=query.offset)
 
     async def create(self, data: CustomerCreate) -> Customer:
+        """A record without a password; a taken email or id is refused by the database."""
         require_offered_language(data.language, self.offered_languages)
-        try:
-            customer = await self.customers.insert(
-                customer_id=data.customer_id or new_customer_id(),
-                email=data.email,
-                country=data.country,
-                language=data.language,
-            )
-        except DuplicateCustomer as exc:
-            raise Conflict("A customer with this email or id exists") from exc
-        return customer
+        return await self.customers.insert(
+            customer_id=data.customer_id or new_customer_id(),
+            email=data.email,
+            country=data.country,
+            language=data.language,
+        )
 
     async def visible(self, email: str, caller: Principal) -> Customer:
         """The customer, when ``caller`` may read it; NotFound otherwise, as if absent."""
