@@ -103,7 +103,7 @@ async def _body_then_garbage(prefix: str, items: list[Any]) -> AsyncIterator[byt
     ("path", "prefix", "item"),
     [
         ("/matching/matches", '{"people": [', MARIA),
-        ("/matching/reports/outcomes", '{"cohort": [', {**MARIA, "account_closed_on": "2024-01-01"}),
+        ("/matching/reports/outcomes", '{"cohort": [', {**MARIA, "account_closed_on": "2024-01"}),
         ("/matching/return_user_info", '{"ssn": ["123456789"], "last_name": [', "Lee"),
     ],
     ids=["matches", "report", "original"],
