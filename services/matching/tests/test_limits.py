@@ -6,12 +6,14 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from .conftest import MARIA, MatchingApi, enrollment
 
 MAX_ROWS = 5
 MAX_STORED = 8
 MAX_PEOPLE = 4
+BULK_TIMEOUT_MS = 1000
 
 
 @pytest.fixture
@@ -21,6 +23,7 @@ def settings_overrides() -> dict[str, Any]:
         "max_enrollments_per_organization": MAX_STORED,
         "max_people_per_request": MAX_PEOPLE,
         "upsert_batch_size": 2,
+        "db_bulk_statement_timeout_ms": BULK_TIMEOUT_MS,
     }
 
 
@@ -132,3 +135,22 @@ async def test_an_upload_too_long_is_refused_while_it_is_read(
     assert response.status_code == 422, response.text
     assert f"at most {MAX_ROWS} enrollments" in response.json()["detail"]
     assert await api.count("enrollments") == 0
+
+
+async def test_a_statement_past_its_timeout_is_a_503_and_stores_nothing(
+    api: MatchingApi, shelter: int
+) -> None:
+    """An upload waits for its organization's lock, held here by another transaction, past the
+    bulk statement timeout."""
+    async with api.engine.connect() as other:
+        await other.execute(
+            text("SELECT id FROM matching.organizations WHERE id = :id FOR UPDATE"), {"id": shelter}
+        )
+        response = await _upload(api, "json", range(1, 3))
+        await other.rollback()
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "1"
+    assert "took too long" in response.json()["detail"]
+    assert await api.count("enrollments") == 0
+    assert (await _upload(api, "json", range(1, 3))).status_code == 200

@@ -2,6 +2,7 @@ from fastapi import FastAPI
 
 from common.app import create_service_app
 from common.errors import Unprocessable
+from common.middleware import CancelOnDisconnect
 from matching.audit.routes import router as audit_router
 from matching.config import Settings
 from matching.enrollments.routes import router as enrollments_router
@@ -32,7 +33,7 @@ CONSTRAINT_PROBLEMS = {
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    return create_service_app(
+    app = create_service_app(
         name="matching",
         settings=settings,
         routers=[organizations_router, enrollments_router, matches_router, audit_router],
@@ -40,3 +41,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body_limits=dict.fromkeys(BULK_ROUTES, settings.bulk_body_bytes),
         constraint_problems=CONSTRAINT_PROBLEMS,
     )
+    # A batch whose client leaves stops its candidate search instead of running for nobody.
+    app.add_middleware(CancelOnDisconnect)
+    return app

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.database import allow_bulk_statements
 from common.errors import Conflict, NotFound, Unprocessable
 from common.schemas import field_error
 from matching.enrollments.csv_rows import CsvProblem, MalformedRecord, csv_rows
@@ -126,6 +127,7 @@ async def _batches(rows: AsyncIterable[NumberedRow], size: int) -> AsyncIterator
 
 class EnrollmentService:
     def __init__(self, session: AsyncSession, hasher: SsnHasher, limits: UploadLimits) -> None:
+        self.session = session
         self.enrollments = EnrollmentRepository(session)
         self.hasher = hasher
         self.limits = limits
@@ -141,6 +143,7 @@ class EnrollmentService:
         """Upsert the storable rows in batches; with ``reject_request`` any rejection raises
         Unprocessable, and the unit of work stores nothing; so does a request past the row cap
         or past the organization's quota. Uploads of one organization run one at a time."""
+        await allow_bulk_statements(self.session)
         stored = await self.enrollments.lock_organization(organization_id)
         report = UploadReport(received=0, created=0, updated=0, unchanged=0, rejected=[])
         row_of_id: dict[str, int] = {}

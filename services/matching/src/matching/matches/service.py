@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.auth import Principal
+from common.database import allow_bulk_statements
 from matching.audit.service import AuditService, Tally
 from matching.destinations import DESTINATIONS
 from matching.identities import question_identity
@@ -139,6 +140,7 @@ class MatchingService:
         model: FellegiSunterModel,
         rules: MatchingRules,
     ) -> None:
+        self.session = session
         self.candidates = CandidateRepository(session)
         self.audit = AuditService(session)
         self.hasher = hasher
@@ -162,6 +164,7 @@ class MatchingService:
         that cannot be asked about)."""
         # Hashing and scoring are CPU work: a thread keeps the event loop answering meanwhile.
         identities = await asyncio.to_thread(lambda: [self._identity(q) for q in questions])
+        await allow_bulk_statements(self.session)
         rows = await self.candidates.candidates(blocking_questions(identities))
         return await asyncio.to_thread(self._classify, identities, rows)
 
