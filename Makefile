@@ -6,7 +6,7 @@ PORT ?= 8000
 # missing, or the target stops with one line saying what to run (.ci/install-missing).
 INSTALL_MISSING := $(SHELL) .ci/install-missing
 STACK_NEEDS := nginx=nginx
-TEST_NEEDS := nginx=nginx kubectl=kubernetes-client chromium=chromium
+TEST_NEEDS := nginx=nginx kubectl=kubernetes-client chromium=chromium npm=npm
 BENCH_NEEDS := wrk=wrk nginx=nginx
 
 .PHONY: help bootstrap dev stack up down test lint format bench clean
@@ -35,10 +35,11 @@ test: bootstrap ## run the whole suite against a real PostgreSQL (TEST_DATABASE_
 	@$(INSTALL_MISSING) $(TEST_NEEDS)
 	$(UV) run pytest
 
-lint: bootstrap ## ruff (check + format --check) and mypy
+lint: bootstrap ## ruff (check + format --check), mypy and vulture (dead code)
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy libs/common/src services/*/src gateway
+	$(UV) run vulture
 
 format: bootstrap ## apply ruff's fixes and formatting
 	$(UV) run ruff check --fix .

@@ -6,9 +6,11 @@ of A, B, A, B, ... and the median of each keep the ratio honest.
 
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from bench.context import Context
+from bench.cpu import cpu_seconds
 from bench.report import Table
 from bench.wrk import WrkResult
 
@@ -19,6 +21,10 @@ class Comparison:
 
     connections: int
     runs: Mapping[str, Sequence[WrkResult]]
+    cpu: Mapping[str, Sequence[float]] = field(default_factory=dict)
+    """CPU seconds the label's process used in each round (when its pid was given)."""
+    next_number: int = 0
+    """The first request number a script has not used yet."""
 
     def median(self, label: str) -> float:
         """Median requests/s of ``label``'s rounds."""
@@ -26,6 +32,13 @@ class Comparison:
 
     def ratio(self, label: str, baseline: str) -> float:
         return self.median(label) / self.median(baseline)
+
+    def cpu_ms_per_request(self, label: str) -> float:
+        """Median over the rounds of the process's CPU time per request, in milliseconds."""
+        return statistics.median(
+            1000 * seconds / max(1, run.requests)
+            for seconds, run in zip(self.cpu[label], self.runs[label], strict=True)
+        )
 
     def errors(self, label: str) -> int:
         return sum(r.non_2xx_3xx + r.socket_errors for r in self.runs[label])
@@ -39,17 +52,39 @@ def alternate(
     rounds: int,
     duration: int,
     headers: Mapping[str, str] | None = None,
+    pids: Mapping[str, int] | None = None,
+    script: Path | None = None,
+    first_number: int = 0,
 ) -> Comparison:
-    """``rounds`` wrk runs of each URL, taking turns."""
+    """``rounds`` wrk runs of each URL, taking turns.
+
+    With ``pids`` (label -> process id) each round also reads that process's CPU time. A
+    ``script`` (``lua.numbered``) gets request numbers from ``first_number`` on, never one twice
+    across the rounds.
+    """
     runs: dict[str, list[WrkResult]] = {label: [] for label in urls}
+    cpu: dict[str, list[float]] = {label: [] for label in pids or {}}
+    number, threads = first_number, ctx.wrk_threads(connections)
     for round_number in range(1, rounds + 1):
         for label, url in urls.items():
             name = f"{label.replace(' ', '-')}-c{connections}-r{round_number}"
+            pid = (pids or {}).get(label)
+            before = cpu_seconds(pid) if pid else 0.0
             result = ctx.wrk(
-                url, connections=connections, duration=duration, label=name, headers=headers
+                url,
+                connections=connections,
+                duration=duration,
+                label=name,
+                headers=headers,
+                script=script,
+                script_args=(str(number), str(threads)) if script else (),
             )
+            if pid:
+                cpu[label].append(cpu_seconds(pid) - before)
             runs[label].append(result)
-    return Comparison(connections, runs)
+            # requests still in flight when wrk stopped were numbered too
+            number += result.requests + connections + threads + 1
+    return Comparison(connections, runs, cpu, number)
 
 
 def table(comparisons: Sequence[Comparison], baseline: str) -> Table:

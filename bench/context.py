@@ -1,7 +1,7 @@
 """What a benchmark gets: the database, helpers that start services and load, and its folders."""
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,9 +87,11 @@ class Context:
         duration: int,
         label: str = "",
         headers: Mapping[str, str] | None = None,
+        script: Path | None = None,
+        script_args: Sequence[str] = (),
     ) -> wrk.WrkResult:
         """Run wrk on the load CPUs; its raw output is kept in the results folder."""
-        threads = max(1, min(connections, len(self.placement.load_cpus)))
+        threads = self.wrk_threads(connections)
         result, output = wrk.run(
             url,
             connections=connections,
@@ -97,9 +99,15 @@ class Context:
             threads=threads,
             command_prefix=taskset(self.placement.load_cpus),
             headers=headers,
+            script=script,
+            script_args=script_args,
         )
         (self.results_dir / f"wrk-{label or f'c{connections}'}.txt").write_text(output)
         return result
+
+    def wrk_threads(self, connections: int) -> int:
+        """wrk's threads for ``connections``: one per load CPU, at most one per connection."""
+        return max(1, min(connections, len(self.placement.load_cpus)))
 
     @contextmanager
     def load_generator(self) -> Iterator[None]:

@@ -61,6 +61,8 @@ class RunningService:
     name: str
     base_url: str
     log: Path
+    pid: int
+    """The uvicorn worker's process id (``taskset`` execs it), for its CPU accounting."""
 
 
 @contextmanager
@@ -70,7 +72,7 @@ def run_service(
     env: Mapping[str, str],
     log: Path,
     command_prefix: Sequence[str] = (),
-    ready_timeout: float = 30.0,
+    ready_timeout: float = 90.0,
     app: str | None = None,
 ) -> Iterator[RunningService]:
     """One uvicorn worker serving ``<name>.main:create_app`` (or ``app``) as ``make stack`` does.
@@ -96,7 +98,7 @@ def run_service(
         )
         try:
             wait_ready(process, f"{base_url}/{name}/readyz", ready_timeout, log)
-            yield RunningService(name, base_url, log)
+            yield RunningService(name, base_url, log, process.pid)
         finally:
             stop(process)
 

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.report import Table
 
@@ -47,8 +48,13 @@ def run(
     threads: int,
     command_prefix: Sequence[str] = (),
     headers: Mapping[str, str] | None = None,
+    script: Path | None = None,
+    script_args: Sequence[str] = (),
 ) -> tuple[WrkResult, str]:
-    """Load ``url`` for ``duration`` seconds; returns the parsed result and wrk's raw report."""
+    """Load ``url`` for ``duration`` seconds; returns the parsed result and wrk's raw report.
+
+    ``script`` is a Lua script making the requests (POST bodies), given ``script_args``.
+    """
     command = [
         *command_prefix,
         "wrk",
@@ -57,7 +63,9 @@ def run(
         f"--threads={threads}",
         f"--duration={duration}s",
         *(f"--header={name}: {value}" for name, value in (headers or {}).items()),
+        *([f"--script={script}"] if script else []),
         url,
+        *(["--", *script_args] if script_args else []),
     ]
     output = subprocess.run(
         command, capture_output=True, text=True, check=True, timeout=duration + 60

@@ -3,8 +3,11 @@
 The same database choice as ``make dev`` (embedded PostgreSQL under ``.data`` unless
 ``DATABASE_URL``), migrated first; nginx runs from a config rendered into ``<data dir>/stack``.
 The services listen on the ports of ``services.json`` unless ``SERVICE_PORTS`` (or
-``--service-ports``) says ``free`` or ``name=port,...``. nginx starts once every service answers
-its ``/readyz`` directly, so it never logs a 502 while they start.
+``--service-ports``) says ``free`` or ``name=port,...``. Each runs ``common.serve`` with
+``WEB_CONCURRENCY`` workers (1 unless set); ``REPLICAS`` (or ``--replicas``) ``name=count,...``
+starts more replicas of a service on free ports, which nginx balances with the first. nginx
+starts once every service answers its ``/readyz`` directly, so it never logs a 502 while they
+start.
 Ctrl-C or SIGTERM stops nginx and the services; the embedded PostgreSQL stops when this process
 exits (pgserver's atexit), as in ``make dev``. occupancy's daily files go to moto's S3 server,
 started and stopped with the stack, unless ``OCCUPANCY_S3_BUCKET`` names a bucket of its own.
@@ -26,7 +29,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +77,20 @@ def chosen_service_ports(spec: str) -> dict[str, int]:
     return ports
 
 
+def chosen_replicas(spec: str) -> dict[str, int]:
+    """The replica counts ``REPLICAS`` asks for: ``name=count,...`` (the others run one)."""
+    names = service_ports()
+    replicas: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, _, count = item.partition("=")
+        if name not in names:
+            raise StackError(f"REPLICAS names no service {name!r} (one of {', '.join(names)})")
+        if not count.isdigit() or not 1 <= int(count) <= 16:
+            raise StackError(f"REPLICAS gives {name} no count from 1 to 16: {item!r}")
+        replicas[name] = int(count)
+    return replicas
+
+
 def upstream_variable(service: str) -> str:
     """The template variable holding a service's address: ``points`` -> ``POINTS_UPSTREAM``."""
     return f"{service.upper()}_UPSTREAM"
@@ -91,9 +108,25 @@ def render_template(template: str, values: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(fill, template)
 
 
-def gateway_values(listen: str, ports: Mapping[str, int], max_body_bytes: int) -> dict[str, str]:
-    """Template values for a gateway in front of services on local ports."""
-    values = {upstream_variable(name): f"127.0.0.1:{port}" for name, port in ports.items()}
+def upstream_servers(ports: Sequence[int]) -> str:
+    """The value of an upstream variable for replicas on local ports: the template's
+    ``server ${X_UPSTREAM};`` becomes one ``server`` line per replica (nginx balances them)."""
+    return ";\n    server ".join(f"127.0.0.1:{port}" for port in ports)
+
+
+def gateway_values(
+    listen: str,
+    ports: Mapping[str, int],
+    max_body_bytes: int,
+    extra_ports: Mapping[str, Sequence[int]] | None = None,
+) -> dict[str, str]:
+    """Template values for a gateway in front of services on local ports (``extra_ports``: the
+    ports of a service's other replicas)."""
+    extra_ports = extra_ports or {}
+    values = {
+        upstream_variable(name): upstream_servers([port, *extra_ports.get(name, ())])
+        for name, port in ports.items()
+    }
     values.update(
         GATEWAY_LISTEN=listen,
         GATEWAY_HTML_ROOT=str(GATEWAY_DIR),
@@ -216,6 +249,9 @@ def _services_environment(port: int, database_url: str | None, data_dir: Path) -
         prepare_environment(port)
         env = dict(os.environ)
         env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env.setdefault("WEB_CONCURRENCY", "1")  # one worker per service unless asked for more
+        # each service's common.serve makes a metrics folder of its own: a shared one would mix them
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         env.setdefault("PYTHONPYCACHEPREFIX", str(PYCACHE))
         return env
     finally:
@@ -225,7 +261,8 @@ def _services_environment(port: int, database_url: str | None, data_dir: Path) -
 
 @dataclass
 class Stack:
-    """The running processes: one uvicorn per service and nginx in front at ``url``."""
+    """The running processes: a ``common.serve`` per service replica and nginx in front at
+    ``url``. ``ports`` holds each service's first replica, ``extra_ports`` the others'."""
 
     url: str
     port: int
@@ -233,6 +270,7 @@ class Stack:
     env: dict[str, str]
     log_dir: Path | None
     nginx_config: Path
+    extra_ports: dict[str, list[int]] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
     _logs: ExitStack = field(default_factory=ExitStack, init=False, repr=False)
 
@@ -253,10 +291,20 @@ class Stack:
             process_group=0,  # Ctrl-C reaches only this process, which stops the others in order
         )
 
-    def start_service(self, name: str) -> None:
-        """Start one service's uvicorn on its port (it must not be running)."""
-        command = [sys.executable, "-m", "uvicorn", f"{name}.main:create_app", "--factory"]
-        self._spawn(name, [*command, "--host", "127.0.0.1", "--port", str(self.ports[name])])
+    def instances(self) -> dict[str, tuple[str, int]]:
+        """Process name -> (service, port): ``points`` is its first replica, ``points-2``... the
+        others."""
+        found: dict[str, tuple[str, int]] = {}
+        for name, port in self.ports.items():
+            for number, each in enumerate([port, *self.extra_ports.get(name, ())], start=1):
+                found[name if number == 1 else f"{name}-{number}"] = (name, each)
+        return found
+
+    def start_service(self, instance: str) -> None:
+        """Start one service replica (``points``, ``points-2``) on its port; it must not run."""
+        name, port = self.instances()[instance]
+        command = [sys.executable, "-m", "common.serve", name]
+        self._spawn(instance, [*command, "--host", "127.0.0.1", "--port", str(port)])
 
     def start_nginx(self) -> None:
         self._spawn("nginx", nginx_command(self.nginx_config))
@@ -297,13 +345,15 @@ class Stack:
     def wait_for_services(self, deadline: float) -> None:
         """Wait until every ``/<name>/readyz`` answers 200 on the service's own port (asking
         through nginx would fill its log with 502s while they start)."""
-        waiting = set(self.ports)
+        instances = self.instances()
+        waiting = set(instances)
         with httpx.Client(timeout=2) as client:
             while waiting:
                 self._check_progress(deadline, waiting)
-                for name in sorted(waiting):
-                    if _answers(client, f"http://127.0.0.1:{self.ports[name]}/{name}/readyz"):
-                        waiting.discard(name)
+                for instance in sorted(waiting):
+                    name, port = instances[instance]
+                    if _answers(client, f"http://127.0.0.1:{port}/{name}/readyz"):
+                        waiting.discard(instance)
                 time.sleep(0.1 if waiting else 0)
 
     def wait_for_gateway(self, deadline: float) -> None:
@@ -340,19 +390,26 @@ def running_stack(
     data_dir: Path | None = None,
     ports: Mapping[str, int] | None = None,
     log_dir: Path | None = None,
+    replicas: Mapping[str, int] | None = None,
 ) -> Iterator[Stack]:
     """Migrate, start every service, then nginx on ``port`` once they are ready; stop them on exit.
 
     ``database_url`` defaults to ``DATABASE_URL`` or the embedded server under ``data_dir``
     (``DATA_DIR``, ``.data``); ``ports`` replaces the services' ports from ``services.json``;
-    ``log_dir`` collects each process's output in ``<name>.log`` instead of this terminal.
+    ``log_dir`` collects each process's output in ``<name>.log`` instead of this terminal;
+    ``replicas`` runs that many of a service (the others on free ports), behind one upstream.
     """
     settings = CommonSettings()
     # nginx reads -c relative to -p, and the services run from the checkout: an absolute path
     data_dir = (data_dir or settings.data_dir).resolve()
     ports = dict(ports or service_ports())
+    extra_ports = {
+        name: [free_port() for _ in range(count - 1)]
+        for name, count in (replicas or {}).items()
+        if count > 1
+    }
     check_ports_free({"gateway": port} | ports)
-    values = gateway_values(f"127.0.0.1:{port}", ports, settings.max_body_bytes)
+    values = gateway_values(f"127.0.0.1:{port}", ports, settings.max_body_bytes, extra_ports)
     with object_store() as s3_env:
         stack = Stack(
             url=f"http://127.0.0.1:{port}",
@@ -361,11 +418,12 @@ def running_stack(
             env={**_services_environment(port, database_url, data_dir), **s3_env},
             log_dir=log_dir,
             nginx_config=write_nginx_config(data_dir / "stack", values),
+            extra_ports=extra_ports,
         )
         try:
             deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-            for name in ports:
-                stack.start_service(name)
+            for instance in stack.instances():
+                stack.start_service(instance)
             stack.wait_for_services(deadline)
             stack.start_nginx()
             stack.wait_for_gateway(deadline)
@@ -392,6 +450,13 @@ def main() -> int:
         help="the services' ports: 'free' (any free ones) or 'name=port,...' (the others keep "
         "those of services.json); default: $SERVICE_PORTS",
     )
+    parser.add_argument(
+        "--replicas",
+        default=os.environ.get("REPLICAS", ""),
+        metavar="SPEC",
+        help="'name=count,...': run that many replicas of a service behind nginx; "
+        "default: $REPLICAS",
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGINT, _stop_on_signal)
     signal.signal(signal.SIGTERM, _stop_on_signal)
@@ -399,8 +464,16 @@ def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
     try:
         ports = chosen_service_ports(args.service_ports)
-        with running_stack(port=port, ports=ports) as stack:
-            logger.info("serving", extra={"url": f"http://localhost:{port}/", "ports": stack.ports})
+        replicas = chosen_replicas(args.replicas)
+        with running_stack(port=port, ports=ports, replicas=replicas) as stack:
+            logger.info(
+                "serving",
+                extra={
+                    "url": f"http://localhost:{port}/",
+                    "ports": {name: each for name, (_, each) in stack.instances().items()},
+                    "workers": stack.env["WEB_CONCURRENCY"],
+                },
+            )
             stack.watch()
     except StackError as exc:
         logger.error("stack failed", extra={"error": str(exc)})

@@ -40,7 +40,114 @@ def test_a_service_imports_no_other_service(service: str) -> None:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_domain_rules_do_not_import_the_web_framework(service: str) -> None:
-    for source in (ROOT / "services" / service / "src").rglob("service.py"):
-        names = imported_top_level_modules(source.parent)[source]
-        assert not names & {"fastapi", "starlette"}, f"{source} imports {names}"
+def test_domain_rules_and_settings_do_not_import_the_web_framework(service: str) -> None:
+    for source in (ROOT / "services" / service / "src").rglob("*.py"):
+        if source.name in {"service.py", "config.py", "repository.py", "models.py"}:
+            names = imported_top_level_modules(source.parent)[source]
+            assert not names & {"fastapi", "starlette"}, f"{source} imports {names}"
+
+
+def _sources(service: str) -> list[Path]:
+    return sorted((ROOT / "services" / service / "src").rglob("*.py"))
+
+
+def _tree(source: Path) -> ast.Module:
+    return ast.parse(source.read_text(), filename=str(source))
+
+
+def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
+    """Calls of ``name(...)`` or ``something.name(...)``."""
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and (
+            (isinstance(node.func, ast.Name) and node.func.id == name)
+            or (isinstance(node.func, ast.Attribute) and node.func.attr == name)
+        )
+    ]
+
+
+# matching is being rebuilt; its wiring (dependencies.py, async) and pages follow last.
+WIRED_SERVICES = [service for service in SERVICES if service != "matching"]
+
+
+@pytest.mark.parametrize("service", WIRED_SERVICES)
+def test_dependencies_are_declared_in_dependencies_py_only(service: str) -> None:
+    """Routes name Annotated aliases; ``Depends(...)`` is written in a dependencies.py."""
+    for source in _sources(service):
+        if source.name != "dependencies.py":
+            assert not _calls(_tree(source), "Depends"), f"{source} declares a dependency"
+
+
+@pytest.mark.parametrize("service", WIRED_SERVICES)
+def test_every_dependency_is_async(service: str) -> None:
+    """A plain ``def`` dependency would run in the thread pool."""
+    for source in _sources(service):
+        tree = _tree(source)
+        plain = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        for call in _calls(tree, "Depends"):
+            named = [arg.id for arg in call.args if isinstance(arg, ast.Name)]
+            assert not set(named) & plain, f"{source}: {set(named) & plain} is not async"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_models_py_holds_tables_only(service: str) -> None:
+    """Every class of a models.py is a table, or the service's one base naming its schema."""
+    for source in _sources(service):
+        if source.name != "models.py":
+            continue
+        for node in _tree(source).body:
+            if isinstance(node, ast.ClassDef):
+                keywords = {keyword.arg for keyword in node.keywords}
+                assert keywords & {"table", "registry"}, f"{source}: {node.name} is no table"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_database_errors_are_mapped_by_common_only(service: str) -> None:
+    """No SQLSTATE reading or savepoints in a service: ``constraint_problems`` maps them."""
+    for source in _sources(service):
+        text = source.read_text()
+        assert "sqlstate" not in text.lower(), f"{source} reads SQLSTATE codes"
+        assert "begin_nested" not in text, f"{source} wraps statements in savepoints"
+
+
+@pytest.mark.parametrize("service", WIRED_SERVICES)
+def test_pages_are_built_with_page_of(service: str) -> None:
+    """``Page.of(items, total, query)``, not ``Page(items=..., total=..., ...)`` by hand."""
+    for source in _sources(service):
+        for call in ast.walk(_tree(source)):
+            if isinstance(call, ast.Call) and isinstance(call.func, ast.Subscript | ast.Name):
+                target = call.func.value if isinstance(call.func, ast.Subscript) else call.func
+                name = target.id if isinstance(target, ast.Name) else ""
+                assert not name.endswith("Page"), f"{source}:{call.lineno} builds a Page by hand"
+
+
+def test_common_lists_no_roles() -> None:
+    """Roles belong to the services that check them and to customers, which grants them."""
+    for source in (ROOT / "libs" / "common" / "src").rglob("*.py"):
+        assert "ROLES" not in source.read_text(), f"{source} lists the platform's roles"
+
+
+def test_only_settings_name_the_login_url() -> None:
+    """The identity provider's URLs are configuration (AUTH_LOGIN_URL, AUTH_JWKS_URL...)."""
+    for source in (ROOT / "libs" / "common" / "src").rglob("*.py"):
+        if source.name != "settings.py":
+            assert "/auth/" not in source.read_text(), f"{source} names customers' URLs"
+
+
+def _required_roles(service: str) -> set[str]:
+    roles: set[str] = set()
+    for source in _sources(service):
+        for name in ("require_roles", "caller_with_roles"):
+            for call in _calls(_tree(source), name):
+                roles |= {arg.value for arg in call.args if isinstance(arg, ast.Constant)}
+    return roles
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_role_a_service_requires_is_one_customers_grants(service: str) -> None:
+    from customers.records.models import ROLES
+
+    assert _required_roles(service) <= ROLES
+    assert _required_roles("appointments"), "the search for required roles finds none"

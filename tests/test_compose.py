@@ -17,7 +17,14 @@ from gateway.stack import service_ports, upstream_variable
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
 SERVICES = list(service_ports())
-SHARED_SETTINGS = {"ENV", "LOG_LEVEL", "AUTH_JWKS_URL", "AUTH_ISSUER", "MAX_BODY_BYTES"}
+SHARED_SETTINGS = {
+    "ENV",
+    "LOG_LEVEL",
+    "AUTH_JWKS_URL",
+    "AUTH_ISSUER",
+    "MAX_BODY_BYTES",
+    "WEB_CONCURRENCY",
+}
 
 
 def with_defaults(value: str) -> str:
@@ -158,9 +165,10 @@ def test_every_service_image_runs_its_app_as_a_user_on_port_8000(name: str) -> N
     assert arguments(dockerfile, "EXPOSE") == ["8000"]
     command = json.loads(arguments(dockerfile, "CMD")[-1])
     assert command == [
-        "uvicorn",
-        f"{name}.main:create_app",
-        "--factory",
+        "python",
+        "-m",
+        "common.serve",
+        name,
         "--host",
         "0.0.0.0",  # noqa: S104 (inside the container)
         "--port",

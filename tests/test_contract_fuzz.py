@@ -35,10 +35,10 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from common.auth import ROLES
 from common.migrations import upgrade
 from common.testing import TEST_AUDIENCE, TEST_ISSUER, TokenFactory
 from common.testing.plugin import ServiceUnderTest, empty_schema
+from customers.records.models import ROLES
 from gateway.stack import service_ports
 
 SERVICES = sorted(service_ports())

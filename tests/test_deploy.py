@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 
@@ -168,3 +169,76 @@ def test_customers_believes_the_gateway_on_the_pod_network(dev: Manifests) -> No
     settings = Settings.model_validate({"trusted_proxies": values["CUSTOMERS_TRUSTED_PROXIES"]})
     pod_address = ipaddress.ip_address("10.244.1.17")  # a typical pod CIDR (kind, flannel)
     assert any(pod_address in network for network in settings.trusted_proxies)
+
+
+KUBERNETES_VERSION = "1.30.0"  # the oldest Kubernetes the manifests promise to fit
+
+
+def quantity(value: str | int) -> float:
+    """A Kubernetes quantity (``500m``, ``2``, ``512Mi``) as a number (CPUs or bytes)."""
+    text = str(value)
+    suffixes = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+    for suffix, factor in suffixes.items():
+        if text.endswith(suffix):
+            return float(text.removesuffix(suffix)) * factor
+    return float(text)
+
+
+@pytest.fixture(scope="module")
+def base(kubectl: str) -> Manifests:
+    return Manifests(render(kubectl, "deploy/base"))
+
+
+@pytest.mark.parametrize("kustomization", ["deploy/base", "deploy/overlays/dev"])
+def test_every_object_is_valid_for_kubernetes(kubectl: str, kustomization: str) -> None:
+    for document in render(kubectl, kustomization):
+        try:
+            kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            name = f"{document['kind']}/{document['metadata']['name']}"
+            pytest.fail(f"{name}: {error.message} at {list(error.path)}")
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_service_scales_on_cpu_between_two_replicas_and_a_ceiling(
+    base: Manifests, name: str
+) -> None:
+    autoscaler = base.get("HorizontalPodAutoscaler", name)["spec"]
+    assert autoscaler["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": name,
+    }
+    assert 2 <= autoscaler["minReplicas"] < autoscaler["maxReplicas"] <= 10
+    (metric,) = autoscaler["metrics"]
+    assert metric["resource"]["name"] == "cpu"
+    assert metric["resource"]["target"]["type"] == "Utilization"
+    assert "replicas" not in base.get("Deployment", name)["spec"]  # the autoscaler's to set
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_every_service_runs_a_worker_per_cpu_of_its_limit(base: Manifests, name: str) -> None:
+    service = container(base.get("Deployment", name))
+    (workers,) = [each for each in service["env"] if each["name"] == "WEB_CONCURRENCY"]
+    source = workers["valueFrom"]["resourceFieldRef"]
+    assert source == {"containerName": name, "resource": "limits.cpu", "divisor": "1"}
+    resources = service["resources"]
+    cpus = quantity(resources["limits"]["cpu"])
+    assert cpus == int(cpus) >= 1  # whole CPUs: as many workers, none sharing one
+    for kind in ("cpu", "memory"):
+        assert quantity(resources["requests"][kind]) <= quantity(resources["limits"][kind])
+
+
+def test_matching_holds_a_full_size_match_in_every_worker(base: Manifests) -> None:
+    """bench/REPORT.md: 10,000 people matched against 1,000,000 enrollments peaked at 330 MiB
+    in one worker; every worker of a pod may run one at once."""
+    resources = container(base.get("Deployment", "matching"))["resources"]
+    workers = quantity(resources["limits"]["cpu"])
+    assert quantity(resources["limits"]["memory"]) >= workers * 330 * 2**20 * 1.5
+
+
+def test_in_development_every_service_stays_at_one_replica(dev: Manifests) -> None:
+    """customers makes its own signing key per pod in development: two would disagree."""
+    for name in SERVICES:
+        autoscaler = dev.get("HorizontalPodAutoscaler", name)["spec"]
+        assert autoscaler["minReplicas"] == autoscaler["maxReplicas"] == 1

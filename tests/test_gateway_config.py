@@ -230,3 +230,20 @@ def test_nginx_accepts_the_rendered_configuration(tmp_path: Path) -> None:
     result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
+
+
+@pytest.mark.usefixtures("nginx")
+def test_nginx_accepts_an_upstream_of_several_replicas(tmp_path: Path) -> None:
+    extra = {"points": [9102, 9103]}
+    values = gateway_values("127.0.0.1:8000", service_ports(), 1024, extra)
+    assert values["POINTS_UPSTREAM"] == (
+        f"127.0.0.1:{service_ports()['points']};\n    server 127.0.0.1:9102;\n"
+        "    server 127.0.0.1:9103"
+    )
+    config = write_nginx_config(tmp_path, values)
+    result = subprocess.run(  # noqa: S603
+        nginx_command(config, "-t"), capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    rendered = (tmp_path / "gateway.conf").read_text()
+    assert "    server 127.0.0.1:9103;\n    keepalive 64;" in rendered

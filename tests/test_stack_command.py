@@ -18,6 +18,7 @@ from gateway.stack import (
     PYCACHE,
     StackError,
     check_ports_free,
+    chosen_replicas,
     chosen_service_ports,
     free_port,
     service_ports,
@@ -144,6 +145,26 @@ def test_free_service_ports_are_all_different_and_free() -> None:
 def test_service_ports_refuse_what_they_cannot_use(spec: str, message: str) -> None:
     with pytest.raises(StackError, match=message):
         chosen_service_ports(spec)
+
+
+def test_replicas_are_counted_per_service() -> None:
+    assert chosen_replicas("") == {}
+    assert chosen_replicas("points=2, occupancy=3") == {"points": 2, "occupancy": 3}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("billing=2", "names no service 'billing'"),
+        ("points=", "gives points no count"),
+        ("points=0", "gives points no count"),
+        ("points=two", "gives points no count"),
+        ("points=17", "gives points no count"),
+    ],
+)
+def test_replicas_refuse_what_they_cannot_run(spec: str, message: str) -> None:
+    with pytest.raises(StackError, match=message):
+        chosen_replicas(spec)
 
 
 def test_a_taken_port_is_named_before_anything_starts() -> None:

@@ -334,6 +334,32 @@ async def test_real_concurrent_serializable_updates_all_land(
     assert await rows(admin_engine, "SELECT quantity FROM uow.items") == [(2,)]
 
 
+async def _kill_idle_connections(admin_engine: AsyncEngine) -> int:
+    """End every idle backend but ours, as a server restart would: the pool does not know."""
+    killed = await rows(
+        admin_engine,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle'",
+    )
+    return len(killed)
+
+
+async def test_a_dead_pooled_connection_runs_the_request_again_once(
+    uow: httpx.AsyncClient, admin_engine: AsyncEngine
+) -> None:
+    """No ping before each checkout: the dead connection's error says it, and the request (its
+    body replayed) runs again on a new connection, its effect written once."""
+    assert (await uow.post("/uow/items", json={"name": "warm"})).status_code == 201
+    assert await _kill_idle_connections(admin_engine) >= 1
+    response = await uow.post("/uow/items", json={"name": "pen", "quantity": 2})
+    assert response.status_code == 201, response.text
+    assert await rows(admin_engine, "SELECT name, quantity FROM uow.items ORDER BY name") == [
+        ("pen", 2),
+        ("warm", 0),
+    ]
+    assert (await uow.get("/uow/items/pen")).json() == {"name": "pen", "quantity": 2}
+
+
 async def test_an_unreachable_database_is_a_503(uow_schema: None, settings: CommonSettings) -> None:
     down = settings.model_copy(update={"database_url": "postgresql://nobody@127.0.0.1:9/none"})
     application = create_uow_app(down)

@@ -19,14 +19,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from appointments.config import SERVICE_DIR, Settings
 from appointments.main import create_app
 from common.migrations import upgrade
 from common.testing import TEST_AUDIENCE, TEST_ISSUER, TokenFactory
-from common.testing.checks import assert_problem, count_rows
+from common.testing.checks import ServiceApi, assert_problem
 from common.testing.plugin import ServiceUnderTest
 
 ROOT = SERVICE_DIR.parents[1]
@@ -164,14 +163,13 @@ def at(days: int, hour: int = 10, minute: int = 0) -> datetime:
 
 
 @dataclass
-class AppointmentsApi:
+class AppointmentsApi(ServiceApi):
     """Shortcuts: people made in the real customers, bookings, and a look at the tables."""
 
-    client: httpx.AsyncClient
+    schema = "appointments"
     customers_url: str
     customers_admin: dict[str, str]
     tokens: TokenFactory
-    engine: AsyncEngine
 
     async def person(self, *roles: str, name: str = "person") -> Person:
         """A customer signed up in customers, with ``roles`` granted by an admin there."""
@@ -228,13 +226,6 @@ class AppointmentsApi:
         body: dict[str, Any] = response.json()
         return body
 
-    async def count(self, table: str, where: str = "true", **params: Any) -> int:
-        return await count_rows(self.engine, "appointments", table, where, **params)
-
-    async def rows(self, statement: str, **params: Any) -> list[Any]:
-        async with self.engine.connect() as connection:
-            return list((await connection.execute(text(statement), params)).all())
-
 
 @pytest.fixture
 def api(
@@ -243,7 +234,7 @@ def api(
     token_factory: TokenFactory,
     admin_engine: AsyncEngine,
 ) -> AppointmentsApi:
-    return AppointmentsApi(client, customers.url, customers.admin, token_factory, admin_engine)
+    return AppointmentsApi(client, admin_engine, customers.url, customers.admin, token_factory)
 
 
 @pytest.fixture

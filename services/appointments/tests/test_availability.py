@@ -139,7 +139,7 @@ async def test_bad_working_hours_are_refused_and_change_nothing(api) -> None:
         )
         problem(response, 422)
     assert await api.count("working_hours") == 7
-    assert (await api.rows("SELECT timezone FROM appointments.doctor_schedules")) == [("UTC",)]
+    assert (await api.execute("SELECT timezone FROM appointments.doctor_schedules")) == [("UTC",)]
 
 
 async def test_availability_needs_a_bounded_zoned_window(api, patient, doctor) -> None:
@@ -175,7 +175,7 @@ async def test_time_off_and_a_booking_racing_for_the_same_hour_never_both_win(
         )
         outcome = (booking.status_code, time_off.status_code)
         assert outcome in {(201, 409), (422, 201)}, outcome
-    clashes = await api.rows(
+    clashes = await api.execute(
         "SELECT count(*) FROM appointments.appointments a JOIN appointments.time_off t"
         " ON a.doctor_id = t.doctor_id AND a.starts_at < t.ends_at AND t.starts_at < a.ends_at"
     )

@@ -113,5 +113,5 @@ async def test_bad_changes_to_an_appointment_change_nothing(
         problem(await api.client.post(f"{path}/cancel", json=body, headers=headers), 422)
     for body in ({}, {"status": "lost"}, {"status": "booked"}):
         problem(await api.client.post(f"{path}/status", json=body, headers=headers), 422)
-    rows = await api.rows("SELECT status, starts_at, reason FROM appointments.appointments")
+    rows = await api.execute("SELECT status, starts_at, reason FROM appointments.appointments")
     assert rows == [("booked", at(3), None)]

@@ -67,7 +67,7 @@ async def test_another_patient_can_neither_see_change_nor_cancel_it(
     )
     listed = await api.client.get("/appointments", headers=stranger.headers)
     assert listed.json()["total"] == 0
-    rows = await api.rows("SELECT status, starts_at FROM appointments.appointments")
+    rows = await api.execute("SELECT status, starts_at FROM appointments.appointments")
     assert rows == [("booked", at(3))]
 
 

@@ -22,7 +22,7 @@ async def test_people_are_looked_up_in_customers_and_remembered(
     api, receptionist, patient, doctor
 ) -> None:
     await api.booked(receptionist, patient, doctor, at(3))
-    rows = await api.rows(
+    rows = await api.execute(
         "SELECT subject, email, roles FROM appointments.participants WHERE email = :email",
         email=patient.email,
     )

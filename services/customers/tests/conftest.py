@@ -9,12 +9,11 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
 from common.testing import TokenFactory
-from common.testing.checks import count_rows
+from common.testing.checks import ServiceApi
 from common.testing.plugin import ServiceUnderTest
 from customers.config import SERVICE_DIR, Settings
 from customers.main import create_app
@@ -40,11 +39,10 @@ def settings_overrides(fast_settings: dict[str, Any]) -> dict[str, Any]:
 
 
 @dataclass
-class CustomersApi:
+class CustomersApi(ServiceApi):
     """Shortcuts for the HTTP calls most tests start with, and a look at the tables."""
 
-    client: httpx.AsyncClient
-    engine: AsyncEngine
+    schema = "customers"
     app: FastAPI
     password: str = "violet-harbor-quilt-1987"
     other_password: str = "marble-orchid-lantern-204"
@@ -91,14 +89,6 @@ class CustomersApi:
     @staticmethod
     def bearer(tokens: dict[str, Any]) -> dict[str, str]:
         return {"Authorization": f"Bearer {tokens['access_token']}"}
-
-    async def count(self, table: str, where: str = "true", **params: Any) -> int:
-        return await count_rows(self.engine, "customers", table, where, **params)
-
-    async def execute(self, statement: str, **params: Any) -> list[Any]:
-        async with self.engine.begin() as connection:
-            result = await connection.execute(text(statement), params)
-            return list(result.all()) if result.returns_rows else []
 
 
 @pytest.fixture

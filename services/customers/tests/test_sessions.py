@@ -77,11 +77,15 @@ async def test_the_oauth2_password_form_logs_in_like_swagger_does(api) -> None:
     ).status_code == 200
 
 
-async def test_openapi_documents_both_login_bodies(api) -> None:
+async def test_openapi_documents_the_json_login_body_and_the_password_flow(api) -> None:
+    """The form is accepted too (Swagger's Authorize posts it) but not documented as a second
+    body: generated clients of a two-media-type body do not import (openapi-python-client 0.29)."""
     spec = (await api.client.get("/customers/openapi.json")).json()
     content = spec["paths"]["/auth/login"]["post"]["requestBody"]["content"]
-    assert set(content) == {"application/json", "application/x-www-form-urlencoded"}
-    assert "username" in content["application/x-www-form-urlencoded"]["schema"]["properties"]
+    assert content == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/LoginRequest"}}
+    }
+    assert "password" in spec["components"]["schemas"]["LoginRequest"]["properties"]
     assert (
         spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]["password"][
             "tokenUrl"

@@ -11,7 +11,6 @@ from passlib.hash import argon2
 SECRET = "s3cr3t-for-appointments-0123456789"
 CLIENT = ("appointments", SECRET)
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
-INVALID = "invalid_request"
 
 
 @pytest.fixture

@@ -126,20 +126,68 @@ def _stay(entry: str, exit_: str | None = None, destination: int | None = None) 
     return MatchedStay(date.fromisoformat(entry), exit_ and date.fromisoformat(exit_), destination)
 
 
-def test_reports_suppress_small_groups_and_small_complements() -> None:
+def test_reports_suppress_small_counts_zeros_and_small_complements() -> None:
     closed = date(2023, 1, 1)
-    matched = [CohortOutcome(closed, [_stay("2023-01-11", "2023-02-01", 116)]) for _ in range(15)]
-    early = [CohortOutcome(closed, [_stay("2022-06-01")]) for _ in range(3)]
+    after = [CohortOutcome(closed, [_stay("2023-01-11", "2023-02-01", 116)]) for _ in range(15)]
+    before = [CohortOutcome(closed, [_stay("2022-06-01")]) for _ in range(12)]
     unmatched = [CohortOutcome(closed, []) for _ in range(20)]
-    report = outcome_report(matched + early + unmatched, 11)
-    assert report.matched == 18
-    assert report.entered_before_closure is None  # 3 people
+    report = outcome_report(after + before + unmatched, 11)
+    assert report.matched == 27
+    assert report.entered_before_closure == 12
     assert report.entered_after_closure == 15
     assert report.days_to_first_enrollment.median == 10
-    assert report.exit_destinations["homeless"] == 15
-    assert report.exit_destinations["permanent"] == 0
-    nearly_all = outcome_report(matched + unmatched[:4], 11)
+    assert report.exit_destinations["homeless"] == 15  # the other 12 have no exit: hidden
+    assert report.exit_destinations["permanent"] is None  # a zero is a small count
+    only_after = outcome_report(after + unmatched, 11)
+    assert only_after.matched == 15
+    assert only_after.entered_after_closure is None  # its complement (0 of 15) is small
+    assert only_after.entered_before_closure is None  # 0
+    assert only_after.exit_destinations["homeless"] is None  # all 15: the complement is 0
+    nearly_all = outcome_report(after + unmatched[:4], 11)
     assert nearly_all.matched is None  # only 4 did not match
+    assert nearly_all.entered_after_closure is None  # 15 would bound the hidden group
+    assert nearly_all.days_to_first_enrollment.people is None
+
+
+def test_a_one_person_report_shows_no_count_at_all() -> None:
+    closed = date(2023, 1, 1)
+    for person in (
+        CohortOutcome(closed, [_stay("2022-06-01", "2022-07-01", 410)]),
+        CohortOutcome(closed, []),
+    ):
+        report = outcome_report([person], 11)
+        counts = [
+            report.matched,
+            report.matched_share,
+            report.entered_before_closure,
+            report.entered_after_closure,
+            *report.days_to_first_enrollment.model_dump().values(),
+            *report.exit_destinations.values(),
+        ]
+        assert counts == [None] * len(counts)  # a 0 beside nulls would say which one it was
+
+
+def test_a_partition_hides_more_until_its_hidden_rest_is_not_small() -> None:
+    closed = date(2023, 1, 1)
+    permanent = [CohortOutcome(closed, [_stay("2023-02-01", "2023-03-01", 410)])] * 15
+    temporary = [CohortOutcome(closed, [_stay("2023-02-01", "2023-03-01", 302)])] * 12
+    unmatched = [CohortOutcome(closed, [])] * 30
+    report = outcome_report(permanent + temporary + unmatched, 11)
+    destinations = report.exit_destinations
+    # Both pass the complement rule, but showing both would say the other three are zeros.
+    assert destinations["permanent"] == 15
+    assert destinations["temporary"] is None
+    assert set(destinations.values()) == {15, None}
+
+
+def test_shown_counts_are_rounded_so_one_person_more_rarely_shows() -> None:
+    closed = date(2023, 1, 1)
+    matched = [CohortOutcome(closed, [_stay("2023-02-01")])] * 21
+    unmatched = [CohortOutcome(closed, [])] * 30
+    report = outcome_report(matched + unmatched, 11, rounding=5)
+    one_more = outcome_report([*matched, matched[0], *unmatched], 11, rounding=5)
+    assert report.matched == one_more.matched == 20
+    assert report.rounding == 5
 
 
 async def _chunks(data: bytes, size: int) -> AsyncIterator[bytes]:

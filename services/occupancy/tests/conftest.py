@@ -13,11 +13,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from moto.server import ThreadedMotoServer
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.testing import TokenFactory
-from common.testing.checks import assert_problem, count_rows
+from common.testing.checks import ServiceApi
 from common.testing.plugin import ServiceUnderTest
 from occupancy.config import SERVICE_DIR, Settings
 from occupancy.main import create_app
@@ -58,11 +57,10 @@ T = TypeVar("T")
 
 
 @dataclass
-class OccupancyApi:
+class OccupancyApi(ServiceApi):
     """Shortcuts for the calls most tests make, and a look at the tables."""
 
-    client: httpx.AsyncClient
-    engine: AsyncEngine
+    schema = "occupancy"
     staff: dict[str, str]
     admin: dict[str, str]
 
@@ -102,19 +100,6 @@ class OccupancyApi:
             if time.monotonic() > deadline:
                 raise AssertionError(f"still {value!r} after {within} s")
             await asyncio.sleep(0.05)
-
-    @staticmethod
-    def problem(response: httpx.Response, status: int) -> dict[str, Any]:
-        """The body of a problem+json response with this status."""
-        return assert_problem(response, status)
-
-    async def count(self, table: str, where: str = "true", **params: Any) -> int:
-        return await count_rows(self.engine, "occupancy", table, where, **params)
-
-    async def execute(self, statement: str, **params: Any) -> list[Any]:
-        async with self.engine.begin() as connection:
-            result = await connection.execute(text(statement), params)
-            return list(result.all()) if result.returns_rows else []
 
 
 @pytest.fixture

@@ -3,11 +3,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.testing import TokenFactory
-from common.testing.checks import assert_problem, count_rows
+from common.testing.checks import ServiceApi
 from common.testing.plugin import ServiceUnderTest
 from points.config import SERVICE_DIR, Settings
 from points.main import create_app
@@ -34,11 +33,10 @@ def service() -> ServiceUnderTest:
 
 
 @dataclass
-class PointsApi:
+class PointsApi(ServiceApi):
     """HTTP shortcuts on one account's ledger, and a look at the tables."""
 
-    client: httpx.AsyncClient
-    engine: AsyncEngine
+    schema = "points"
     tokens: TokenFactory
 
     def caller(
@@ -72,22 +70,12 @@ class PointsApi:
         balance: dict[str, int] = response.json()
         return balance
 
-    @staticmethod
-    def problem(response: httpx.Response, status: int) -> dict[str, Any]:
-        """The body of a problem+json response with this status."""
-        return assert_problem(response, status)
-
-    async def count(self, table: str, where: str = "true", **params: Any) -> int:
-        return await count_rows(self.engine, "points", table, where, **params)
-
-    async def rows(self, statement: str, **params: Any) -> list[Any]:
-        async with self.engine.connect() as connection:
-            return list((await connection.execute(text(statement), params)).all())
-
     async def snapshot(self) -> list[list[Any]]:
         """Every row of the ledger's tables, to show that a refused request changed nothing."""
         tables = ["accounts", "payers", "transactions", "spends", "spend_parts", "idempotency_keys"]
-        return [await self.rows(f"SELECT * FROM points.{table} ORDER BY 1, 2") for table in tables]
+        return [
+            await self.execute(f"SELECT * FROM points.{table} ORDER BY 1, 2") for table in tables
+        ]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ def settings_overrides() -> dict[str, Any]:
 
 async def assert_ledger_consistent(api, account: str) -> None:
     """Every invariant, computed from the rows themselves."""
-    by_payer = await api.rows(
+    by_payer = await api.execute(
         "SELECT p.name, p.balance, p.pending_debit, "
         "  (SELECT coalesce(sum(t.points), 0) FROM points.transactions t WHERE t.payer_id = p.id),"
         "  (SELECT coalesce(sum(t.remaining), 0) FROM points.transactions t "
@@ -34,14 +34,14 @@ async def assert_ledger_consistent(api, account: str) -> None:
         assert balance >= 0, name
         assert balance == net_transactions - spent, name  # the balance is the ledger's sum
         assert balance == remaining - pending, name  # and what its credits have left
-    [(credited, spent_in_all)] = await api.rows(
+    [(credited, spent_in_all)] = await api.execute(
         "SELECT (SELECT coalesce(sum(points), 0) FROM points.transactions "
         "        WHERE account_id = :account AND points > 0),"
         "       (SELECT coalesce(sum(points), 0) FROM points.spends WHERE account_id = :account)",
         account=account,
     )
     assert spent_in_all <= credited
-    mismatched = await api.rows(
+    mismatched = await api.execute(
         "SELECT s.id FROM points.spends s JOIN points.spend_parts p ON p.spend_id = s.id "
         "WHERE s.account_id = :account GROUP BY s.id, s.points HAVING sum(p.points) <> s.points",
         account=account,
@@ -142,7 +142,7 @@ async def wait_until_blocked_on_a_lock(api, within_seconds: float = 10) -> None:
     """Poll until some backend of the test database waits for a row lock."""
     deadline = asyncio.get_running_loop().time() + within_seconds
     while asyncio.get_running_loop().time() < deadline:
-        waiting = await api.rows(
+        waiting = await api.execute(
             "SELECT count(*) FROM pg_stat_activity "
             "WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )

@@ -1,18 +1,23 @@
 """The app factory: each service's ``main.py`` is a call to ``create_service_app``."""
 
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from fastapi.routing import APIRoute
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
+from pydantic import BaseModel
 
 from common.auth import KeySource, RemoteJWKS, StaticKeys, TokenVerifier
 from common.database import Database, resolve_database_url
 from common.docs import install_docs
 from common.errors import ServiceUnavailable
 from common.logging import configure_logging
+from common.metrics import exposition, worker_exited
 from common.middleware import HttpMetrics, RequestContextMiddleware
 from common.problems import ConstraintProblems, install_problem_handlers, use_problem_documents
 from common.settings import CommonSettings
@@ -22,33 +27,47 @@ logger = logging.getLogger(__name__)
 ExtraLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+
+
 def ops_router(prefix: str, registry: CollectorRegistry) -> APIRouter:
     """``/<prefix>/healthz``, ``/<prefix>/readyz`` and ``/<prefix>/metrics``."""
     router = APIRouter(prefix=f"/{prefix}", tags=["operations"])
 
     @router.get("/healthz", summary="The process is alive")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> Health:
+        return Health(status="ok")
 
     @router.get(
         "/readyz",
         summary="The database answers",
         responses={503: {"description": "The database is unreachable"}},
     )
-    async def readyz(request: Request) -> dict[str, str]:
+    async def readyz(request: Request) -> Readiness:
         database: Database = request.app.state.db
         try:
             await database.ping()
         except Exception as exc:
             logger.warning("readiness check failed", extra={"error": repr(exc)})
             raise ServiceUnavailable("The database is unreachable") from exc
-        return {"status": "ready"}
+        return Readiness(status="ready")
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(exposition(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def operation_id(route: APIRoute) -> str:
+    """``<tag>-<function>`` (``points-add_transaction``): generated clients name their calls so."""
+    tag = route.tags[0] if route.tags else "default"
+    return f"{re.sub(r'[^a-z0-9]+', '_', str(tag).lower()).strip('_')}-{route.name}"
 
 
 def _key_source(settings: CommonSettings, http: httpx.AsyncClient) -> KeySource:
@@ -60,6 +79,21 @@ def _key_source(settings: CommonSettings, http: httpx.AsyncClient) -> KeySource:
         cache_seconds=settings.jwks_cache_seconds,
         min_refetch_seconds=settings.jwks_min_refetch_seconds,
     )
+
+
+def _point_password_flows_at(app: FastAPI, login_url: str) -> None:
+    """Make the OAuth2 password flow of ``app.openapi()`` post to the identity provider's login."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        for scheme in schema.get("components", {}).get("securitySchemes", {}).values():
+            password_flow = scheme.get("flows", {}).get("password")
+            if password_flow is not None:
+                password_flow["tokenUrl"] = login_url
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def create_service_app(
@@ -112,6 +146,7 @@ def create_service_app(
         finally:
             await app.state.http.aclose()
             await app.state.db.dispose()
+            worker_exited()
 
     app = FastAPI(
         title=name,
@@ -124,9 +159,11 @@ def create_service_app(
         # Traces come from common.tracing's instrumentation; FastAPI's own would check the
         # global OpenTelemetry providers on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
+        generate_unique_id_function=operation_id,
     )
     install_problem_handlers(app, constraint_problems)
     use_problem_documents(app)
+    _point_password_flows_at(app, settings.auth_login_url)
     app.add_middleware(
         RequestContextMiddleware,
         service=name,

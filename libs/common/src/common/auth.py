@@ -12,6 +12,7 @@ import logging
 import math
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
@@ -27,21 +28,10 @@ from common.context import current_request
 from common.errors import Forbidden, ServiceUnavailable, Unauthorized
 
 ALGORITHM = "RS256"
-ROLES = frozenset(
-    {
-        "customer",
-        "patient",
-        "doctor",
-        "receptionist",
-        "provider",
-        "utility",
-        "staff",
-        "admin",
-        "service",
-    }
-)
 # A token is a few hundred bytes; anything far larger is refused before it is parsed.
 MAX_TOKEN_CHARS = 8192
+# Verified tokens kept for their next use: a few hundred bytes each.
+VERIFIED_TOKENS_KEPT = 4096
 # Header parameters by which a token would bring its own key: never trusted, always refused.
 SELF_DESCRIBED_KEY_HEADERS = frozenset({"jwk", "jku", "x5u", "x5c"})
 logger = logging.getLogger(__name__)
@@ -227,6 +217,27 @@ def invalid_token(detail: str) -> Unauthorized:
     return Unauthorized(detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """A token whose signature was checked: by which key, and what it says."""
+
+    kid: str
+    key: Key
+    claims: Mapping[str, Any]
+    principal: Principal
+
+
+def _signed_claims(token: str, key: Key) -> Mapping[str, Any]:
+    """The payload of a token signed with ``key``, as a JSON object."""
+    try:
+        claims = json.loads(jws.verify(token, key, algorithms=[ALGORITHM]))
+    except (JOSEError, ValueError) as exc:
+        raise invalid_token("The token's signature or payload is not valid") from exc
+    if not isinstance(claims, dict):
+        raise invalid_token("The token's payload is not a JSON object")
+    return claims
+
+
 class TokenVerifier:
     """Checks RS256 access tokens: signature by a trusted kid, then every claim's type and value.
 
@@ -235,29 +246,47 @@ class TokenVerifier:
     """
 
     def __init__(
-        self, *, issuer: str, audience: str, keys: KeySource, leeway_seconds: float = 30
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        keys: KeySource,
+        leeway_seconds: float = 30,
+        cache_size: int = VERIFIED_TOKENS_KEPT,
     ) -> None:
         self.issuer = issuer
         self.audience = audience
         self.keys = keys
         self.leeway_seconds = leeway_seconds
+        self.cache_size = cache_size
+        self._verified: OrderedDict[str, _Verified] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
-        """The principal of a valid token; Unauthorized for anything else."""
+        """The principal of a valid token; Unauthorized for anything else.
+
+        A token whose signature was verified is kept by its exact text (the last
+        ``cache_size``), so its next use skips the RSA check, which gives the same answer for
+        the same bytes and key: it is served while its kid still names that key (a key dropped
+        or replaced by the key source sends it through the whole check again), and its claims,
+        ``exp`` first, are checked again on every use.
+        """
         if len(token) > MAX_TOKEN_CHARS:
             raise invalid_token("The token is too large")
-        key = await self._signing_key(token)
-        try:
-            payload = jws.verify(token, key, algorithms=[ALGORITHM])
-            claims = json.loads(payload)
-        except (JOSEError, ValueError) as exc:
-            raise invalid_token("The token's signature or payload is not valid") from exc
-        if not isinstance(claims, dict):
-            raise invalid_token("The token's payload is not a JSON object")
+        kept = self._verified.pop(token, None)
+        if kept is not None and await self.keys.key_for(kept.kid) is kept.key:
+            self._check_claims(kept.claims)  # a token refused now is not kept
+            self._verified[token] = kept  # the most recently used, last
+            return kept.principal
+        kid, key = await self._signing_key(token)
+        claims = _signed_claims(token, key)
         self._check_claims(claims)
-        return _principal(claims)
+        principal = _principal(claims)
+        self._verified[token] = _Verified(kid, key, claims, principal)
+        if len(self._verified) > self.cache_size:
+            self._verified.popitem(last=False)
+        return principal
 
-    async def _signing_key(self, token: str) -> Key:
+    async def _signing_key(self, token: str) -> tuple[str, Key]:
         try:
             header = jwt.get_unverified_header(token)
         except JOSEError as exc:
@@ -272,7 +301,7 @@ class TokenVerifier:
         key = await self.keys.key_for(kid) if isinstance(kid, str) else None
         if key is None:
             raise invalid_token("The token was not signed by a trusted key")
-        return key
+        return kid, key
 
     def _check_claims(self, claims: Mapping[str, Any]) -> None:
         if claims.get("iss") != self.issuer:
@@ -314,8 +343,9 @@ def _principal(claims: Mapping[str, Any]) -> Principal:
     )
 
 
-# tokenUrl is absolute so Swagger's Authorize button works from every service's /docs.
-bearer_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
+# The app factory writes the configured login URL (AUTH_LOGIN_URL) into each OpenAPI document,
+# where Swagger's Authorize button reads it; this tokenUrl is only a placeholder.
+bearer_scheme = OAuth2PasswordBearer(tokenUrl="login", auto_error=False)
 
 
 async def current_user(
@@ -343,12 +373,12 @@ def require_roles(
 ) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that admits callers holding any of ``roles`` (403 otherwise).
 
-    ``caller`` is the dependency that says who calls: the token's principal by default; the
-    identity provider passes one that reads the account's current roles instead.
+    The roles are the calling service's own names (customers grants them); ``caller`` is the
+    dependency that says who calls: the token's principal by default; the identity provider
+    passes one that reads the account's current roles instead.
     """
-    unknown = set(roles) - ROLES
-    if unknown:
-        raise ValueError(f"unknown roles: {sorted(unknown)}")
+    if not roles:
+        raise ValueError("require_roles needs at least one role")
 
     async def dependency(principal: Annotated[Principal, Depends(caller)]) -> Principal:
         if not principal.has_any_role(*roles):

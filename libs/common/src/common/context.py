@@ -9,6 +9,8 @@ class RequestContext:
     service: str
     request_id: str
     subject: str | None = None
+    committed: bool = False
+    """The attempt being run sent a COMMIT: it must not run again (``common.middleware``)."""
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("request_context", default=None)

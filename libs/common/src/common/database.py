@@ -7,21 +7,20 @@ anything raises. Services and repositories ``flush()``; they never ``commit()``.
 import asyncio
 import traceback
 from collections.abc import AsyncIterator, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import text
+from sqlalchemy import Executable, Result, event, text
 from sqlalchemy.ext import asyncio as sqlalchemy_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.context import current_request
 from common.embedded import embedded_database_url
 from common.settings import CommonSettings
 
 UNIQUE_VIOLATION = "23505"
 EXCLUSION_VIOLATION = "23P01"
-CHECK_VIOLATION = "23514"
-FOREIGN_KEY_VIOLATION = "23503"
 RETRYABLE_STATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03"})  # shutting down, starting up
 QUERY_CANCELED = "57014"  # statement_timeout reached, or a cancel request
@@ -45,6 +44,10 @@ class Database:
     """One engine per service; every connection's search_path is the service's schema.
 
     ``hide_parameters``: an error's text never carries the statement's values (emails, names).
+    No ping on checkout (it would cost every request round trips of its own): a pooled
+    connection that died (the server restarted) fails its first statement, SQLAlchemy then
+    invalidates the whole pool, and the middleware runs the request again unless that attempt
+    had committed something (``is_stale_connection``).
     """
 
     def __init__(
@@ -63,7 +66,6 @@ class Database:
         # Looked up on the module at call time: when traces are on, OpenTelemetry wraps it there.
         self.engine: AsyncEngine = sqlalchemy_asyncio.create_async_engine(
             async_url(url),
-            pool_pre_ping=True,
             pool_size=pool_size,
             max_overflow=pool_size,
             hide_parameters=True,
@@ -75,6 +77,7 @@ class Database:
             expire_on_commit=False,
             info={BULK_TIMEOUT: bulk_statement_timeout_ms},
         )
+        event.listen(self.engine.sync_engine, "commit", _note_commit)
 
     async def ping(self, within_seconds: float = 2.0) -> None:
         """Raise unless the database answers ``SELECT 1`` in time."""
@@ -83,6 +86,14 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _note_commit(_connection: object) -> None:
+    """A COMMIT is about to be sent for the request being served: from now on it is not safe
+    to run that attempt again (the COMMIT may take effect although its answer is lost)."""
+    context = current_request()
+    if context:
+        context.committed = True
 
 
 async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
@@ -95,6 +106,13 @@ async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
 
 DbSession = Annotated[AsyncSession, Depends(_unit_of_work, scope="function")]
 """The request's unit of work; ``scope="function"`` commits before the response is sent."""
+
+
+async def core_execute(session: AsyncSession, statement: Executable) -> Result[Any]:
+    """Run a Core statement on the session's connection, in its transaction, past the ORM: no
+    ORM compilation, no identity map. For hot paths that read or write rows, not entities."""
+    connection = await session.connection()
+    return await connection.execute(statement)
 
 
 async def end_transaction_early(session: AsyncSession) -> None:
@@ -156,6 +174,11 @@ def is_retryable(error: BaseException) -> bool:
 def is_timed_out(error: BaseException) -> bool:
     """A statement ran past its statement_timeout (or was cancelled)."""
     return sqlstate(error) == QUERY_CANCELED
+
+
+def is_stale_connection(error: BaseException) -> bool:
+    """A pooled connection turned out dead (SQLAlchemy invalidated it, and the pool)."""
+    return any(getattr(cause, "connection_invalidated", False) for cause in _causes(error))
 
 
 def is_unavailable(error: BaseException) -> bool:

@@ -1,9 +1,8 @@
-"""Typed FastAPI dependencies for what the app factory holds: settings, database, HTTP client."""
+"""Typed FastAPI dependencies for what the app factory holds: settings and the database."""
 
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
-import httpx
 from fastapi import Depends, Request
 
 from common.database import Database
@@ -34,13 +33,5 @@ async def _database(request: Request) -> Database:
     return database
 
 
-async def _http_client(request: Request) -> httpx.AsyncClient:
-    client: httpx.AsyncClient = request.app.state.http
-    return client
-
-
 AppDatabase = Annotated[Database, Depends(_database)]
 """The service's engine and session factory (for work outside the request's unit of work)."""
-
-HttpClient = Annotated[httpx.AsyncClient, Depends(_http_client)]
-"""The app's shared httpx client (connection pooling across requests)."""

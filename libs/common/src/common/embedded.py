@@ -1,12 +1,14 @@
-"""The embedded PostgreSQL (pgserver) used by ``make dev`` and the tests when no URL is given."""
+"""The embedded PostgreSQL (pgserver) used by ``make dev`` and the tests when no URL is given.
+
+pgserver and psutil come with the ``common[embedded]`` extra (the workspace's dev group), not
+with production images, which always have a ``DATABASE_URL``.
+"""
 
 import json
 import logging
 import warnings
 from pathlib import Path
 from typing import Any
-
-import psutil
 
 logger = logging.getLogger(__name__)
 
@@ -16,7 +18,13 @@ def start_embedded_postgres(pgdata: Path) -> Any:
     with warnings.catch_warnings():
         # platformdirs warns that XDG_RUNTIME_DIR is unset and falls back to /tmp: harmless.
         warnings.simplefilter("ignore")
-        from pgserver.postgres_server import get_server
+        try:
+            from pgserver.postgres_server import get_server
+        except ImportError as exc:
+            raise RuntimeError(
+                "the embedded PostgreSQL needs common[embedded] (make bootstrap installs it); "
+                "or set DATABASE_URL"
+            ) from exc
     logging.getLogger("pgserver").setLevel(logging.WARNING)
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
@@ -32,6 +40,8 @@ def _forget_dead_handles(pgdata: Path) -> None:
     pgserver stops the server when its last holder exits; a holder killed outright stays listed
     forever and would keep every later server running after its own last user is gone.
     """
+    import psutil  # with pgserver, in common[embedded]
+
     handles = pgdata / ".handle_pids.json"
     if handles.exists():
         alive = [pid for pid in json.loads(handles.read_text() or "[]") if psutil.pid_exists(pid)]

@@ -57,10 +57,6 @@ class Conflict(ProblemError):
     status = 409
 
 
-class PayloadTooLarge(ProblemError):
-    status = 413
-
-
 class Unprocessable(ProblemError):
     status = 422
 

@@ -1,7 +1,16 @@
-"""JSON-lines logging: one object per line with the service and the request's id and subject."""
+"""JSON-lines logging: one object per line with the service and the request's id and subject.
 
+A record is written by a thread of its own (a queue and ``QueueListener``), never on the event
+loop: the caller's thread only takes the request's fields and the message text; the line is
+formatted and written by the writer, which drains the queue at exit.
+"""
+
+import atexit
+import copy
 import json
 import logging
+import logging.handlers
+import queue
 import sys
 import traceback
 from collections.abc import Callable
@@ -14,6 +23,7 @@ _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({})).keys()) | {
     "message",
     "asctime",
     "color_message",
+    "request_fields",
 }
 
 trace_ids: Callable[[], str | None] | None = None
@@ -26,26 +36,51 @@ class JsonFormatter(logging.Formatter):
         self.default_service = default_service
 
     def format(self, record: logging.LogRecord) -> str:
-        context = current_request()
+        fields = getattr(record, "request_fields", None)
         line: dict[str, Any] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
-            "service": context.service if context else self.default_service,
+            "service": self.default_service,
             "logger": record.name,
             "msg": record.getMessage(),
+            **(request_fields() if fields is None else fields),
         }
-        if context:
-            line["request_id"] = context.request_id
-            if context.subject:
-                line["subject"] = context.subject
-        if trace_ids is not None and (trace_id := trace_ids()):
-            line["trace_id"] = trace_id
         line.update(
             {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and k not in line}
         )
         if record.exc_info:
             line["exc"] = "".join(traceback.format_exception(*record.exc_info))
+        elif record.exc_text:
+            line["exc"] = record.exc_text
         return json.dumps(line, default=str)
+
+
+def request_fields() -> dict[str, str]:
+    """The service, request id, subject and trace id of the request being served, if any."""
+    context = current_request()
+    fields = {}
+    if context:
+        fields["service"] = context.service
+        fields["request_id"] = context.request_id
+        if context.subject:
+            fields["subject"] = context.subject
+    if trace_ids is not None and (trace_id := trace_ids()):
+        fields["trace_id"] = trace_id
+    return fields
+
+
+class _ToWriter(logging.handlers.QueueHandler):
+    """Queues a copy of the record with what only the caller's thread knows: the request's
+    fields, the message with its arguments, and the traceback as text."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        queued = copy.copy(record)
+        queued.request_fields = request_fields()
+        queued.msg, queued.args = record.getMessage(), None
+        if record.exc_info:
+            queued.exc_text = "".join(traceback.format_exception(*record.exc_info))
+            queued.exc_info = None
+        return queued
 
 
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -56,18 +91,30 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().emit(record)
 
 
+_queue: "queue.Queue[logging.LogRecord]" = queue.Queue()
+
+
 def configure_logging(level: str = "INFO", default_service: str = "platform") -> None:
-    """Send every logger's records to stdout as JSON lines; a second call changes only the level."""
+    """Send every logger's records to stdout as JSON lines, written by a thread of their own; a
+    second call changes only the level."""
     root = logging.getLogger()
     root.setLevel(level.upper())
-    if any(isinstance(handler, _StdoutHandler) for handler in root.handlers):
+    if any(isinstance(handler, _ToWriter) for handler in root.handlers):
         return
-    handler = _StdoutHandler()
-    handler.setFormatter(JsonFormatter(default_service))
-    root.addHandler(handler)
+    writer = _StdoutHandler()
+    writer.setFormatter(JsonFormatter(default_service))
+    listener = logging.handlers.QueueListener(_queue, writer)
+    listener.start()
+    atexit.register(listener.stop)  # writes what is queued, then ends the thread
+    root.addHandler(_ToWriter(_queue))
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per outgoing call is noise
     # uvicorn's own access line would duplicate ours, without the request id.
     logging.getLogger("uvicorn.access").disabled = True
+
+
+def flush_logs() -> None:
+    """Wait until every record queued so far is written (tests read the output after this)."""
+    _queue.join()

@@ -2,7 +2,8 @@
 
 Around every request it: refuses a NUL in the path or query (400) and a body over the route's
 limit (413); runs the request again, body replayed, when the database answers with a
-serialization failure or deadlock (then 503 with ``Retry-After``); answers 503 while the database
+serialization failure or deadlock (then 503 with ``Retry-After``) or a pooled connection is found
+dead before the attempt committed; answers 503 while the database
 is unreachable and 500 for anything else unhandled, as problem+json; adds ``X-Request-ID``,
 ``X-Route`` (the route template, which the gateway logs instead of the path) and, on answers to
 authenticated requests, ``Cache-Control: no-store``; and logs and counts the request by its
@@ -26,6 +27,7 @@ from common.context import RequestContext, reset_current_request, set_current_re
 from common.database import (
     constraint_name,
     is_retryable,
+    is_stale_connection,
     is_timed_out,
     is_unavailable,
     sqlstate,
@@ -176,7 +178,7 @@ class RequestContextMiddleware:
             elif length is not None and length > limit:
                 await _send_problem(scope, send_marked, 413, TooLarge(limit).detail)
             else:
-                await self._run(scope, ReplayableBody(receive, limit), send_marked)
+                await self._run(scope, context, ReplayableBody(receive, limit), send_marked)
         except Exception as exc:
             await self._last_resort(scope, send_marked, response, exc)
         finally:
@@ -190,8 +192,11 @@ class RequestContextMiddleware:
                 return limit
         return self.max_body_bytes
 
-    async def _run(self, scope: Scope, body: ReplayableBody, send: Send) -> None:
-        """Run the request; again while the database asks for a retry and nothing was sent yet."""
+    async def _run(
+        self, scope: Scope, context: RequestContext, body: ReplayableBody, send: Send
+    ) -> None:
+        """Run the request; again, while nothing was sent yet, when the database asks for a
+        retry or a pooled connection was found dead before the attempt committed anything."""
         for attempt in range(1, self.attempts + 1):
             sent = False
 
@@ -200,22 +205,23 @@ class RequestContextMiddleware:
                 sent = True
                 await send(message)
 
+            context.committed = False
             try:
                 await self.app(scope, body.for_attempt(), send_tracked)
                 return
             except Exception as exc:
-                if sent or not is_retryable(exc) or not body.replayable:
+                stale = is_stale_connection(exc) and not context.committed
+                if sent or not body.replayable or not (stale or is_retryable(exc)):
                     raise
                 if attempt == self.attempts:
-                    await _send_problem(
-                        scope,
-                        send,
-                        503,
-                        BUSY,
-                        headers={"retry-after": "1"},
-                    )
+                    if stale:
+                        raise  # the last resort answers 503: the database is unavailable
+                    await _send_problem(scope, send, 503, BUSY, headers={"retry-after": "1"})
                     return
-                self.metrics.retries.labels(route_template(scope)).inc()
+                if stale:
+                    error_logger.warning("a pooled database connection was dead; running again")
+                else:
+                    self.metrics.retries.labels(route_template(scope)).inc()
 
     def _marking(
         self, scope: Scope, context: RequestContext, response: ResponseState, send: Send

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.context import current_request
 from common.database import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, constraint_name, sqlstate
+from common.docs import name_documented_bodies
 from common.errors import Conflict, ProblemError
 
 ConstraintProblems = Mapping[str, ProblemError]
@@ -198,7 +199,7 @@ def document_problems(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _has_own_error_shape(response: dict[str, Any]) -> bool:
-    """Whether a route documents an error shape of its own on purpose (RFC 6749's token errors).
+    """Whether a route documents an error shape of its own on purpose (a schema it names).
 
     FastAPI's own 422 (its validation schemas) and ``documented_problem`` entries do not count.
     """
@@ -211,12 +212,13 @@ def _has_own_error_shape(response: dict[str, Any]) -> bool:
 
 
 def use_problem_documents(app: FastAPI) -> None:
-    """Make ``app.openapi()`` return the document with every error as problem+json."""
+    """Make ``app.openapi()`` return the document with every error as problem+json (and the
+    bodies of ``common.docs.documented_body`` named in its components)."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = document_problems(generate())
+            app.openapi_schema = name_documented_bodies(document_problems(generate()))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

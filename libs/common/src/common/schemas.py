@@ -22,6 +22,11 @@ def _contains_nul(value: object) -> bool:
     return False
 
 
+def example(**values: Any) -> ConfigDict:
+    """A model config showing ``values`` as the body's example in OpenAPI, /docs and clients."""
+    return ConfigDict(json_schema_extra={"examples": [values]})
+
+
 class RequestBody(BaseModel):
     """Base of every request model: unknown fields are refused, and so is any NUL character.
 

@@ -35,6 +35,11 @@ class CommonSettings(BaseSettings):
     auth_jwks_url: str = Field(
         "http://localhost:8000/auth/jwks.json", validation_alias="AUTH_JWKS_URL"
     )
+    auth_login_url: str = Field(
+        "/auth/login",
+        validation_alias="AUTH_LOGIN_URL",
+        description="The identity provider's login, where Swagger's Authorize button posts",
+    )
     auth_public_key: str | None = Field(
         None,
         validation_alias="AUTH_PUBLIC_KEY",

@@ -1,18 +1,43 @@
-"""Background work an app runs while it serves: a periodic job inside the app's lifespan."""
+"""Background work an app runs while it serves: a periodic job inside the app's lifespan.
+
+Every worker of every replica runs the app's lifespan, so a job given ``exclusive=database`` runs
+each round under a PostgreSQL advisory lock named after the service's schema and the job: while
+one process runs a round, the others skip theirs. The lock is a transaction lock, so a process
+that dies mid-round lets go with its connection.
+"""
 
 import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from sqlalchemy import func, select
+
+from common.database import Database
+
 logger = logging.getLogger(__name__)
+Job = Callable[[], Awaitable[object]]
 
 
-async def _repeat(every_seconds: float, job: Callable[[], Awaitable[object]], name: str) -> None:
+async def run_exclusively(database: Database, name: str, job: Job) -> bool:
+    """Run ``job`` unless another process runs the same job now; whether it ran."""
+    key = func.hashtextextended(f"{database.schema}.{name}", 0)
+    async with database.engine.connect() as connection, connection.begin():
+        if not await connection.scalar(select(func.pg_try_advisory_xact_lock(key))):
+            logger.debug("background job skipped: another process runs it", extra={"job": name})
+            return False
+        await job()
+        return True
+
+
+async def _repeat(every_seconds: float, job: Job, name: str, exclusive: Database | None) -> None:
     while True:
         await asyncio.sleep(every_seconds)
         try:
-            await job()
+            if exclusive is None:
+                await job()
+            else:
+                await run_exclusively(exclusive, name, job)
         except Exception:
             logger.exception(
                 "background job failed; retrying at the next interval", extra={"job": name}
@@ -21,10 +46,14 @@ async def _repeat(every_seconds: float, job: Callable[[], Awaitable[object]], na
 
 @contextlib.asynccontextmanager
 async def periodically(
-    every_seconds: float, job: Callable[[], Awaitable[object]], *, name: str
+    every_seconds: float, job: Job, *, name: str, exclusive: Database | None = None
 ) -> AsyncIterator[None]:
-    """Run ``job`` every ``every_seconds`` while the block runs; after a failure, next time."""
-    task = asyncio.create_task(_repeat(every_seconds, job, name), name=name)
+    """Run ``job`` every ``every_seconds`` while the block runs; after a failure, next time.
+
+    With ``exclusive``, a round runs only while no other process (worker or replica) on that
+    database runs the job of the same ``name``.
+    """
+    task = asyncio.create_task(_repeat(every_seconds, job, name, exclusive), name=name)
     try:
         yield
     finally:

@@ -4,6 +4,7 @@ The factories are ``async def`` although they do not await: FastAPI runs a plain
 dependency in its thread pool, a hand-off per dependency per request.
 """
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated
 
@@ -67,10 +68,11 @@ async def _bookings(
 
 
 Bookings = Annotated[BookingService, Depends(_bookings)]
-CallerDep = Annotated[Caller, Depends(_caller)]
+CurrentCaller = Annotated[Caller, Depends(_caller)]
+"""The caller's directory entry, whatever their roles."""
 
 
-def caller_with_roles(*roles: str) -> object:
+def caller_with_roles(*roles: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency: the caller, once ``require_roles(*roles)`` admitted them (403 otherwise)."""
     gate = require_roles(*roles)
 
@@ -79,9 +81,9 @@ def caller_with_roles(*roles: str) -> object:
     ) -> Caller:
         return await directory.caller(principal)
 
-    return Depends(dependency)
+    return dependency
 
 
-Booker = Annotated[Caller, caller_with_roles("patient", "receptionist", "admin")]
-ScheduleKeeper = Annotated[Caller, caller_with_roles("doctor", "receptionist", "admin")]
-Receptionist = Annotated[Caller, caller_with_roles("receptionist", "admin")]
+Booker = Annotated[Caller, Depends(caller_with_roles("patient", "receptionist", "admin"))]
+ScheduleKeeper = Annotated[Caller, Depends(caller_with_roles("doctor", "receptionist", "admin"))]
+Receptionist = Annotated[Caller, Depends(caller_with_roles("receptionist", "admin"))]

@@ -42,6 +42,37 @@ class Settings(CommonSettings):
     report_min_count: int = Field(
         11, ge=1, description="Report counts below this are suppressed (small-cell suppression)"
     )
+    report_rounding: int = Field(
+        5, ge=1, description="Report counts shown are rounded to a multiple of this (1: exact)"
+    )
+    probe_window_seconds: int = Field(
+        30 * 86_400,
+        ge=60,
+        description="How long a caller's questions count towards the variant limits below",
+    )
+    max_ssn_variants: int = Field(
+        3, ge=1, description="Different SSNs one caller may ask with for one person per window"
+    )
+    max_dob_variants: int = Field(
+        3, ge=1, description="Different dates of birth one caller may ask with for one person"
+    )
+    max_variants_per_name: int = Field(
+        20,
+        ge=1,
+        description="Different SSNs, and different dates of birth, one caller may ask with for "
+        "one name per window (people sharing a name, however their other identifiers vary)",
+    )
+    max_variants_per_name_family: int = Field(
+        50,
+        ge=1,
+        description="Different SSNs, and dates of birth, per family of similar names (one name's "
+        "phonetic code and the other's initial) and per date of birth and initial",
+    )
+    probe_housekeeping_interval_seconds: float = Field(
+        3600, gt=0, description="How often questions older than their window are dropped"
+    )
+    people_per_hour: int = Field(50_000, ge=1, description="People one caller may ask per hour")
+    people_per_day: int = Field(200_000, ge=1, description="People one caller may ask per day")
 
     @model_validator(mode="after")
     def _refuse_development_key_in_production(self) -> Self:

@@ -1,5 +1,7 @@
 """Typed dependencies the feature routers share: settings, roles, the caller's organization."""
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends
@@ -9,6 +11,7 @@ from common.database import DbSession
 from common.dependencies import settings_dependency
 from matching.config import Settings
 from matching.organizations.service import ActingOrganization, OrganizationService
+from matching.probes.service import utc_now
 from matching.ssn import SsnHasher
 
 MatchingSettings = Annotated[Settings, Depends(settings_dependency(Settings))]
@@ -18,7 +21,7 @@ Asker = Annotated[Principal, Depends(require_roles("utility", "admin"))]
 """Who may ask for matches and reports."""
 
 
-def _organization_service(session: DbSession) -> OrganizationService:
+async def _organization_service(session: DbSession) -> OrganizationService:
     return OrganizationService(session)
 
 
@@ -35,8 +38,16 @@ ProvidersOrganization = Annotated[ActingOrganization, Depends(_providers_organiz
 """The organization a provider acts for (403 with a message when none)."""
 
 
-def _ssn_hasher(settings: MatchingSettings) -> SsnHasher:
+async def _ssn_hasher(settings: MatchingSettings) -> SsnHasher:
     return SsnHasher(settings.ssn_key_bytes())
 
 
 Hasher = Annotated[SsnHasher, Depends(_ssn_hasher)]
+
+
+async def clock() -> Callable[[], datetime]:
+    """The time the probe guard counts by (tests override this dependency to move it)."""
+    return utc_now
+
+
+Clock = Annotated[Callable[[], datetime], Depends(clock)]

@@ -11,7 +11,6 @@ from collections.abc import AsyncIterable, Mapping
 from typing import Any
 
 import ijson
-from pydantic import BaseModel
 
 from common.errors import Unprocessable
 from common.schemas import field_error
@@ -98,25 +97,3 @@ async def read_json_lists(
         raise Unprocessable("The body is not valid JSON") from exc
     shape.finish()
     return {name: list(items) for name, items in found.items()}
-
-
-def _inlined(node: Any, definitions: Mapping[str, Any]) -> Any:
-    """The schema with every local ``$ref`` replaced by the definition it names."""
-    if isinstance(node, dict):
-        if "$ref" in node:
-            return _inlined(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
-        return {key: _inlined(value, definitions) for key, value in node.items() if key != "$defs"}
-    if isinstance(node, list):
-        return [_inlined(item, definitions) for item in node]
-    return node
-
-
-def json_body(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` documenting a body that the route reads itself, as this model says."""
-    schema = model.model_json_schema()
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": _inlined(schema, schema.get("$defs", {}))}},
-        }
-    }

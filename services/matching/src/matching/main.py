@@ -1,3 +1,6 @@
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from common.app import create_service_app
@@ -8,6 +11,7 @@ from matching.config import Settings
 from matching.enrollments.routes import router as enrollments_router
 from matching.matches.routes import router as matches_router
 from matching.organizations.routes import router as organizations_router
+from matching.probes.housekeeping import housekeeping
 
 DESCRIPTION = (
     "Tells a utility which ex-customers who fell behind began receiving homeless "
@@ -33,6 +37,12 @@ CONSTRAINT_PROBLEMS = {
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with housekeeping(app.state.db, settings):
+            yield
+
     app = create_service_app(
         name="matching",
         settings=settings,
@@ -40,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         body_limits=dict.fromkeys(BULK_ROUTES, settings.bulk_body_bytes),
         constraint_problems=CONSTRAINT_PROBLEMS,
+        lifespan=lifespan,
     )
     # A batch whose client leaves stops its candidate search instead of running for nobody.
     app.add_middleware(CancelOnDisconnect)

@@ -55,6 +55,10 @@ class SsnHasher:
     def _digest(self, label: str, digits: str) -> bytes:
         return hmac.digest(self._key, f"{label}:{digits}".encode(), "sha256")
 
+    def tag(self, label: str, value: str) -> bytes:
+        """A keyed hash of any value under a label of its own (never "full", "last4", "mask*")."""
+        return self._digest(label, value)
+
     def _masked(self, digits: str) -> bytes:
         return b"".join(
             self._digest(f"mask{position}", digits[:position] + digits[position + 1 :])[

@@ -15,7 +15,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from common.schemas import RequestBody
+from common.schemas import RequestBody, example
 from occupancy.models import MAX_NAME_LENGTH, ROOM_SLUG_PATTERN
 
 # No control characters (tabs, newlines, NUL): a name is one cell of one line of the CSV.
@@ -59,11 +59,15 @@ IsoDate = Annotated[
 
 
 class PersonIn(RequestBody):
+    model_config = example(name="Ada Lovelace")
+
     name: PersonName
 
 
 class LegacyPersonIn(RequestBody):
     """The original API's body: a missing or blank name is its 400 "name is required"."""
+
+    model_config = example(name="Ada Lovelace")
 
     name: (
         Annotated[
@@ -77,6 +81,14 @@ class LegacyPersonIn(RequestBody):
 
 
 class RoomCreate(RequestBody):
+    model_config = example(
+        slug="reading-room",
+        title="Reading room",
+        capacity=40,
+        time_zone="Europe/London",
+        public=True,
+    )
+
     slug: RoomSlug = Field(description="The room's name in URLs: a-z, 0-9 and '-'")
     title: Title
     capacity: int | None = Field(None, ge=1, le=1_000_000, description="null: no limit")
@@ -86,6 +98,8 @@ class RoomCreate(RequestBody):
 
 class RoomUpdate(RequestBody):
     """Only the fields given change; ``capacity: null`` removes the limit."""
+
+    model_config = example(title="Reading room (east)", capacity=None)
 
     title: Title | None = None
     capacity: int | None = Field(None, ge=1, le=1_000_000)

@@ -1,4 +1,5 @@
-"""A background task that forgets expired Idempotency-Keys while the app runs."""
+"""A background task that forgets expired Idempotency-Keys while the app runs (one process of
+all the workers and replicas at a time)."""
 
 from contextlib import AbstractAsyncContextManager
 
@@ -19,4 +20,5 @@ def housekeeping(database: Database, settings: Settings) -> AbstractAsyncContext
         settings.housekeeping_interval_seconds,
         lambda: forget_expired_keys(database, settings),
         name="housekeeping",
+        exclusive=database,
     )

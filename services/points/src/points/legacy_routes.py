@@ -1,39 +1,28 @@
-"""The original exercise's route, ``POST /addTransaction``, kept beside ``POST /transactions``."""
+"""The original exercise's route, ``POST /addTransaction``: the endpoints of
+``POST /transactions``, served again at the original's path."""
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
-from points.dependencies import AnyAccount, IdempotencyKey, Ledgers, OwnAccount
-from points.routes import ANY, IDEMPOTENCY_PROBLEMS, NOT_VISIBLE, OWN, add_transaction
-from points.schemas import TransactionIn, TransactionOut
+from points.routes import ADDS, ANY, NOT_VISIBLE, OWN, add_account_transaction, add_own_transaction
 
 own_router = APIRouter(prefix="/points", tags=["points"])
+own_router.add_api_route(
+    "/addTransaction",
+    add_own_transaction,
+    methods=["POST"],
+    name="add_own_transaction_original",
+    summary=f"Add a transaction to {OWN} (the original exercise's route)",
+    **ADDS,
+)
+
 accounts_router = APIRouter(
     prefix="/points/accounts/{account_id}", tags=["points: any account"], responses=NOT_VISIBLE
 )
-
-
-@own_router.post(
+accounts_router.add_api_route(
     "/addTransaction",
-    status_code=201,
-    response_model=TransactionOut,
-    responses=IDEMPOTENCY_PROBLEMS,
-    summary=f"Add a transaction to {OWN} (the original exercise's route)",
-)
-async def add_own_transaction_legacy(
-    data: TransactionIn, account_id: OwnAccount, ledger: Ledgers, idempotency: IdempotencyKey
-) -> JSONResponse:
-    return await add_transaction(account_id, data, ledger, idempotency)
-
-
-@accounts_router.post(
-    "/addTransaction",
-    status_code=201,
-    response_model=TransactionOut,
-    responses=IDEMPOTENCY_PROBLEMS,
+    add_account_transaction,
+    methods=["POST"],
+    name="add_account_transaction_original",
     summary=f"Add a transaction to {ANY} (the original exercise's route)",
+    **ADDS,
 )
-async def add_account_transaction_legacy(
-    data: TransactionIn, account_id: AnyAccount, ledger: Ledgers, idempotency: IdempotencyKey
-) -> JSONResponse:
-    return await add_transaction(account_id, data, ledger, idempotency)

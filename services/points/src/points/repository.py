@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Interval, Result, TextClause, false, literal, text
+from sqlalchemy import Executable, Interval, Result, false, literal, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.database import core_execute
 from points.models import (
     Account,
     IdempotencyKey,
@@ -129,10 +130,9 @@ class LedgerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def _sql(self, statement: TextClause) -> Result[Any]:
-        """Run a hand-written statement on the session's connection (and transaction)."""
-        connection = await self.session.connection()
-        return await connection.execute(statement)
+    async def _sql(self, statement: Executable) -> Result[Any]:
+        """Run a statement on the session's connection (and transaction), past the ORM."""
+        return await core_execute(self.session, statement)
 
     async def create_and_lock_account(self, account_id: str) -> None:
         """Create the account unless it exists, and lock its row until the transaction ends.
@@ -141,7 +141,7 @@ class LedgerRepository:
         ``WHERE false`` leaves it unchanged (no new row version is written).
         """
         new = insert(Account).values(account_id=account_id)
-        await self.session.exec(
+        await self._sql(
             new.on_conflict_do_update(
                 index_elements=[col(Account.account_id)],
                 set_={"account_id": new.excluded.account_id},
@@ -151,7 +151,7 @@ class LedgerRepository:
 
     async def lock_account(self, account_id: str) -> bool:
         """Lock the account's row until the transaction ends; False when there is none."""
-        found = await self.session.exec(
+        found = await self._sql(
             select(Account.account_id).where(Account.account_id == account_id).with_for_update()
         )
         return found.first() is not None
@@ -233,12 +233,12 @@ class LedgerRepository:
 
     async def balances(self, account_id: str) -> list[tuple[str, int]]:
         """Every payer of the account with its balance, in the order they first appeared."""
-        rows = await self.session.exec(
+        rows = await self._sql(
             select(Payer.name, Payer.balance)
             .where(Payer.account_id == account_id)
             .order_by(col(Payer.id))
         )
-        return list(rows.all())
+        return [(row.name, row.balance) for row in rows.all()]
 
     async def transactions_page(
         self, account_id: str, *, limit: int, offset: int

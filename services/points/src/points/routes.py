@@ -22,6 +22,7 @@ from points.dependencies import (
 )
 from points.repository import SpendRow
 from points.schemas import (
+    Balances,
     HistoryQuery,
     PayerPoints,
     SpendIn,
@@ -44,6 +45,13 @@ IDEMPOTENCY_PROBLEMS: dict[int | str, dict[str, Any]] = {
         "The body is not valid, or the Idempotency-Key was used for a different body"
     ),
 }
+# What the two endpoints of an operation (own ledger, any ledger) declare alike.
+ADDS: dict[str, Any] = {
+    "status_code": 201,
+    "response_model": TransactionOut,
+    "responses": IDEMPOTENCY_PROBLEMS,
+}
+SPENDS: dict[str, Any] = {"response_model": list[PayerPoints], "responses": IDEMPOTENCY_PROBLEMS}
 OWN = "the caller's ledger"
 ANY = "any ledger (admin, service)"
 History = Annotated[HistoryQuery, Query()]
@@ -91,9 +99,7 @@ async def spend_page(account_id: str, query: HistoryQuery, ledger: Ledger) -> Sp
 
 @own_router.post(
     "/transactions",
-    status_code=201,
-    response_model=TransactionOut,
-    responses=IDEMPOTENCY_PROBLEMS,
+    **ADDS,
     summary=f"Add a transaction to {OWN} (negative: take points back from the payer)",
 )
 async def add_own_transaction(
@@ -104,8 +110,7 @@ async def add_own_transaction(
 
 @own_router.post(
     "/spend",
-    response_model=list[PayerPoints],
-    responses=IDEMPOTENCY_PROBLEMS,
+    **SPENDS,
     summary=f"Spend points of {OWN}, oldest first; the points taken from each payer",
 )
 async def spend_own_points(
@@ -115,8 +120,8 @@ async def spend_own_points(
 
 
 @own_router.get("/balance", summary=f"Points left per payer in {OWN}, zero balances included")
-async def own_balance(account_id: OwnAccount, ledger: Ledgers) -> dict[str, int]:
-    return await ledger.balance(account_id)
+async def own_balance(account_id: OwnAccount, ledger: Ledgers) -> Balances:
+    return Balances(await ledger.balance(account_id))
 
 
 @own_router.get("/transactions", summary=f"Transactions of {OWN}, newest timestamp first")
@@ -133,9 +138,7 @@ async def own_spends(query: History, account_id: OwnAccount, ledger: Ledgers) ->
 
 @accounts_router.post(
     "/transactions",
-    status_code=201,
-    response_model=TransactionOut,
-    responses=IDEMPOTENCY_PROBLEMS,
+    **ADDS,
     summary=f"Add a transaction to {ANY} (negative: take points back from the payer)",
 )
 async def add_account_transaction(
@@ -146,8 +149,7 @@ async def add_account_transaction(
 
 @accounts_router.post(
     "/spend",
-    response_model=list[PayerPoints],
-    responses=IDEMPOTENCY_PROBLEMS,
+    **SPENDS,
     summary=f"Spend points of {ANY}, oldest first; the points taken from each payer",
 )
 async def spend_account_points(
@@ -157,8 +159,8 @@ async def spend_account_points(
 
 
 @accounts_router.get("/balance", summary=f"Points left per payer in {ANY}, zero balances included")
-async def account_balance(account_id: AnyAccount, ledger: Ledgers) -> dict[str, int]:
-    return await ledger.balance(account_id)
+async def account_balance(account_id: AnyAccount, ledger: Ledgers) -> Balances:
+    return Balances(await ledger.balance(account_id))
 
 
 @accounts_router.get("/transactions", summary=f"Transactions of {ANY}, newest timestamp first")

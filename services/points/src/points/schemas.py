@@ -9,12 +9,13 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    RootModel,
     StrictInt,
     StringConstraints,
 )
 from pydantic_core import PydanticCustomError
 
-from common.schemas import Page, PageQuery, RequestBody
+from common.schemas import Page, PageQuery, RequestBody, example
 from points.models import MAX_PAYER_LENGTH
 
 MAX_POINTS = 1_000_000_000_000
@@ -69,12 +70,16 @@ SpendPoints = Annotated[StrictInt, Field(ge=1, le=MAX_POINTS)]
 
 
 class TransactionIn(RequestBody):
+    model_config = example(payer="DANNON", points=300, timestamp="2022-10-31T10:00:00Z")
+
     payer: PayerName
     points: TransactionPoints
     timestamp: Timestamp
 
 
 class SpendIn(RequestBody):
+    model_config = example(points=5000)
+
     points: SpendPoints
 
 
@@ -104,6 +109,10 @@ class SpendOut(BaseModel):
     points: int
     created_at: datetime
     breakdown: list[PayerPoints] = Field(description="Per payer, in spending order")
+
+
+class Balances(RootModel[dict[str, int]]):
+    """Points left per payer, by payer name."""
 
 
 class HistoryQuery(PageQuery):

@@ -1,6 +1,8 @@
-"""Assertions every service's tests make: a problem+json answer, rows counted in a schema."""
+"""What every service's tests share: a problem+json answer, rows counted or read in a schema,
+and ``ServiceApi``, the base of each service's ``api`` fixture."""
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import httpx
 from sqlalchemy import text
@@ -26,3 +28,29 @@ async def count_rows(
             params,
         )
         return int(result.scalar_one())
+
+
+@dataclass
+class ServiceApi:
+    """Base of a service's test helper: its client, the admin engine, and its schema's rows.
+
+    A service's conftest subclasses it with ``schema = "<name>"`` and its own shortcuts.
+    """
+
+    client: httpx.AsyncClient
+    engine: AsyncEngine
+    schema: ClassVar[str]
+
+    @staticmethod
+    def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+        """The body of a problem+json response with this status."""
+        return assert_problem(response, status)
+
+    async def count(self, table: str, where: str = "true", **params: Any) -> int:
+        return await count_rows(self.engine, self.schema, table, where, **params)
+
+    async def execute(self, statement: str, **params: Any) -> list[Any]:
+        """Run a test's own SQL (committed); the rows it returns, if any."""
+        async with self.engine.begin() as connection:
+            result = await connection.execute(text(statement), params)
+            return list(result.all()) if result.returns_rows else []

@@ -1,8 +1,9 @@
 """Forged access tokens that every secured operation must refuse with 401.
 
 One catalogue for the verifier's own tests and for the platform-wide test that sends each of
-them to every secured operation of every service. Each forgery claims every role, so a forgery
-that got through would be admitted, not stopped by a role check.
+them to every secured operation of every service. Each forgery claims the roles it is given
+(every role, in the platform-wide test), so a forgery that got through would be admitted, not
+stopped by a role check.
 """
 
 import base64
@@ -10,9 +11,10 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Sequence
 from typing import Any
 
-from common.auth import ROLES, public_jwk
+from common.auth import public_jwk
 from common.testing import KeyPair, TokenFactory
 
 ONE_MEGABYTE = 1_000_000
@@ -26,13 +28,18 @@ def _b64url_json(value: object) -> str:
     return _b64url(json.dumps(value).encode())
 
 
-def forged_tokens(factory: TokenFactory, subject: str = "user-1") -> dict[str, str | None]:
-    """Name -> bearer token (None: no token at all) for the issuer ``factory`` impersonates."""
+def forged_tokens(
+    factory: TokenFactory, subject: str = "user-1", *, roles: Sequence[str] = ("admin",)
+) -> dict[str, str | None]:
+    """Name -> bearer token (None: no token at all) for the issuer ``factory`` impersonates.
+
+    Each forgery claims ``roles``: give every role the services under test check.
+    """
     now = int(time.time())
     impostor = TokenFactory(keys=KeyPair.generate(), issuer=factory.issuer)
 
     def claims(**overrides: Any) -> dict[str, Any]:
-        return factory.claims(subject, sorted(ROLES), **overrides)
+        return factory.claims(subject, list(roles), **overrides)
 
     def signed(**overrides: Any) -> str:
         return factory.sign(claims(**overrides))

@@ -23,9 +23,28 @@ from sqlalchemy.pool import NullPool
 
 from common.database import async_url
 from common.embedded import start_embedded_postgres
+from common.logging import flush_logs
 from common.migrations import upgrade
 from common.settings import CommonSettings
 from common.testing import TEST_AUDIENCE, TEST_ISSUER, TokenFactory
+
+_readouterr = pytest.CaptureFixture.readouterr
+
+
+def _readouterr_after_the_logs(self: pytest.CaptureFixture[Any]) -> Any:
+    """``capsys.readouterr()`` once the log writer thread has written what is queued."""
+    flush_logs()
+    return _readouterr(self)
+
+
+pytest.CaptureFixture.readouterr = _readouterr_after_the_logs  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _logs_written_within_the_test() -> Iterator[None]:
+    """A test's log lines are written while its output is captured, not into the next one's."""
+    yield
+    flush_logs()
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from appointments.availability.schemas import (
     WorkingIntervalOut,
 )
 from appointments.availability.service import WeeklyHours
-from appointments.dependencies import Availability, CallerDep, ScheduleKeeper
+from appointments.dependencies import Availability, CurrentCaller, ScheduleKeeper
 from appointments.fields import PersonName
 from appointments.people.models import Participant
 from common.auth import CurrentUser
@@ -92,7 +92,7 @@ async def set_working_hours(
     responses=UNKNOWN_DOCTOR,
 )
 async def read_working_hours(
-    doctor: DoctorName, _: CallerDep, service: Availability
+    doctor: DoctorName, _: CurrentCaller, service: Availability
 ) -> WorkingHoursOut:
     return working_hours_out(*await service.working_hours(doctor))
 
@@ -117,7 +117,7 @@ async def add_time_off(
 async def list_time_off(
     doctor: DoctorName,
     window: Annotated[WindowQuery, Query()],
-    _: CallerDep,
+    _: CurrentCaller,
     service: Availability,
 ) -> list[TimeOffOut]:
     person, items = await service.time_off(doctor, window.from_, window.to)

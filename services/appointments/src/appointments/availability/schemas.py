@@ -11,7 +11,7 @@ from pydantic_core import PydanticCustomError
 
 from appointments.availability.models import MAX_TIME_OFF_REASON_LENGTH
 from appointments.fields import PersonName
-from common.schemas import RequestBody
+from common.schemas import RequestBody, example
 
 MAX_INTERVALS = 7 * 12
 
@@ -47,6 +47,14 @@ class WorkingInterval(RequestBody):
 
 
 class WorkingHoursIn(RequestBody):
+    model_config = example(
+        timezone="Europe/Berlin",
+        hours=[
+            {"weekday": 0, "start": "08:00", "end": "12:00"},
+            {"weekday": 0, "start": "13:00", "end": "17:00"},
+        ],
+    )
+
     timezone: TimeZoneName
     hours: list[WorkingInterval] = Field(max_length=MAX_INTERVALS)
 
@@ -72,6 +80,10 @@ class WorkingHoursOut(BaseModel):
 
 
 class TimeOffIn(RequestBody):
+    model_config = example(
+        starts_at="2030-08-01T00:00:00+02:00", ends_at="2030-08-15T00:00:00+02:00", reason="Holiday"
+    )
+
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     reason: str | None = Field(None, max_length=MAX_TIME_OFF_REASON_LENGTH)

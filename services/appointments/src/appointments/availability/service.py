@@ -13,7 +13,7 @@ from appointments.availability.repository import ScheduleRepository
 from appointments.availability.schemas import AvailabilityQuery, TimeOffIn, WorkingHoursIn
 from appointments.bookings.repository import AppointmentRepository
 from appointments.people.models import Participant
-from appointments.people.service import Caller, Directory
+from appointments.people.service import Caller, Directory, participant_id
 from common.errors import Conflict, Forbidden, NotFound
 from common.schemas import field_error
 
@@ -93,7 +93,7 @@ class AvailabilityService:
     ) -> tuple[Participant, WeeklyHours]:
         """Replace the doctor's week; the doctor themself, a receptionist or an admin."""
         doctor = await self._changeable(name, caller)
-        doctor_id = _id(doctor)
+        doctor_id = participant_id(doctor)
         await self.schedules.lock_for_change(doctor_id)
         rows = [
             WorkingHours(
@@ -106,7 +106,7 @@ class AvailabilityService:
 
     async def working_hours(self, name: str) -> tuple[Participant, WeeklyHours]:
         doctor = await self.doctor(name)
-        week = await self.schedules.week(_id(doctor))
+        week = await self.schedules.week(participant_id(doctor))
         if week is None:
             raise NotFound("This doctor has no working hours yet")
         return doctor, WeeklyHours(*week)
@@ -116,7 +116,7 @@ class AvailabilityService:
     ) -> tuple[Participant, TimeOff]:
         """Time off; refused while occupying appointments fall inside it (move them first)."""
         doctor = await self._changeable(name, caller)
-        doctor_id = _id(doctor)
+        doctor_id = participant_id(doctor)
         await self.schedules.lock_for_change(doctor_id)
         if await self.appointments.occupied(doctor_id, data.starts_at, data.ends_at):
             raise Conflict("Appointments are booked in this time; cancel or move them first")
@@ -129,12 +129,12 @@ class AvailabilityService:
         self, name: str, start: datetime, end: datetime
     ) -> tuple[Participant, list[TimeOff]]:
         doctor = await self.doctor(name)
-        return doctor, await self.schedules.time_off_between(_id(doctor), start, end)
+        return doctor, await self.schedules.time_off_between(participant_id(doctor), start, end)
 
     async def remove_time_off(self, name: str, time_off_id: uuid.UUID, caller: Caller) -> None:
         doctor = await self._changeable(name, caller)
-        await self.schedules.lock_for_change(_id(doctor))
-        time_off = await self.schedules.time_off(_id(doctor), time_off_id)
+        await self.schedules.lock_for_change(participant_id(doctor))
+        time_off = await self.schedules.time_off(participant_id(doctor), time_off_id)
         if time_off is None:
             raise NotFound("This doctor has no such time off")
         await self.schedules.remove_time_off(time_off)
@@ -144,7 +144,7 @@ class AvailabilityService:
         if query.to - query.from_ > self.max_window:
             raise field_error("to", f"The window is longer than {self.max_window.days} days")
         doctor = await self.doctor(query.doctor)
-        doctor_id = _id(doctor)
+        doctor_id = participant_id(doctor)
         week = await self.schedules.week(doctor_id)
         if week is None:
             return doctor, "UTC", []
@@ -180,8 +180,3 @@ class AvailabilityService:
         if not caller.is_staff() and doctor.id != caller.id:
             raise Forbidden("A doctor changes only their own schedule")
         return doctor
-
-
-def _id(person: Participant) -> int:
-    assert person.id is not None
-    return person.id

@@ -13,13 +13,13 @@ from appointments.bookings.schemas import (
     LegacyBookingIn,
     LegacyBookingOut,
 )
-from appointments.dependencies import Bookings, CallerDep, Receptionist
+from appointments.dependencies import Bookings, CurrentCaller, Receptionist
 
 router = APIRouter(prefix="/appointments/appointment", tags=["original requests"])
 
 
 @router.get("", summary="The caller's appointments as the original listed them (at most 200)")
-async def my_appointments(caller: CallerDep, bookings: Bookings) -> list[LegacyAppointmentOut]:
+async def my_appointments(caller: CurrentCaller, bookings: Bookings) -> list[LegacyAppointmentOut]:
     return [
         LegacyAppointmentOut(
             doctor=view.doctor.display_name(),

@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from appointments.bookings.models import OCCUPYING, Appointment
+from common.pagination import paginate
 
 
 @dataclass(frozen=True)
@@ -91,18 +92,12 @@ class AppointmentRepository:
         self, where: AppointmentFilter, *, limit: int, offset: int
     ) -> tuple[list[Appointment], int]:
         """One page ordered by start, and how many match in all."""
-        conditions = where.conditions()
-        items = await self.session.exec(
+        statement = (
             select(Appointment)
-            .where(*conditions)
+            .where(*where.conditions())
             .order_by(col(Appointment.starts_at), col(Appointment.id))
-            .limit(limit)
-            .offset(offset)
         )
-        total = await self.session.exec(
-            select(func.count()).select_from(Appointment).where(*conditions)
-        )
-        return list(items), total.one()
+        return await paginate(self.session, statement, limit=limit, offset=offset)
 
     async def occupied(
         self, doctor_id: int, start: datetime, end: datetime

@@ -14,7 +14,7 @@ from appointments.bookings.schemas import (
     StatusChangeIn,
 )
 from appointments.bookings.service import AppointmentView
-from appointments.dependencies import Booker, Bookings, CallerDep, ScheduleKeeper
+from appointments.dependencies import Booker, Bookings, CurrentCaller, ScheduleKeeper
 from common.problems import documented_problem
 from common.schemas import Page
 
@@ -53,15 +53,10 @@ def appointment_out(view: AppointmentView) -> AppointmentOut:
 
 @router.get("", summary="Appointments the caller may see (staff: all), by start, with filters")
 async def list_appointments(
-    query: Annotated[AppointmentQuery, Query()], caller: CallerDep, bookings: Bookings
+    query: Annotated[AppointmentQuery, Query()], caller: CurrentCaller, bookings: Bookings
 ) -> Page[AppointmentOut]:
     views, total = await bookings.page(query, caller)
-    return Page[AppointmentOut](
-        items=[appointment_out(view) for view in views],
-        total=total,
-        limit=query.limit,
-        offset=query.offset,
-    )
+    return Page.of([appointment_out(view) for view in views], total, query)
 
 
 @router.post(
@@ -80,7 +75,7 @@ async def book(data: BookingIn, caller: Booker, bookings: Bookings) -> Appointme
     responses={404: NOT_VISIBLE},
 )
 async def read_appointment(
-    appointment_id: uuid.UUID, caller: CallerDep, bookings: Bookings
+    appointment_id: uuid.UUID, caller: CurrentCaller, bookings: Bookings
 ) -> AppointmentOut:
     return appointment_out(await bookings.visible(appointment_id, caller))
 
@@ -102,7 +97,7 @@ async def reschedule(
     responses={404: NOT_VISIBLE, 409: documented_problem("Not booked, or past the cutoff")},
 )
 async def cancel(
-    appointment_id: uuid.UUID, data: CancelIn, caller: CallerDep, bookings: Bookings
+    appointment_id: uuid.UUID, data: CancelIn, caller: CurrentCaller, bookings: Bookings
 ) -> AppointmentOut:
     return appointment_out(await bookings.cancel(appointment_id, data.reason, caller))
 

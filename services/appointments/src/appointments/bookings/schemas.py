@@ -8,12 +8,19 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from appointments.bookings.models import MAX_REASON_LENGTH
 from appointments.fields import PersonName
-from common.schemas import PageQuery, RequestBody
+from common.schemas import PageQuery, RequestBody, example
 
 Status = Literal["booked", "arrived", "fulfilled", "cancelled", "noshow"]
 
 
 class BookingIn(RequestBody):
+    model_config = example(
+        patient="pat@example.com",
+        doctor="dr.who@example.com",
+        starts_at="2030-05-06T09:00:00+02:00",
+        reason="Check-up",
+    )
+
     patient: PersonName = Field(description="The patient's email or subject id")
     doctor: PersonName = Field(description="The doctor's email or subject id")
     starts_at: AwareDatetime
@@ -24,16 +31,22 @@ class BookingIn(RequestBody):
 class RescheduleIn(RequestBody):
     """A new time (and optionally a new reason); a new start alone keeps the length."""
 
+    model_config = example(starts_at="2030-05-07T14:30:00+02:00")
+
     starts_at: AwareDatetime
     ends_at: AwareDatetime | None = None
     reason: str | None = Field(None, max_length=MAX_REASON_LENGTH)
 
 
 class CancelIn(RequestBody):
+    model_config = example(reason="Travelling that week")
+
     reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH)
 
 
 class StatusChangeIn(RequestBody):
+    model_config = example(status="arrived")
+
     status: Literal["arrived", "fulfilled", "noshow"] = Field(
         description="Cancel with POST /appointments/{id}/cancel"
     )
@@ -79,6 +92,12 @@ class AppointmentOut(BaseModel):
 
 class LegacyBookingIn(RequestBody):
     """``POST /appointment`` of the original."""
+
+    model_config = example(
+        patient="pat@example.com",
+        doctor="dr.who@example.com",
+        appointment_date="2030-05-06T09:00:00+02:00",
+    )
 
     patient: PersonName
     doctor: PersonName

@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from appointments.availability.service import AvailabilityService
+from appointments.availability.service import AvailabilityService, now
 from appointments.bookings.models import VERIFICATION_ALPHABET, Appointment
 from appointments.bookings.repository import AppointmentFilter, AppointmentRepository
 from appointments.bookings.schemas import AppointmentQuery, BookingIn, RescheduleIn
 from appointments.people.models import Participant
-from appointments.people.service import Caller, Directory
+from appointments.people.service import Caller, Directory, participant_id
 from common.errors import Conflict, Forbidden, NotFound
 from common.schemas import field_error
 
@@ -54,10 +54,6 @@ class AppointmentView:
         return None if self.booked_by.id == self.patient.id else self.booked_by
 
 
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
 def new_verification_number() -> str:
     """Eight characters a receptionist can read over the phone, e.g. ``K7Q2-M9XD``."""
     characters = "".join(secrets.choice(VERIFICATION_ALPHABET) for _ in range(8))
@@ -86,7 +82,7 @@ class BookingService:
         if doctor.id == patient.id:
             raise field_error("doctor", "A doctor cannot be their own patient")
         starts_at, ends_at = self._span(data.starts_at, data.ends_at)
-        await self.availability.require_bookable(_id(doctor), starts_at, ends_at)
+        await self.availability.require_bookable(participant_id(doctor), starts_at, ends_at)
         appointment = await self.appointments.insert(
             verification_number=new_verification_number(),
             patient_id=patient.id,
@@ -112,12 +108,12 @@ class BookingService:
             doctor = await self.directory.known(query.doctor)
             if doctor is None:
                 return [], 0  # nobody by that name has an appointment
-            where = replace(where, doctor_id=_id(doctor))
+            where = replace(where, doctor_id=participant_id(doctor))
         if query.patient is not None:
             patient = await self.directory.known(query.patient)
             if patient is None:
                 return [], 0
-            where = replace(where, patient_id=_id(patient))
+            where = replace(where, patient_id=participant_id(patient))
         items, total = await self.appointments.page(where, limit=query.limit, offset=query.offset)
         return await self._views(items), total
 
@@ -238,8 +234,3 @@ class BookingService:
             )
             for appointment in appointments
         ]
-
-
-def _id(person: Participant) -> int:
-    assert person.id is not None
-    return person.id

@@ -31,6 +31,12 @@ class Caller:
         return not self.roles.isdisjoint(STAFF_ROLES)
 
 
+def participant_id(person: Participant) -> int:
+    """The directory id of a stored participant."""
+    assert person.id is not None
+    return person.id
+
+
 def is_email(name: str) -> bool:
     """Subject ids never hold an @ (customers' id pattern), emails always do."""
     return "@" in name

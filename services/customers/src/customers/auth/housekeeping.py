@@ -1,4 +1,5 @@
-"""A background task that drops expired login attempts and tokens while the app runs."""
+"""A background task that drops expired login attempts and tokens while the app runs (one
+process of all the workers and replicas at a time)."""
 
 from contextlib import AbstractAsyncContextManager
 
@@ -13,4 +14,6 @@ def housekeeping(database: Database, settings: Settings) -> AbstractAsyncContext
         async with database.sessions.begin() as session:
             await purge_expired(session, settings)
 
-    return periodically(settings.housekeeping_interval_seconds, purge, name="housekeeping")
+    return periodically(
+        settings.housekeeping_interval_seconds, purge, name="housekeeping", exclusive=database
+    )

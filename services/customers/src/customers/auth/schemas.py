@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from common.schemas import RequestBody
+from common.schemas import RequestBody, example
 from customers.fields import CountryCode, EmailAddress, LanguageCode
 from customers.passwords import MAX_PASSWORD_LENGTH, NewPassword
 
@@ -13,6 +13,10 @@ OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
 class SignupRequest(RequestBody):
+    model_config = example(
+        email="ada@example.com", password="violet-harbor-quilt-1987", country="GB", language="en"
+    )
+
     email: EmailAddress
     password: NewPassword
     country: CountryCode | None = None
@@ -27,12 +31,18 @@ class AdminCredentials(RequestBody):
 
 
 class LoginRequest(RequestBody):
+    model_config = example(email="ada@example.com", password="violet-harbor-quilt-1987")
+
     email: EmailAddress
     password: GivenPassword
 
 
 class PasswordForm(RequestBody):
     """The OAuth2 password grant as Swagger's Authorize button posts it (username is the email)."""
+
+    model_config = example(
+        grant_type="password", username="ada@example.com", password="violet-harbor-quilt-1987"
+    )
 
     grant_type: Literal["password"] | None = None
     username: EmailAddress
@@ -78,6 +88,10 @@ class ClientCredentialsGrant(TokenGrant):
 class TokenForm(BaseModel):
     """The token endpoint's form as OpenAPI shows it: one object, the fields each grant uses."""
 
+    model_config = example(
+        grant_type="client_credentials", client_id="appointments", client_secret="s3rv1ce-secret"
+    )
+
     grant_type: Literal["password", "refresh_token", "client_credentials"]
     username: str | None = Field(None, description="password grant: the email")
     password: str | None = Field(None, description="password grant")
@@ -92,19 +106,31 @@ TokenRequest = Annotated[
 
 
 class RefreshRequest(RequestBody):
+    model_config = example(refresh_token="kq3J1sVt0mXbQe8Yw2Rz5Lc9HfA4nDpU")
+
     refresh_token: OpaqueToken
 
 
 class PasswordResetRequest(RequestBody):
+    model_config = example(email="ada@example.com")
+
     email: EmailAddress
 
 
 class PasswordResetConfirm(RequestBody):
+    model_config = example(
+        token="Zr8Wq2Lm4Xn6Vb0Tc3Ys5Ud7Ae9Fg1Hk", new_password="amber-canyon-lantern-2024"
+    )
+
     token: OpaqueToken
     new_password: NewPassword
 
 
 class PasswordChange(RequestBody):
+    model_config = example(
+        current_password="violet-harbor-quilt-1987", new_password="amber-canyon-lantern-2024"
+    )
+
     current_password: GivenPassword
     new_password: NewPassword
 

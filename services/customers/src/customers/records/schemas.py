@@ -6,8 +6,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
-from common.auth import ROLES
-from common.schemas import Page, PageQuery, RequestBody
+from common.schemas import Page, PageQuery, RequestBody, example
 from customers.fields import (
     MAX_EMAIL_LENGTH,
     CountryCode,
@@ -15,6 +14,7 @@ from customers.fields import (
     EmailAddress,
     LanguageCode,
 )
+from customers.records.models import ROLES
 
 ASSIGNABLE_ROLES = sorted(ROLES - {"service"})  # service tokens come from client credentials only
 
@@ -60,6 +60,8 @@ class CustomerQuery(PageQuery):
 
 
 class CustomerCreate(RequestBody):
+    model_config = example(email="grace@example.com", country="US", language="en")
+
     customer_id: CustomerId | None = Field(None, description="Public id; generated when absent")
     email: EmailAddress
     country: CountryCode | None = None
@@ -69,11 +71,15 @@ class CustomerCreate(RequestBody):
 class CustomerUpdate(RequestBody):
     """Only the fields given change; null clears one."""
 
+    model_config = example(country="DE", language="de")
+
     country: CountryCode | None = None
     language: LanguageCode | None = None
 
 
 class RolesUpdate(RequestBody):
+    model_config = example(roles=["customer", "patient"])
+
     roles: list[Role] = Field(min_length=1, max_length=len(ASSIGNABLE_ROLES))
 
 

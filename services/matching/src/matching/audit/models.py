@@ -20,6 +20,9 @@ class AuditEntry(Table, table=True):
         CheckConstraint(
             "people >= 0 AND matched >= 0 AND matched <= people", name="audit_log_counts"
         ),
+        CheckConstraint(
+            "probes_refused >= 0 AND probes_refused <= people", name="audit_log_probes_refused"
+        ),
     )
 
     id: int | None = Field(
@@ -36,3 +39,7 @@ class AuditEntry(Table, table=True):
     matched: int = Field(sa_column=Column(Integer, nullable=False))
     complete_matches: int = Field(sa_column=Column(Integer, nullable=False))
     partial_matches: int = Field(sa_column=Column(Integer, nullable=False))
+    probes_refused: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default="0")
+    )
+    """People refused as probes: asked with too many variants of their identifiers."""

@@ -13,7 +13,7 @@ from matching.dependencies import Admin
 router = APIRouter(prefix="/matching/audit", tags=["audit"])
 
 
-def _audit_service(session: DbSession) -> AuditService:
+async def _audit_service(session: DbSession) -> AuditService:
     return AuditService(session)
 
 

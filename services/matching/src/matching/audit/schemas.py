@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AuditOut(BaseModel):
@@ -17,3 +17,4 @@ class AuditOut(BaseModel):
     matched: int
     complete_matches: int
     partial_matches: int
+    probes_refused: int = Field(description="People refused: asked with too many variants")

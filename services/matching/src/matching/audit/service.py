@@ -17,6 +17,8 @@ class Tally:
     matched: int
     complete_matches: int
     partial_matches: int
+    probes_refused: int = 0
+    """People not answered because the caller asked about them with too many variants."""
 
 
 class AuditService:
@@ -34,6 +36,7 @@ class AuditService:
                 matched=tally.matched,
                 complete_matches=tally.complete_matches,
                 partial_matches=tally.partial_matches,
+                probes_refused=tally.probes_refused,
             )
         )
 

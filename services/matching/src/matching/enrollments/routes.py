@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from common.database import DbSession
+from common.docs import documented_body
 from common.errors import UnsupportedMediaType
 from common.problems import documented_problem
 from common.schemas import Page
@@ -18,7 +19,7 @@ from matching.enrollments.schemas import (
     UploadReport,
 )
 from matching.enrollments.service import EnrollmentService, UploadLimits
-from matching.json_lists import json_body, read_json_lists
+from matching.json_lists import read_json_lists
 from matching.schemas import HmisId
 
 Responses = dict[int | str, dict[str, Any]]
@@ -37,7 +38,7 @@ UPLOAD_PROBLEMS: Responses = {
 EnrollmentIdPath = Annotated[HmisId, Path()]
 
 
-def _enrollment_service(
+async def _enrollment_service(
     session: DbSession, hasher: Hasher, settings: MatchingSettings
 ) -> EnrollmentService:
     limits = UploadLimits(
@@ -55,7 +56,7 @@ Enrollments = Annotated[EnrollmentService, Depends(_enrollment_service)]
     "/enrollments",
     summary="Upload enrollments of your organization as JSON (provider); upsert by enrollment id",
     responses=UPLOAD_PROBLEMS,
-    openapi_extra=json_body(EnrollmentUpload),
+    openapi_extra=documented_body(EnrollmentUpload),
 )
 async def upload_enrollments(
     request: Request,

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import AfterValidator, BaseModel, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from common.schemas import PageQuery, RequestBody
+from common.schemas import PageQuery, RequestBody, example
 from matching.destinations import DESTINATION_CODES
 from matching.enrollments.models import DATA_QUALITY_CODES
 from matching.schemas import IDENTIFIERS, DateOfBirth, DestinationOut, HmisId, PersonName, Ssn
@@ -93,6 +93,20 @@ class EnrollmentIn(RequestBody):
 
 
 class EnrollmentUpload(RequestBody):
+    model_config = example(
+        enrollments=[
+            {
+                "client_id": "C-1001",
+                "enrollment_id": "E-2001",
+                "first_name": "Ruth",
+                "last_name": "Okonkwo",
+                "dob": "1984-07-19",
+                "ssn": "287-65-4321",
+                "entry_date": "2024-03-01",
+            }
+        ]
+    )
+
     enrollments: list[Any] = Field(
         min_length=1,
         description="Rows with the fields of EnrollmentIn; each is validated on its own and "

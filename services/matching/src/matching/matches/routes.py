@@ -13,10 +13,11 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
 from common.database import DbSession
+from common.docs import documented_body
 from common.errors import Unprocessable
 from common.problems import documented_problem
-from matching.dependencies import Asker, Hasher, MatchingSettings
-from matching.json_lists import json_body, read_json_lists
+from matching.dependencies import Asker, Clock, Hasher, MatchingSettings
+from matching.json_lists import read_json_lists
 from matching.matches.model import FellegiSunterModel
 from matching.matches.schemas import (
     MatchRequest,
@@ -27,6 +28,7 @@ from matching.matches.schemas import (
     ReturnUserInfoResponse,
 )
 from matching.matches.service import MatchingRules, MatchingService
+from matching.probes.service import ProbeGuard, ProbeLimits
 
 Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/matching", tags=["matches"])
@@ -36,6 +38,7 @@ BULK_PROBLEMS: Responses = {
         "The body is not a JSON object of the documented lists, or a list is empty or too long "
         "(refused as it is read); a person that cannot be matched is an error in its own result"
     ),
+    429: documented_problem("The caller's budget of people per hour or day is spent; Retry-After"),
 }
 
 
@@ -44,15 +47,17 @@ def _model() -> FellegiSunterModel:
     return FellegiSunterModel.default()
 
 
-def _matching_service(
-    session: DbSession, hasher: Hasher, settings: MatchingSettings
+async def _matching_service(
+    session: DbSession, hasher: Hasher, settings: MatchingSettings, now: Clock
 ) -> MatchingService:
     rules = MatchingRules(
         partial_min_weight=settings.partial_min_weight,
         max_partial_matches=settings.max_partial_matches,
         report_min_count=settings.report_min_count,
+        report_rounding=settings.report_rounding,
     )
-    return MatchingService(session, hasher, _model(), rules)
+    guard = ProbeGuard(session, hasher, ProbeLimits.of(settings), now)
+    return MatchingService(session, hasher, _model(), rules, guard)
 
 
 Matching = Annotated[MatchingService, Depends(_matching_service)]
@@ -68,7 +73,7 @@ async def _json_response(model: BaseModel) -> Response:
     summary="Complete and partial matches of each person among all enrollments (utility, admin)",
     response_model=MatchResults,
     responses=BULK_PROBLEMS,
-    openapi_extra=json_body(MatchRequest),
+    openapi_extra=documented_body(MatchRequest),
 )
 async def match_people(
     request: Request, caller: Asker, matching: Matching, settings: MatchingSettings
@@ -83,7 +88,7 @@ async def match_people(
     summary="The original's request: last names and SSNs, answered in the original's shape",
     response_model=ReturnUserInfoResponse,
     responses=BULK_PROBLEMS,
-    openapi_extra=json_body(ReturnUserInfoRequest),
+    openapi_extra=documented_body(ReturnUserInfoRequest),
 )
 async def return_user_info(
     request: Request, caller: Asker, matching: Matching, settings: MatchingSettings
@@ -101,7 +106,7 @@ async def return_user_info(
     summary="What became of a cohort of ex-customers, small counts suppressed (utility, admin)",
     response_model=OutcomeReport,
     responses=BULK_PROBLEMS,
-    openapi_extra=json_body(OutcomeRequest),
+    openapi_extra=documented_body(OutcomeRequest),
 )
 async def outcome_report(
     request: Request, caller: Asker, matching: Matching, settings: MatchingSettings

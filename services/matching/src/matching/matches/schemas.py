@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, Field
 
-from common.schemas import RequestBody
+from common.schemas import RequestBody, example
 from matching.schemas import DateOfBirth, DestinationOut, PersonName, Ssn
 
 
@@ -22,6 +22,17 @@ class PersonQuery(RequestBody):
 
 class MatchRequest(RequestBody):
     """Documents the body; it is read as it streams in and each person validated on its own."""
+
+    model_config = example(
+        people=[
+            {
+                "first_name": "Ruth",
+                "last_name": "Okonkwo",
+                "dob": "1984-07-19",
+                "ssn": "287-65-4321",
+            }
+        ]
+    )
 
     people: list[PersonQuery] = Field(min_length=1)
 
@@ -49,8 +60,13 @@ class PersonErrorAt(BaseModel):
 
 
 class FieldAgreement(BaseModel):
-    level: str = Field(description="The comparison level reached, e.g. exact, close, one_digit")
-    weight: float = Field(description="log2(m/u) of that level: the evidence in bits")
+    level: str = Field(
+        description="The level reached: a name's (exact, compound, close, similar, different); "
+        "a date of birth or SSN only exact (full or last4 for an SSN) or not_exact"
+    )
+    weight: float | None = Field(
+        description="log2(m/u) of that level: the evidence in bits; null for not_exact"
+    )
 
 
 class Agreement(BaseModel):
@@ -74,8 +90,8 @@ class MatchOut(BaseModel):
     income_at_entry: Decimal | None
     income_at_exit: Decimal | None
     exit_destination: DestinationOut | None
-    match_weight: float = Field(description="Sum of the field weights (bits)")
-    probability: float = Field(description="P(same person) under the model's prior")
+    match_weight: float = Field(description="Sum of the field weights shown (bits)")
+    probability: float = Field(description="P(same person) from the weight shown")
     agreement: Agreement
 
 
@@ -98,6 +114,8 @@ class MatchResults(BaseModel):
 class ReturnUserInfoRequest(RequestBody):
     """The original's request: two lists of equal length, the n-th last name and SSN being one
     person's; the bearer token replaces ``pwd``. Documents the body, read as it streams in."""
+
+    model_config = example(last_name=["Okonkwo", "Reyes"], ssn=["287-65-4321", "4321"])
 
     last_name: list[str | None] = Field(min_length=1)
     ssn: list[str | None] = Field(min_length=1)
@@ -128,6 +146,18 @@ class CohortMember(PersonQuery):
 class OutcomeRequest(RequestBody):
     """Documents the body; it is read as it streams in and each member validated on its own."""
 
+    model_config = example(
+        cohort=[
+            {
+                "first_name": "Ruth",
+                "last_name": "Okonkwo",
+                "dob": "1984-07-19",
+                "ssn": "287-65-4321",
+                "account_closed_on": "2023-11-30",
+            }
+        ]
+    )
+
     cohort: list[CohortMember] = Field(min_length=1)
 
 
@@ -142,7 +172,10 @@ class DaysToEnrollment(BaseModel):
 
 class OutcomeReport(BaseModel):
     cohort_size: int
-    suppression_threshold: int = Field(description="Counts below it are null (suppressed)")
+    suppression_threshold: int = Field(
+        description="A count is null (suppressed) when it, or the rest of its group, is below this"
+    )
+    rounding: int = Field(description="Shown counts are rounded to a multiple of this")
     matched: int | None
     matched_share: float | None
     days_to_first_enrollment: DaysToEnrollment

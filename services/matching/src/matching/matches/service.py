@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -12,23 +13,25 @@ from common.database import allow_bulk_statements
 from matching.audit.service import AuditService, Tally
 from matching.destinations import DESTINATIONS
 from matching.identities import question_identity
-from matching.matches.comparison import FIELD_LEVELS, FIELDS, Identity, swapped
+from matching.matches.comparison import Identity, swapped
+from matching.matches.disclosure import agreement, disclosed_probability, disclosed_weight
 from matching.matches.model import FellegiSunterModel
 from matching.matches.questions import Question, question
 from matching.matches.reports import CohortOutcome, MatchedStay, outcome_report
 from matching.matches.repository import BlockingQuestion, CandidateRepository
 from matching.matches.schemas import (
-    Agreement,
     CohortMember,
-    FieldAgreement,
+    FieldMessage,
     MatchOut,
     OriginalMatch,
     OutcomeReport,
+    PersonError,
     PersonErrorAt,
     PersonResult,
     ReturnUserInfoResponse,
 )
 from matching.matches.scoring import BlockingValues, Scored, Scorer
+from matching.probes.service import ProbeGuard, Refusal
 from matching.schemas import DestinationOut
 from matching.ssn import SsnHasher, SsnHashes
 
@@ -45,6 +48,8 @@ class Found:
 class PersonMatches:
     complete: list[Found] = field(default_factory=list)
     partial: list[Found] = field(default_factory=list)
+    refusal: Refusal | None = None
+    """Set when the probe guard refused the question: then nothing was searched for it."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,7 @@ class MatchingRules:
     partial_min_weight: float
     max_partial_matches: int
     report_min_count: int
+    report_rounding: int
 
 
 def record_identity(row: Any) -> Identity:
@@ -80,17 +86,7 @@ def blocking_questions(identities: Sequence[Identity | None]) -> list[BlockingQu
     return questions
 
 
-def agreement(scored: Scored) -> Agreement:
-    parts = {
-        name: None
-        if level is None or weight is None
-        else FieldAgreement(level=FIELD_LEVELS[name][level], weight=round(weight, 3))
-        for name, level, weight in zip(FIELDS, scored.levels, scored.field_weights, strict=True)
-    }
-    return Agreement(names_swapped=scored.names_swapped, **parts)
-
-
-def match_out(found: Found) -> MatchOut:
+def match_out(found: Found, model: FellegiSunterModel) -> MatchOut:
     row = found.row
     return MatchOut(
         organization=row.organization,
@@ -103,8 +99,8 @@ def match_out(found: Found) -> MatchOut:
         income_at_entry=row.income_at_entry,
         income_at_exit=row.income_at_exit,
         exit_destination=DestinationOut.of(row.exit_destination),
-        match_weight=round(found.scored.match_weight, 3),
-        probability=found.scored.probability,
+        match_weight=round(disclosed_weight(found.scored), 3),
+        probability=disclosed_probability(found.scored, model),
         agreement=agreement(found.scored),
     )
 
@@ -129,6 +125,17 @@ def tally(matches: Sequence[PersonMatches]) -> Tally:
         matched=sum(bool(person.complete or person.partial) for person in matches),
         complete_matches=sum(len(person.complete) for person in matches),
         partial_matches=sum(len(person.partial) for person in matches),
+        probes_refused=sum(person.refusal is not None for person in matches),
+    )
+
+
+@cache
+def refusal_error(refusal: Refusal) -> PersonError:
+    """One error per kind of refusal: a probe's thousands of refusals share it."""
+    return PersonError(
+        title="Too many variants of one person",
+        detail="Asked with more different identifiers than allowed; not searched for",
+        errors=[FieldMessage(field=name, message=message) for name, message in refusal.fields],
     )
 
 
@@ -139,6 +146,7 @@ class MatchingService:
         hasher: SsnHasher,
         model: FellegiSunterModel,
         rules: MatchingRules,
+        guard: ProbeGuard,
     ) -> None:
         self.session = session
         self.candidates = CandidateRepository(session)
@@ -146,6 +154,7 @@ class MatchingService:
         self.hasher = hasher
         self.scorer = Scorer(model)
         self.rules = rules
+        self.guard = guard
 
     def _identity(self, asked: Question) -> Identity | None:
         person = asked.person
@@ -159,14 +168,21 @@ class MatchingService:
             ssn=person.ssn,
         )
 
-    async def find(self, questions: Sequence[Question]) -> list[PersonMatches]:
+    async def find(self, questions: Sequence[Question], caller: Principal) -> list[PersonMatches]:
         """Complete and partial matches of each person, in the order given (none for a person
-        that cannot be asked about)."""
+        that cannot be asked about). Every question passes the probe guard first, here and
+        only here, so whatever asks (a request, a job) is counted alike; a refused question is
+        not searched for."""
         # Hashing and scoring are CPU work: a thread keeps the event loop answering meanwhile.
         identities = await asyncio.to_thread(lambda: [self._identity(q) for q in questions])
+        refusals = await self.guard.screen(caller.subject, identities)
+        admitted = [None if number in refusals else q for number, q in enumerate(identities)]
         await allow_bulk_statements(self.session)
-        rows = await self.candidates.candidates(blocking_questions(identities))
-        return await asyncio.to_thread(self._classify, identities, rows)
+        rows = await self.candidates.candidates(blocking_questions(admitted))
+        matches = await asyncio.to_thread(self._classify, admitted, rows)
+        for number, refusal in refusals.items():
+            matches[number].refusal = refusal
+        return matches
 
     def _classify(
         self, identities: Sequence[Identity | None], rows: Sequence[Any]
@@ -184,14 +200,16 @@ class MatchingService:
             person.complete.sort(key=lambda found: (found.row.organization, found.row.entry_date))
             person.partial.sort(key=lambda found: -found.scored.match_weight)
             del person.partial[self.rules.max_partial_matches :]
+            person.partial.sort(key=lambda found: -disclosed_weight(found.scored))  # as shown
         return matches
 
     async def matches(self, people: Sequence[object], caller: Principal) -> list[PersonResult]:
         """Each person's matches, or their own error; every other person is answered."""
         questions = await asyncio.to_thread(lambda: [question(raw) for raw in people])
-        found = await self.find(questions)
+        found = await self.find(questions, caller)
         await self.audit.record(caller, "matches", tally(found))
-        return await asyncio.to_thread(person_results, questions, found)
+        model = self.scorer.model
+        return await asyncio.to_thread(person_results, questions, found, model)
 
     async def return_user_info(
         self, last_names: Sequence[object], ssns: Sequence[object], caller: Principal
@@ -205,18 +223,18 @@ class MatchingService:
             for last, ssn in pairs
         ]
         questions = await asyncio.to_thread(lambda: [question(raw) for raw in people])
-        found = await self.find(questions)
+        found = await self.find(questions, caller)
         await self.audit.record(caller, "return_user_info", tally(found))
         return ReturnUserInfoResponse(
             complete_matches=[original_match(item) for p in found for item in p.complete],
             partial_matches=[original_match(item) for p in found for item in p.partial],
-            person_errors=person_errors(questions),
+            person_errors=person_errors(questions, found),
         )
 
     async def outcome_report(self, cohort: Sequence[object], caller: Principal) -> OutcomeReport:
         """What became of a cohort; members that cannot be asked about count as not matched."""
         questions = await asyncio.to_thread(lambda: [question(raw, CohortMember) for raw in cohort])
-        found = await self.find(questions)
+        found = await self.find(questions, caller)
         await self.audit.record(caller, "outcome_report", tally(found))
         outcomes = [
             CohortOutcome(
@@ -227,28 +245,43 @@ class MatchingService:
                 ],
             )
             for person, asked in zip(found, questions, strict=True)
-            if isinstance(asked.person, CohortMember)
+            if isinstance(asked.person, CohortMember) and person.refusal is None
         ]
-        return outcome_report(outcomes, self.rules.report_min_count, person_errors(questions))
+        return outcome_report(
+            outcomes,
+            self.rules.report_min_count,
+            person_errors(questions, found),
+            rounding=self.rules.report_rounding,
+        )
 
 
-def person_errors(questions: Sequence[Question]) -> list[PersonErrorAt]:
+def person_error(asked: Question, person: PersonMatches) -> PersonError | None:
+    """Why a person was not answered: not a person that can be asked about, or refused."""
+    if asked.error is not None:
+        return asked.error
+    return None if person.refusal is None else refusal_error(person.refusal)
+
+
+def person_errors(
+    questions: Sequence[Question], found: Sequence[PersonMatches]
+) -> list[PersonErrorAt]:
+    errors = (person_error(asked, person) for asked, person in zip(questions, found, strict=True))
     return [
-        PersonErrorAt(index=index, error=asked.error)
-        for index, asked in enumerate(questions)
-        if asked.error is not None
+        PersonErrorAt(index=index, error=error)
+        for index, error in enumerate(errors)
+        if error is not None
     ]
 
 
 def person_results(
-    questions: Sequence[Question], found: Sequence[PersonMatches]
+    questions: Sequence[Question], found: Sequence[PersonMatches], model: FellegiSunterModel
 ) -> list[PersonResult]:
     return [
         PersonResult(
-            complete_matches=[match_out(item) for item in person.complete],
-            partial_matches=[match_out(item) for item in person.partial],
+            complete_matches=[match_out(item, model) for item in person.complete],
+            partial_matches=[match_out(item, model) for item in person.partial],
             warnings=asked.warnings,
-            error=asked.error,
+            error=person_error(asked, person),
         )
         for asked, person in zip(questions, found, strict=True)
     ]

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from common.schemas import RequestBody
+from common.schemas import RequestBody, example
 
 OrganizationName = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
@@ -14,6 +14,8 @@ Subject = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-
 
 
 class OrganizationCreate(RequestBody):
+    model_config = example(name="Harbor Family Shelter")
+
     name: OrganizationName
 
 
@@ -26,6 +28,8 @@ class OrganizationOut(BaseModel):
 
 
 class MemberCreate(RequestBody):
+    model_config = example(subject="c_8f14e45fceea167a")
+
     subject: Subject
     """The member's customer id (the ``sub`` of their tokens)."""
 

@@ -1,0 +1,1 @@
+"""Probe resistance: per-caller limits on variants of one person's identifiers and on volume."""

@@ -1,0 +1,52 @@
+"""What the probe guard remembers of a caller's questions: keyed hashes and counts only."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+)
+from sqlmodel import Field
+
+from matching.models import Table
+
+
+class AskedVariant(Table, table=True):
+    """One identifier value a caller asked with about one person (both as keyed hashes)."""
+
+    __tablename__ = "probe_variants"
+    __table_args__ = (
+        CheckConstraint(
+            "octet_length(person_key) = 32 AND octet_length(variant) = 32",
+            name="probe_variants_hashes_only",
+        ),
+    )
+
+    subject: str = Field(sa_column=Column(Text, primary_key=True))
+    person_key: bytes = Field(sa_column=Column(LargeBinary, primary_key=True))
+    variant: bytes = Field(sa_column=Column(LargeBinary, primary_key=True))
+    last_asked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+class AskedPeople(Table, table=True):
+    """How many people one request of a caller asked about, for the hourly and daily budgets."""
+
+    __tablename__ = "probe_asked_people"
+    __table_args__ = (
+        CheckConstraint("people > 0", name="probe_asked_people_positive"),
+        Index("ix_probe_asked_people_subject_at", "subject", "asked_at"),
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True)
+    )
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    asked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    people: int = Field(sa_column=Column(Integer, nullable=False))
