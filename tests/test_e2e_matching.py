@@ -5,6 +5,7 @@ a utility gets matches and an outcome report, and the admin reads the audit log.
 import json
 import subprocess
 import sys
+import time
 import uuid
 from typing import Any
 
@@ -200,3 +201,55 @@ def test_the_bulk_limit_is_the_bulk_routes_own(stack: Stack, http: httpx.Client)
         headers={"content-type": "application/json"},
     )
     assert bulk.status_code == 401
+
+
+def _name(number: int) -> str:
+    """A name of letters only, different for every number (nobody enrolled has it)."""
+    letters = ""
+    while True:
+        number, digit = divmod(number, 26)
+        letters += "abcdefghijklmnopqrstuvwxyz"[digit]
+        if not number:
+            return "Zq" + letters
+
+
+def test_a_cohort_larger_than_one_request_runs_as_a_job(stack: Stack, http: httpx.Client) -> None:
+    run = uuid.uuid4().hex[:8]
+    admin_email = f"admin-jobs-{run}@example.com"
+    _create_admin(stack, admin_email)
+    admin = _login(http, admin_email)
+    _account_with_role(http, admin, f"utility-jobs-{run}@example.com", "utility")
+    _account_with_role(http, admin, f"utility-other-{run}@example.com", "utility")
+    utility = _login(http, f"utility-jobs-{run}@example.com")
+    other = _login(http, f"utility-other-{run}@example.com")
+
+    people = 20_001  # one more than a request answers at once (MATCHING_MAX_PEOPLE_PER_REQUEST)
+    lines = ["first_name,last_name"] + [f"Ann,{_name(n)}" for n in range(people)]
+    body = ("\r\n".join(lines) + "\r\n").encode()
+    submitted = http.post(
+        "/matching/matches", content=body, headers={**utility, "content-type": "text/csv"}
+    )
+    assert submitted.status_code == 202, submitted.text[:500]
+    location = submitted.headers["location"]
+    assert submitted.json()["total"] == people
+
+    assert http.get(location, headers=other).status_code == 404  # the same role, not the owner
+    deadline = time.monotonic() + 300
+    while (job := http.get(location, headers=utility).json())["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.5)
+    assert (job["status"], job["done"]) == ("done", people), job
+
+    last = http.get(f"{location}/results", params={"offset": 20_000}, headers=utility)
+    assert last.status_code == 200, last.text
+    assert last.json()["total"] == people
+    assert [item["index"] for item in last.json()["items"]] == [20_000]
+    download = http.get(f"{location}/results.csv", headers=utility)
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("text/csv")
+    assert len(download.text.splitlines()) == people + 1  # the header and nobody matched
+    assert http.get(f"{location}/results.csv", headers=other).status_code == 404
+
+    assert http.delete(location, headers=other).status_code == 404
+    assert http.delete(location, headers=utility).status_code == 204
+    assert http.get(location, headers=utility).status_code == 404

@@ -37,6 +37,19 @@ def probe_router() -> APIRouter:
     async def conflict() -> None:
         raise Conflict("That item exists already")
 
+    # A literal path beside a template of the same shape, and a template with two routes.
+    @router.get("/things/latest")
+    async def latest_thing() -> dict[str, int]:
+        return {"id": 0}
+
+    @router.get("/things/{thing_id}")
+    async def read_thing(thing_id: int) -> dict[str, int]:
+        return {"id": thing_id}
+
+    @router.delete("/things/{thing_id}", status_code=204)
+    async def delete_thing(thing_id: int) -> None:
+        return None
+
     @router.get("/boom")
     async def boom() -> None:
         raise RuntimeError("internal detail that must not leak")

@@ -66,11 +66,12 @@ async def test_other_routes_keep_the_one_mib_limit(api: MatchingApi) -> None:
     assert await api.count("organizations") == 0
 
 
-async def test_too_many_people_are_refused(api: MatchingApi) -> None:
+async def test_more_people_than_one_request_answers_run_as_a_job(api: MatchingApi) -> None:
     people = [{"last_name": "Smith"}] * 20_001
     response = await api.client.post(
         "/matching/matches", json={"people": people}, headers=api.utility
     )
-    assert response.status_code == 422
-    assert "at most 20000 people" in response.json()["detail"]
-    assert await api.count("audit_log") == 0
+    assert response.status_code == 202, response.text[:500]
+    assert response.headers["location"] == f"/matching/jobs/{response.json()['id']}"
+    assert response.json()["total"] == 20_001
+    assert await api.count("audit_log") == 0  # written when the job is done

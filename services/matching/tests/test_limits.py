@@ -22,6 +22,7 @@ def settings_overrides() -> dict[str, Any]:
         "max_enrollments_per_request": MAX_ROWS,
         "max_enrollments_per_organization": MAX_STORED,
         "max_people_per_request": MAX_PEOPLE,
+        "max_people_per_job": MAX_PEOPLE,
         "upsert_batch_size": 2,
         "db_bulk_statement_timeout_ms": BULK_TIMEOUT_MS,
     }

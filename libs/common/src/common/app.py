@@ -20,6 +20,8 @@ from common.logging import configure_logging
 from common.metrics import exposition, worker_exited
 from common.middleware import HttpMetrics, RequestContextMiddleware
 from common.problems import ConstraintProblems, install_problem_handlers, use_problem_documents
+from common.routing import install_routing_rules
+from common.schemas import document_nul_refusal
 from common.settings import CommonSettings
 from common.tracing import instrument_app
 
@@ -161,8 +163,9 @@ def create_service_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
         generate_unique_id_function=operation_id,
     )
+    install_routing_rules(app)
     install_problem_handlers(app, constraint_problems)
-    use_problem_documents(app)
+    use_problem_documents(app, document_nul_refusal)
     _point_password_flows_at(app, settings.auth_login_url)
     app.add_middleware(
         RequestContextMiddleware,

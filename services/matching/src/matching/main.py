@@ -9,6 +9,8 @@ from common.middleware import CancelOnDisconnect
 from matching.audit.routes import router as audit_router
 from matching.config import Settings
 from matching.enrollments.routes import router as enrollments_router
+from matching.jobs.routes import router as jobs_router
+from matching.jobs.worker import job_worker
 from matching.matches.routes import router as matches_router
 from matching.organizations.routes import router as organizations_router
 from matching.probes.housekeeping import housekeeping
@@ -40,13 +42,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with housekeeping(app.state.db, settings):
+        async with job_worker(app.state.db, settings), housekeeping(app.state.db, settings):
             yield
 
     app = create_service_app(
         name="matching",
         settings=settings,
-        routers=[organizations_router, enrollments_router, matches_router, audit_router],
+        routers=[
+            organizations_router,
+            enrollments_router,
+            matches_router,
+            jobs_router,
+            audit_router,
+        ],
         description=DESCRIPTION,
         body_limits=dict.fromkeys(BULK_ROUTES, settings.bulk_body_bytes),
         constraint_problems=CONSTRAINT_PROBLEMS,
