@@ -132,10 +132,28 @@ class ProbeGuard:
         What it admits is committed at once, under a per-caller lock, so parallel requests
         cannot together ask more than one may, and a failure later in the request does not
         give the caller its questions back."""
+        now = await self._lock(subject)
+        await self._charge_budget(subject, len(questions), now)
+        refusals = await self._check_variants(subject, questions, now)
+        await end_transaction_early(self.session)  # the questions count although the request fails
+        return refusals
+
+    async def charge(self, subject: str, people: int) -> None:
+        """Charge a job's people to the caller's budget when it is submitted (429 or 422, as for
+        one request of that size); its steps are then screened by ``JobStepGuard``."""
+        now = await self._lock(subject)
+        await self._charge_budget(subject, people, now)
+
+    async def _lock(self, subject: str) -> datetime:
+        """Take the caller's lock and forget what is past the windows; the time counted by."""
         now = self.now()
         await self.probes.lock_caller(subject)
         await self.probes.forget_before(now - self.limits.window, now - DAY, subject)
-        await self._charge_budget(subject, len(questions), now)
+        return now
+
+    async def _check_variants(
+        self, subject: str, questions: Sequence[Identity | None], now: datetime
+    ) -> dict[int, Refusal]:
         tag = cache(self.hasher.tag)  # one batch asks about the same few people many times
         checks = [self._checks(question, tag) if question else [] for question in questions]
         known: defaultdict[bytes, set[bytes]] = defaultdict(set)
@@ -145,7 +163,6 @@ class ProbeGuard:
             known[person_key].add(variant)
         refusals, admitted = _admit(checks, known)
         await self.probes.record_variants(subject, admitted, now)
-        await end_transaction_early(self.session)  # the questions count although the request fails
         if refusals:
             fields = sorted({field for refusal in refusals.values() for field, _ in refusal.fields})
             logger.warning(
@@ -214,6 +231,19 @@ class ProbeGuard:
             if question.ssn and question.ssn.full:  # a full SSN is one person's, whatever the name
                 keys.append((tag("probe-dob-of-ssn", ssn_token), variant, limit.dob_person))
         return [_Check(*key) for key in keys]
+
+
+class JobStepGuard(ProbeGuard):
+    """The guard of a job's step. The job's people were charged to the owner's budget when it
+    was submitted; each step checks and records their variants like a request's, but in the
+    step's own transaction (nothing is committed early: the step holds its job's lock, and a step
+    that fails is run again with the same questions, answering nothing meanwhile)."""
+
+    async def screen(
+        self, subject: str, questions: Sequence[Identity | None]
+    ) -> dict[int, Refusal]:
+        now = await self._lock(subject)
+        return await self._check_variants(subject, questions, now)
 
 
 def _asked(limit: int, what: str, whom: str) -> str:
