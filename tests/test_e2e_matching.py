@@ -109,6 +109,8 @@ def test_a_utility_learns_which_ex_customers_entered_homeless_services(
     assert csv_upload.status_code == 200, csv_upload.text
     assert csv_upload.json()["created"] == 1
 
+    _missing_fields_journey(http, provider, utility, run)
+
     linked = {row["enrollment_id"] for row in rows}
     cohort = data.cohort
     people = [{k: v for k, v in member.items() if k != "account_closed_on"} for member in cohort]
@@ -145,6 +147,44 @@ def test_a_utility_learns_which_ex_customers_entered_homeless_services(
     assert audit.status_code == 200
     actions = [entry["action"] for entry in audit.json()["items"][:2]]
     assert actions == ["outcome_report", "matches"]
+
+
+def _missing_fields_journey(
+    http: httpx.Client, provider: dict[str, str], utility: dict[str, str], run: str
+) -> None:
+    """A record without a last name and with an impossible SSN is stored without the SSN (a
+    warning names the row and field, never the value) and found by a question without a last
+    name; in the same batch a person with one identifier gets their own error."""
+    stored = http.post(
+        "/matching/enrollments/csv",
+        content=(
+            "PersonalID,EnrollmentID,FirstName,LastName,DOB,SSN,EntryDate\r\n"
+            f"Z{run},Z{run},Zelinda,,1991-04-05,123-45-0000,2024-02-01\r\n"
+        ).encode(),
+        headers={**provider, "content-type": "text/csv"},
+    )
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["created"] == 1
+    assert [(w["row"], w["field"]) for w in stored.json()["warnings"]] == [(2, "ssn")]
+    assert "123-45-0000" not in stored.text
+    asked = http.post(
+        "/matching/matches",
+        json={
+            "people": [
+                {"first_name": "Zelinda", "dob": "1991-04-05", "ssn": "000-12-3456"},
+                {"last_name": "Lee"},
+            ]
+        },
+        headers=utility,
+    )
+    assert asked.status_code == 200, asked.text
+    zelinda, alone = asked.json()["results"]
+    assert zelinda["error"] is None
+    assert [w["field"] for w in zelinda["warnings"]] == ["ssn"]
+    found = zelinda["complete_matches"] + zelinda["partial_matches"]
+    assert f"Z{run}" in [match["enrollment_id"] for match in found]
+    assert alone["error"]["title"] == "Not enough identifiers"
+    assert alone["complete_matches"] == alone["partial_matches"] == []
 
 
 def test_the_bulk_limit_is_the_bulk_routes_own(stack: Stack, http: httpx.Client) -> None:

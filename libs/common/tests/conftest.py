@@ -2,18 +2,17 @@
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from common.app import create_service_app
 from common.auth import CurrentUser, Principal, require_roles
 from common.errors import Conflict
+from common.schemas import RequestBody
 from common.settings import CommonSettings
 from common.testing.plugin import ServiceUnderTest
 
 
-class Item(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Item(RequestBody):
     name: str = Field(min_length=1, max_length=20)
     secret: str
 

@@ -1,8 +1,10 @@
-"""Routing rules of every service: 405 with a complete Allow, relative slash redirects."""
+"""Routing rules of every service (405 with a complete Allow, relative slash redirects) and what
+its document says of request strings."""
 
 import pytest
 
 from common.testing.checks import assert_problem
+from common.testing.contract import body_validator
 
 
 async def test_a_method_a_literal_path_does_not_serve_is_405_not_a_neighbours_422(client) -> None:
@@ -49,3 +51,13 @@ async def test_a_path_without_a_served_twin_is_404(client, path: str) -> None:
     response = await client.get(path, headers={"host": "evil.example"})
     assert_problem(response, 404)
     assert "location" not in response.headers
+
+
+async def test_the_document_says_request_strings_hold_no_nul(client) -> None:
+    """``RequestBody`` refuses a NUL anywhere; the document did not say so."""
+    document = (await client.get("/probe/openapi.json")).json()
+    body = body_validator(document, "/probe/items", "post")
+    assert body.is_valid({"name": "box", "secret": "s"})
+    assert not body.is_valid({"name": "box", "secret": "s\x00"})
+    response = await client.post("/probe/items", json={"name": "box", "secret": "s\x00"})
+    assert_problem(response, 422)

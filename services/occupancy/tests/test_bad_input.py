@@ -138,7 +138,8 @@ async def test_the_day_log_needs_a_date(api) -> None:
 async def test_bad_rooms_are_refused(api, body) -> None:
     response = await api.client.post("/occupancy/rooms", json=body, headers=api.admin)
     api.problem(response, 422)
-    assert not body_validator(await api.document(), "/occupancy/rooms", "post").is_valid(body)
+    if body.get("time_zone") != "Mars/Olympus":  # the shape of a zone name, not a list of them
+        assert not body_validator(await api.document(), "/occupancy/rooms", "post").is_valid(body)
     await nothing_changed(api)
 
 

@@ -125,7 +125,11 @@ def create_service_app(
     async def run(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.db = Database(
-            resolve_database_url(settings), schema=name, pool_size=settings.db_pool_size
+            resolve_database_url(settings),
+            schema=name,
+            pool_size=settings.db_pool_size,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+            bulk_statement_timeout_ms=settings.db_bulk_statement_timeout_ms,
         )
         app.state.http = httpx.AsyncClient()
         keys = key_source(app) if key_source else _key_source(settings, app.state.http)

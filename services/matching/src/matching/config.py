@@ -47,7 +47,12 @@ class Settings(CommonSettings):
     job_housekeeping_interval_seconds: float = Field(
         3600, gt=0, description="How often jobs past their retention are deleted"
     )
-    max_enrollments_per_request: int = Field(50_000, ge=1)
+    max_enrollments_per_request: int = Field(
+        50_000, ge=1, description="Rows per upload, JSON or CSV"
+    )
+    max_enrollments_per_organization: int = Field(
+        2_000_000, ge=1, description="Enrollments one organization (provider) may have stored"
+    )
     bulk_body_bytes: int = Field(
         BULK_BODY_BYTES, ge=1, description="Body limit of the bulk routes (uploads, matches)"
     )

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 
 from common.app import create_service_app
 from common.errors import Unprocessable
+from common.middleware import CancelOnDisconnect
 from matching.audit.routes import router as audit_router
 from matching.config import Settings
 from matching.enrollments.routes import router as enrollments_router
@@ -30,6 +31,9 @@ CONSTRAINT_PROBLEMS = {
     "enrollments_income_not_negative": Unprocessable("An income is negative"),
     "enrollments_destination_known": Unprocessable("Not a HUD HMIS 3.12 destination code"),
     "enrollments_data_quality_known": Unprocessable("Not an HMIS data quality code"),
+    "enrollments_two_identifiers": Unprocessable(
+        "A record needs at least two identifiers of first_name, last_name, dob and ssn"
+    ),
 }
 
 
@@ -41,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with job_worker(app.state.db, settings), housekeeping(app.state.db, settings):
             yield
 
-    return create_service_app(
+    app = create_service_app(
         name="matching",
         settings=settings,
         routers=[
@@ -56,3 +60,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         constraint_problems=CONSTRAINT_PROBLEMS,
         lifespan=lifespan,
     )
+    # A batch whose client leaves stops its candidate search instead of running for nobody.
+    app.add_middleware(CancelOnDisconnect)
+    return app

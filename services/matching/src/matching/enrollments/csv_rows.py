@@ -23,7 +23,7 @@ HMIS_COLUMNS = {
     "IncomeAtExit": "income_at_exit",
     "Destination": "exit_destination",
 }
-REQUIRED_COLUMNS = ("PersonalID", "EnrollmentID", "LastName", "EntryDate")
+REQUIRED_COLUMNS = ("PersonalID", "EnrollmentID", "EntryDate")
 MAX_RECORD_CHARS = 64 * 1024
 
 

@@ -4,10 +4,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
+from common.docs import documented_body
 from common.errors import UnsupportedMediaType
 from common.problems import documented_problem
 from common.schemas import Page
-from matching.dependencies import ProvidersOrganization
+from matching.dependencies import MatchingSettings, ProvidersOrganization
 from matching.enrollments.dependencies import Enrollments
 from matching.enrollments.schemas import (
     DeletedCount,
@@ -18,6 +19,7 @@ from matching.enrollments.schemas import (
     UploadReport,
 )
 from matching.fields import HmisId
+from matching.json_lists import read_json_lists
 
 Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/matching", tags=["enrollments"])
@@ -25,8 +27,12 @@ NOT_YOURS: Responses = {404: documented_problem("Your organization has no such e
 NO_ORGANIZATION: Responses = {403: documented_problem("The provider belongs to no organization")}
 UPLOAD_PROBLEMS: Responses = {
     **NO_ORGANIZATION,
+    409: documented_problem("The upload would pass the organization's quota of stored rows"),
     413: documented_problem("The body is larger than the bulk limit"),
-    422: documented_problem("Rows are not valid (each named with its number and reason)"),
+    422: documented_problem(
+        "Rows cannot be stored (each named with its number and reason), or more rows than "
+        "allowed per request"
+    ),
 }
 EnrollmentIdPath = Annotated[HmisId, Path()]
 
@@ -35,14 +41,18 @@ EnrollmentIdPath = Annotated[HmisId, Path()]
     "/enrollments",
     summary="Upload enrollments of your organization as JSON (provider); upsert by enrollment id",
     responses=UPLOAD_PROBLEMS,
+    openapi_extra=documented_body(EnrollmentUpload),
 )
 async def upload_enrollments(
-    data: EnrollmentUpload,
+    request: Request,
     query: Annotated[UploadQuery, Query()],
     organization: ProvidersOrganization,
     enrollments: Enrollments,
+    settings: MatchingSettings,
 ) -> UploadReport:
-    return await enrollments.upload_json(organization.id, data.enrollments, query.on_error)
+    limits = {"enrollments": settings.max_enrollments_per_request}
+    rows = (await read_json_lists(request.stream(), limits))["enrollments"]
+    return await enrollments.upload_json(organization.id, rows, query.on_error)
 
 
 @router.post(

@@ -13,8 +13,8 @@ from fastapi import Request
 from common.errors import BadRequest, UnsupportedMediaType
 from common.schemas import field_error
 from matching.enrollments.csv_rows import CsvColumns, CsvProblem, MalformedRecord, csv_rows
+from matching.fields import IDENTIFIERS
 from matching.json_lists import read_json_lists
-from matching.matches.schemas import IDENTIFIERS
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,6 @@ from common.schemas import RequestBody, example
 from matching.fields import DateOfBirth, PersonName, Ssn
 from matching.schemas import DestinationOut
 
-IDENTIFIERS = ("first_name", "last_name", "dob", "ssn")
-MIN_IDENTIFIERS = 2
-
 
 class PersonQuery(RequestBody):
     """What the utility knows of one ex-customer: any identifier may be missing, but a person
@@ -88,7 +85,7 @@ class MatchOut(BaseModel):
     client_id: str
     enrollment_id: str
     first_name: str | None
-    last_name: str
+    last_name: str | None
     enroll_date: date
     exit_date: date | None
     income_at_entry: Decimal | None
@@ -127,7 +124,7 @@ class ReturnUserInfoRequest(RequestBody):
 
 class OriginalMatch(BaseModel):
     first_name: str | None
-    last_name: str
+    last_name: str | None
     enroll_date: date
     exit_date: date | None
     income_at_entry: float | None

@@ -9,6 +9,7 @@ from functools import cache
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.auth import Principal
+from common.database import allow_bulk_statements
 from matching.audit.service import AuditService, Tally
 from matching.config import Settings
 from matching.destinations import DESTINATIONS
@@ -148,6 +149,7 @@ class MatchingService:
         rules: MatchingRules,
         guard: ProbeGuard,
     ) -> None:
+        self.session = session
         self.candidates = CandidateRepository(session)
         self.audit = AuditService(session)
         self.hasher = hasher
@@ -176,6 +178,7 @@ class MatchingService:
         identities = await asyncio.to_thread(lambda: [self._identity(q) for q in questions])
         refusals = await self.guard.screen(caller.subject, identities)
         admitted = [None if number in refusals else q for number, q in enumerate(identities)]
+        await allow_bulk_statements(self.session)
         rows = await self.candidates.candidates(blocking_questions(admitted))
         matches = await asyncio.to_thread(self._classify, admitted, rows)
         for number, refusal in refusals.items():
