@@ -1,12 +1,16 @@
 """``make dev``: all five services in one process, at the same URLs as behind the gateway.
 
 Nothing strips prefixes, so the dispatcher only picks the app that owns a path's first segment.
+It answers as the gateway does where the gateway differs from a service's own port: no
+``/<prefix>/metrics`` (404; ``make stack`` serves them on each service's port), and no proxy in
+front, so no ``X-Forwarded-For`` is believed (the login throttle counts the real peer).
 """
 
 import importlib
 import json
 import logging
 import os
+import re
 import secrets
 import signal
 import sys
@@ -30,6 +34,8 @@ GATEWAY_DIR = Path(__file__).resolve().parent
 # Services that call customers with a client-credentials token: client id -> its secret variable.
 SERVICE_CLIENT_SECRETS = {"appointments": "APPOINTMENTS_CLIENT_SECRET"}
 ROOT = GATEWAY_DIR.parent
+# What nginx refuses (its location for metrics): the scraper's way in is a service's own port.
+GATEWAY_REFUSES = re.compile(r"^/[^/]+/metrics(?:/|$)")
 logger = logging.getLogger("devserver")
 
 
@@ -53,7 +59,9 @@ class PrefixDispatcher:
             return
         segment = scope["path"].split("/")[1]
         app = self.by_prefix.get(segment)
-        if app is not None:
+        if scope["type"] == "http" and GATEWAY_REFUSES.match(scope["path"]):
+            await self._not_found(scope, send)
+        elif app is not None:
             await app(scope, receive, send)
         elif scope["type"] == "http" and scope["path"] == "/":
             await self._respond(send, 200, "text/html; charset=utf-8", self.index)
@@ -161,7 +169,9 @@ def main() -> None:
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"), default_service="devserver")
     prepare_environment(port)
     logger.info("serving", extra={"url": f"http://{host}:{port}/"})
-    uvicorn.run(build(), host=host, port=port, log_config=None)
+    # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from any loopback peer
+    # as the client's address, so a local client could rotate it past the login throttle.
+    uvicorn.run(build(), host=host, port=port, log_config=None, proxy_headers=False)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,19 @@ sent anonymously or with a token of one role, and every response must:
 - be ``application/problem+json`` with the RFC 9457 fields when it is an error, unless the
   operation documents that error in another standard shape (RFC 6749's, at a token endpoint).
 
+Every date and date-time field of every operation (query, path and header parameters, and body
+properties at any depth) is also sent the calendar's extremes, year 1 and year 9999 with +-14:00
+offsets, by each caller, in an otherwise valid request: values that overflow Python or
+PostgreSQL once shifted to UTC must be refused, not answered with a 500.
+
 ``FUZZ_EXAMPLES`` (default 25) bounds the examples per operation; ``FUZZ_EXAMPLES=500`` digs deeper.
 """
 
 import asyncio
+import copy
 import importlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +58,15 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
+CALENDAR_EXTREMES = {
+    "date-time": [
+        "0001-01-01T00:00:00+14:00",
+        "0001-01-01T00:00:00-14:00",
+        "9999-12-31T23:59:59+14:00",
+        "9999-12-31T23:59:59-14:00",
+    ],
+    "date": ["0001-01-01", "9999-12-31"],
+}
 # Settings a service may have, set when it does: the cheapest password hashing (the fuzzer is
 # about contracts, not hashing cost); ``signing_keys`` is added in ``fuzz_settings``.
 OPTIONAL_TEST_SETTINGS: dict[str, Any] = {"argon2_memory_kib": 8, "argon2_time_cost": 1}
@@ -165,6 +181,140 @@ def fuzz_operation(
         report.failures.append(f"{label}: {failure}")
 
 
+Where = tuple[str, tuple[str | int, ...]]
+"""A date field of a request: its location (query, path, header, body) and the path to it."""
+
+
+def calendar_format(schema: Any, components: dict[str, Any]) -> str | None:
+    """``date`` or ``date-time`` when ``schema`` (or one of its ``anyOf``) is one."""
+    if not isinstance(schema, dict):
+        return None
+    schema = resolve(schema, components)
+    if schema.get("format") in CALENDAR_EXTREMES:
+        return str(schema["format"])
+    for option in schema.get("anyOf", []) + schema.get("oneOf", []):
+        found = calendar_format(option, components)
+        if found:
+            return found
+    return None
+
+
+def resolve(schema: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    reference = schema.get("$ref", "")
+    if reference.startswith("#/components/schemas/"):
+        resolved: dict[str, Any] = components[reference.rsplit("/", 1)[-1]]
+        return resolved
+    return schema
+
+
+def body_date_fields(
+    schema: Any, components: dict[str, Any], at: tuple[str | int, ...] = (), depth: int = 0
+) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Paths to the date fields of a body: object properties and the first item of arrays."""
+    if not isinstance(schema, dict) or depth > 6:
+        return
+    found = calendar_format(schema, components)
+    if found:
+        yield at, found
+        return
+    schema = resolve(schema, components)
+    for option in schema.get("anyOf", []) + schema.get("oneOf", []) + schema.get("allOf", []):
+        yield from body_date_fields(option, components, at, depth + 1)
+    for name, property_schema in schema.get("properties", {}).items():
+        yield from body_date_fields(property_schema, components, (*at, name), depth + 1)
+    if "items" in schema:
+        yield from body_date_fields(schema["items"], components, (*at, 0), depth + 1)
+
+
+def calendar_fields(operation: Any, document: dict[str, Any]) -> list[tuple[Where, str]]:
+    """Every date and date-time field of an operation, with its format."""
+    components = document.get("components", {}).get("schemas", {})
+    definition = operation.definition.raw
+    fields: list[tuple[Where, str]] = []
+    for parameter in definition.get("parameters", []):
+        found = calendar_format(parameter.get("schema"), components)
+        if found:
+            fields.append(((parameter["in"], (parameter["name"],)), found))
+    for media in definition.get("requestBody", {}).get("content", {}).values():
+        for at, found in body_date_fields(media.get("schema"), components):
+            fields.append((("body", at), found))
+    return fields
+
+
+def with_value(case: schemathesis.Case, where: Where, value: str) -> bool:
+    """Put ``value`` at ``where`` in ``case``; False when the generated case has no such spot
+    (an optional object left out, an empty array)."""
+    location, at = where
+    if location != "body":
+        container = {"query": "query", "path": "path_parameters", "header": "headers"}[location]
+        values = dict(getattr(case, container) or {})
+        values[str(at[0])] = value
+        setattr(case, container, values)
+        return True
+    if not at:
+        case.body = value
+        return True
+    body = copy.deepcopy(case.body)
+    target = body
+    for step in at[:-1]:
+        if isinstance(step, int):
+            if not isinstance(target, list) or not target:
+                return False
+        elif not isinstance(target, dict) or step not in target:
+            return False
+        target = target[step]
+    last = at[-1]
+    if isinstance(last, int):
+        if not isinstance(target, list) or not target:
+            return False
+        target[last] = value
+    elif isinstance(target, dict):
+        target[last] = value
+    else:
+        return False
+    case.body = body
+    return True
+
+
+def fuzz_calendar_extremes(
+    operation: Any, document: dict[str, Any], headers: list[dict[str, str]], report: FuzzReport
+) -> None:
+    """Each extreme in each date field, by each caller, in an otherwise valid request."""
+    for where, calendar in calendar_fields(operation, document):
+        try:
+            for value in CALENDAR_EXTREMES[calendar]:
+                for caller in headers:
+                    send_with_value(operation, where, value, caller, report)
+        except (Exception, FailureGroup) as failure:  # the first failure of a field is enough
+            spot = ".".join(map(str, where[1]))
+            report.failures.append(f"{operation.label} {where[0]} {spot}: {failure}")
+
+
+def send_with_value(
+    operation: Any, where: Where, value: str, caller: dict[str, str], report: FuzzReport
+) -> None:
+    """One generated valid request with ``value`` put at ``where``, sent by ``caller``."""
+
+    @settings(
+        max_examples=1,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=operation.as_strategy(GenerationMode.POSITIVE))
+    def send(case: schemathesis.Case) -> None:
+        if not with_value(case, where, value):
+            return
+        report.cases[operation.label] = report.cases.get(operation.label, 0) + 1
+        case.call_and_validate(
+            headers=caller, checks=CHECKS, additional_checks=[no_server_error, problem_json]
+        )
+
+    send()
+
+
 def streams_forever(operation: Any) -> bool:
     """A Server-Sent Events stream (occupancy's events) never ends, so a generated call to an
     existing room would hang the run; its service's own tests read it with deadlines."""
@@ -179,11 +329,13 @@ def fuzz_service(app: FastAPI, name: str, headers: list[dict[str, str]]) -> Fuzz
     report = FuzzReport(name)
     try:
         schema = schemathesis.openapi.from_asgi(f"/{name}/openapi.json", app)
+        document = schema.raw_schema
         for result in schema.get_all_operations():
             operation = result.ok()
             if streams_forever(operation):
                 continue
             fuzz_operation(operation, headers, report, EXAMPLES_PER_OPERATION)
+            fuzz_calendar_extremes(operation, document, headers, report)
     finally:
         shutdown_lifespans()
     return report

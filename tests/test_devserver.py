@@ -92,3 +92,29 @@ def test_the_index_links_every_docs_page(dev_server: str) -> None:
     index = httpx.get(f"{dev_server}/").text
     for service in SERVICES:
         assert f'href="/{service}/docs"' in index
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_metrics_are_refused_on_the_dev_port_as_by_the_gateway(
+    dev_server: str, service: str
+) -> None:
+    for path in (f"/{service}/metrics", f"/{service}/metrics/"):
+        response = httpx.get(f"{dev_server}{path}")
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "http_requests_total" not in response.text
+
+
+def test_a_rotating_x_forwarded_for_does_not_escape_the_login_throttle(dev_server: str) -> None:
+    """uvicorn believed X-Forwarded-For from loopback: each new value was a new address."""
+    statuses = []
+    for attempt in range(22):
+        response = httpx.post(
+            f"{dev_server}/auth/login",
+            json={"email": f"nobody-{attempt}@example.com", "password": "not-the-password"},
+            headers={"X-Forwarded-For": f"198.51.100.{attempt}"},
+            timeout=30,
+        )
+        statuses.append(response.status_code)
+    # CUSTOMERS_LOGIN_MAX_FAILURES_PER_ADDRESS is 20 by default; every attempt had one address.
+    assert statuses == [401] * 20 + [429] * 2

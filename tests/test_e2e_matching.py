@@ -5,6 +5,7 @@ a utility gets matches and an outcome report, and the admin reads the audit log.
 import json
 import subprocess
 import sys
+import time
 import uuid
 from typing import Any
 
@@ -108,6 +109,8 @@ def test_a_utility_learns_which_ex_customers_entered_homeless_services(
     assert csv_upload.status_code == 200, csv_upload.text
     assert csv_upload.json()["created"] == 1
 
+    _missing_fields_journey(http, provider, utility, run)
+
     linked = {row["enrollment_id"] for row in rows}
     cohort = data.cohort
     people = [{k: v for k, v in member.items() if k != "account_closed_on"} for member in cohort]
@@ -146,6 +149,44 @@ def test_a_utility_learns_which_ex_customers_entered_homeless_services(
     assert actions == ["outcome_report", "matches"]
 
 
+def _missing_fields_journey(
+    http: httpx.Client, provider: dict[str, str], utility: dict[str, str], run: str
+) -> None:
+    """A record without a last name and with an impossible SSN is stored without the SSN (a
+    warning names the row and field, never the value) and found by a question without a last
+    name; in the same batch a person with one identifier gets their own error."""
+    stored = http.post(
+        "/matching/enrollments/csv",
+        content=(
+            "PersonalID,EnrollmentID,FirstName,LastName,DOB,SSN,EntryDate\r\n"
+            f"Z{run},Z{run},Zelinda,,1991-04-05,123-45-0000,2024-02-01\r\n"
+        ).encode(),
+        headers={**provider, "content-type": "text/csv"},
+    )
+    assert stored.status_code == 200, stored.text
+    assert stored.json()["created"] == 1
+    assert [(w["row"], w["field"]) for w in stored.json()["warnings"]] == [(2, "ssn")]
+    assert "123-45-0000" not in stored.text
+    asked = http.post(
+        "/matching/matches",
+        json={
+            "people": [
+                {"first_name": "Zelinda", "dob": "1991-04-05", "ssn": "000-12-3456"},
+                {"last_name": "Lee"},
+            ]
+        },
+        headers=utility,
+    )
+    assert asked.status_code == 200, asked.text
+    zelinda, alone = asked.json()["results"]
+    assert zelinda["error"] is None
+    assert [w["field"] for w in zelinda["warnings"]] == ["ssn"]
+    found = zelinda["complete_matches"] + zelinda["partial_matches"]
+    assert f"Z{run}" in [match["enrollment_id"] for match in found]
+    assert alone["error"]["title"] == "Not enough identifiers"
+    assert alone["complete_matches"] == alone["partial_matches"] == []
+
+
 def test_the_bulk_limit_is_the_bulk_routes_own(stack: Stack, http: httpx.Client) -> None:
     large = json.dumps({"name": "x" * (ONE_MIB + 10)})
     refused = http.post(
@@ -160,3 +201,55 @@ def test_the_bulk_limit_is_the_bulk_routes_own(stack: Stack, http: httpx.Client)
         headers={"content-type": "application/json"},
     )
     assert bulk.status_code == 401
+
+
+def _name(number: int) -> str:
+    """A name of letters only, different for every number (nobody enrolled has it)."""
+    letters = ""
+    while True:
+        number, digit = divmod(number, 26)
+        letters += "abcdefghijklmnopqrstuvwxyz"[digit]
+        if not number:
+            return "Zq" + letters
+
+
+def test_a_cohort_larger_than_one_request_runs_as_a_job(stack: Stack, http: httpx.Client) -> None:
+    run = uuid.uuid4().hex[:8]
+    admin_email = f"admin-jobs-{run}@example.com"
+    _create_admin(stack, admin_email)
+    admin = _login(http, admin_email)
+    _account_with_role(http, admin, f"utility-jobs-{run}@example.com", "utility")
+    _account_with_role(http, admin, f"utility-other-{run}@example.com", "utility")
+    utility = _login(http, f"utility-jobs-{run}@example.com")
+    other = _login(http, f"utility-other-{run}@example.com")
+
+    people = 20_001  # one more than a request answers at once (MATCHING_MAX_PEOPLE_PER_REQUEST)
+    lines = ["first_name,last_name"] + [f"Ann,{_name(n)}" for n in range(people)]
+    body = ("\r\n".join(lines) + "\r\n").encode()
+    submitted = http.post(
+        "/matching/matches", content=body, headers={**utility, "content-type": "text/csv"}
+    )
+    assert submitted.status_code == 202, submitted.text[:500]
+    location = submitted.headers["location"]
+    assert submitted.json()["total"] == people
+
+    assert http.get(location, headers=other).status_code == 404  # the same role, not the owner
+    deadline = time.monotonic() + 300
+    while (job := http.get(location, headers=utility).json())["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.5)
+    assert (job["status"], job["done"]) == ("done", people), job
+
+    last = http.get(f"{location}/results", params={"offset": 20_000}, headers=utility)
+    assert last.status_code == 200, last.text
+    assert last.json()["total"] == people
+    assert [item["index"] for item in last.json()["items"]] == [20_000]
+    download = http.get(f"{location}/results.csv", headers=utility)
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("text/csv")
+    assert len(download.text.splitlines()) == people + 1  # the header and nobody matched
+    assert http.get(f"{location}/results.csv", headers=other).status_code == 404
+
+    assert http.delete(location, headers=other).status_code == 404
+    assert http.delete(location, headers=utility).status_code == 204
+    assert http.get(location, headers=utility).status_code == 404

@@ -130,6 +130,11 @@ def test_every_response_forbids_sniffing_and_framing() -> None:
     assert all(not location.all("add_header") for location in SERVER.all("location"))
 
 
+def test_redirects_nginx_makes_name_no_host() -> None:
+    """Else a redirect of nginx's own would carry the client's Host header back."""
+    assert [d.args for d in SERVER.all("absolute_redirect")] == [["off"]]
+
+
 def test_metrics_are_not_served_through_the_gateway() -> None:
     (metrics,) = [d for d in SERVER.all("location") if d.args[0] == "~" and "metrics" in d.args[1]]
     assert re.match(metrics.args[1], "/points/metrics")

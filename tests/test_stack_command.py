@@ -179,7 +179,7 @@ def test_a_taken_port_is_named_before_anything_starts() -> None:
 @pytest.mark.parametrize(
     ("target", "programs", "then"),
     [
-        ("test", "nginx=nginx kubectl=kubernetes-client chromium=chromium", "run pytest"),
+        ("test", "nginx=nginx kubectl=kubernetes-client chromium=chromium npm=npm", "run pytest"),
         ("stack", "nginx=nginx", "run python -m gateway.stack"),
     ],
 )

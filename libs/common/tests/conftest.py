@@ -2,18 +2,17 @@
 
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from common.app import create_service_app
 from common.auth import CurrentUser, Principal, require_roles
 from common.errors import Conflict
+from common.schemas import RequestBody
 from common.settings import CommonSettings
 from common.testing.plugin import ServiceUnderTest
 
 
-class Item(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Item(RequestBody):
     name: str = Field(min_length=1, max_length=20)
     secret: str
 
@@ -36,6 +35,19 @@ def probe_router() -> APIRouter:
     @router.post("/conflict")
     async def conflict() -> None:
         raise Conflict("That item exists already")
+
+    # A literal path beside a template of the same shape, and a template with two routes.
+    @router.get("/things/latest")
+    async def latest_thing() -> dict[str, int]:
+        return {"id": 0}
+
+    @router.get("/things/{thing_id}")
+    async def read_thing(thing_id: int) -> dict[str, int]:
+        return {"id": thing_id}
+
+    @router.delete("/things/{thing_id}", status_code=204)
+    async def delete_thing(thing_id: int) -> None:
+        return None
 
     @router.get("/boom")
     async def boom() -> None:

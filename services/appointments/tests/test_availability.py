@@ -1,9 +1,14 @@
 """Working hours, time off and free slots."""
 
 import asyncio
+import json
+import re
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from appointments.availability.schemas import WALL_CLOCK_PATTERN
+from common.testing.contract import body_validator
 from services.appointments.tests.conftest import at, problem
 
 MORNINGS = [{"weekday": day, "start": "08:00", "end": "12:00"} for day in range(7)]
@@ -180,3 +185,25 @@ async def test_time_off_and_a_booking_racing_for_the_same_hour_never_both_win(
         " ON a.doctor_id = t.doctor_id AND a.starts_at < t.ends_at AND t.starts_at < a.ends_at"
     )
     assert clashes == [(0,)]
+
+
+async def test_working_hours_are_documented_as_the_local_times_the_server_takes(api) -> None:
+    """They were ``format: time`` (RFC 3339 full-time needs an offset), which the server refuses."""
+    doctor = await api.doctor(MORNINGS)
+    document = (await api.client.get("/appointments/openapi.json")).json()
+    path = "/appointments/doctors/{doctor}/working-hours"
+    body = body_validator(document, path, "put")
+
+    def week(start: str) -> dict[str, Any]:
+        return {"timezone": "UTC", "hours": [{"weekday": 1, "start": start, "end": "23:00"}]}
+
+    for rfc3339 in ("08:00:00Z", "08:00:00+01:00", "08:00:00.5-05:00"):
+        assert not body.is_valid(week(rfc3339))
+        problem(await api.set_hours(doctor, doctor, week(rfc3339)["hours"]), 422)
+    for local in ("08:00", "08:00:00", "08:00:00.25"):
+        assert body.is_valid(week(local))
+        response = await api.set_hours(doctor, doctor, week(local)["hours"])
+        assert response.status_code == 200, response.text
+        answered = response.json()["hours"][0]["start"]
+        assert re.match(WALL_CLOCK_PATTERN, answered), answered
+    assert "format" not in json.dumps(document["components"]["schemas"]["WorkingIntervalOut"])

@@ -199,3 +199,25 @@ async def test_a_login_rehashes_a_password_made_with_older_parameters(
     [row] = await api.execute("SELECT password_hash FROM customers.credentials")
     assert row.password_hash.startswith("$argon2id$v=19$m=64,t=1,p=1$")
     await api.login("upgrade@example.com")  # the new hash verifies
+
+
+async def test_an_access_token_given_as_the_refresh_token_is_401_like_any_unusable_one(
+    api,
+) -> None:
+    """It was a 422 (longer than a refresh token), telling it apart from other bad tokens."""
+    await api.signup("mixup@example.com")
+    tokens = await api.login("mixup@example.com")
+    mistaken = await api.client.post(
+        "/auth/refresh", json={"refresh_token": tokens["access_token"]}
+    )
+    unknown = await api.client.post("/auth/refresh", json={"refresh_token": "no-such-token"})
+    assert mistaken.status_code == unknown.status_code == 401
+    strip = lambda body: {k: v for k, v in body.items() if k != "request_id"}  # noqa: E731
+    assert strip(mistaken.json()) == strip(unknown.json())
+    grant = await api.client.post(
+        "/auth/token", data={"grant_type": "refresh_token", "refresh_token": tokens["access_token"]}
+    )
+    assert grant.status_code == 400
+    assert grant.json()["error"] == "invalid_grant"
+    still = await api.client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert still.status_code == 200

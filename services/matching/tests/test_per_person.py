@@ -123,7 +123,7 @@ async def test_one_bad_person_does_not_fail_the_batch(api: MatchingApi) -> None:
     assert warned(5) == ["(unknown field)"]
     for index in (6, 7):
         assert results[index]["error"]["errors"] == [
-            {"field": "person", "message": "a person is a JSON object"}
+            {"field": "person", "message": "must be a JSON object"}
         ]
     assert warned(8) == ["first_name"]
     assert warned(9) == ["last_name"]

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from common.testing.checks import assert_problem
 from matching.dependencies import clock
+from matching.names import name_key, phonetic_code
 
 from .conftest import MatchingApi, enrollment
 
@@ -326,3 +327,53 @@ async def test_housekeeping_drops_every_callers_questions_past_their_window(
     while await api.count("probe_variants") or await api.count("probe_asked_people"):
         assert asyncio.get_running_loop().time() < deadline, "housekeeping did not run"
         await asyncio.sleep(0.05)
+
+
+def _letters(n: int) -> str:
+    return chr(97 + n // 26 % 26) + chr(97 + n % 26)
+
+
+@pytest.mark.usefixtures("garcia_enrolled")
+async def test_misspelt_first_names_are_one_family_of_names(api: MatchingApi) -> None:
+    """Each spelling is a new person for the limit of 3, but "Garcia" with a first name in M
+    is one family: 50 SSNs in all (MATCHING_MAX_VARIANTS_PER_NAME_FAMILY)."""
+    spellings = {
+        phonetic_code(name_key(f"Ma{_letters(n)}ia")): f"Ma{_letters(n)}ia" for n in range(99)
+    }
+    people = [
+        {"first_name": first, "last_name": "Garcia", "ssn": f"{1000 + 3 * n + k}"}
+        for n, first in enumerate(list(spellings.values())[:40])
+        for k in range(3)
+    ]
+    results = await ask(api, people)
+    assert answered(results) == list(range(50))
+    assert results[50]["error"]["errors"][0]["message"].startswith("more than 50 different SSNs")
+
+
+@pytest.mark.usefixtures("garcia_enrolled")
+async def test_a_known_date_of_birth_with_any_other_name_is_one_family(api: MatchingApi) -> None:
+    """The date of birth and the last four outweigh the names, so a prober could make up the
+    last name of every question: the date of birth with an initial (and here the first name
+    with the made-up names' initial) still counts them."""
+    lasts = {phonetic_code(name_key(f"Q{_letters(n)}x")): f"Q{_letters(n)}x" for n in range(676)}
+    people = [
+        {"first_name": "Maria", "last_name": last, "dob": "1985-03-07", "ssn": ssn}
+        for last, ssn in zip(list(lasts.values())[:80], LAST_FOURS, strict=False)
+    ]
+    assert len(people) == 80
+    assert answered(await ask(api, people)) == list(range(50))
+
+
+@pytest.mark.usefixtures("garcia_enrolled")
+async def test_a_known_ssn_allows_three_dates_of_birth_whatever_the_names(
+    api: MatchingApi,
+) -> None:
+    days = [datetime(1985, 1, 1) + timedelta(days=n) for n in range(100)]
+    people = [
+        {"first_name": f"Z{_letters(n)}", "last_name": f"Q{_letters(n)}x", "dob": f"{day:%Y-%m-%d}"}
+        | {"ssn": GARCIA["ssn"]}
+        for n, day in enumerate(days)
+    ]
+    results = await ask(api, people)
+    assert answered(results) == [0, 1, 2]
+    assert complete(results) == []

@@ -101,6 +101,13 @@ class OccupancyApi(ServiceApi):
                 raise AssertionError(f"still {value!r} after {within} s")
             await asyncio.sleep(0.05)
 
+    async def document(self) -> dict[str, Any]:
+        """The service's OpenAPI document, as a client generator reads it."""
+        response = await self.client.get("/occupancy/openapi.json")
+        assert response.status_code == 200
+        document: dict[str, Any] = response.json()
+        return document
+
 
 @pytest.fixture
 def api(

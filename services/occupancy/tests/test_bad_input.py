@@ -2,6 +2,8 @@
 
 import pytest
 
+from common.testing.contract import body_validator
+
 ROOM_ROUTES = [
     ("GET", "/occupancy/rooms/default/status"),
     ("GET", "/occupancy/rooms/default"),
@@ -33,12 +35,16 @@ async def nothing_changed(api) -> None:
     ],
 )
 async def test_bad_names_are_refused(api, body) -> None:
+    """By the server and by its OpenAPI document (a blank name was allowed by the document)."""
+    document = await api.document()
     for action in ("register", "unregister"):
+        path = f"/occupancy/rooms/{{room}}/{action}"
         response = await api.client.post(
             f"/occupancy/rooms/default/{action}", json=body, headers=api.staff
         )
         problem = api.problem(response, 422)
         assert problem["errors"]
+        assert not body_validator(document, path, "post").is_valid(body)
     await nothing_changed(api)
 
 
@@ -82,13 +88,36 @@ async def test_unknown_or_malformed_rooms_are_refused(api, room) -> None:
 
 
 @pytest.mark.parametrize(
-    "date", ["", "2026-02-30", "2026-13-01", "26-01-01", "2026-1-1", "1700000000", "x"]
+    "date",
+    [
+        "",
+        "2026-02-30",
+        "2026-13-01",
+        "26-01-01",
+        "2026-1-1",
+        "1700000000",
+        "x",
+        "9999-12-31",  # a 500 before the platform's bounds: the day after overflows
+        "0001-01-01",
+        "2026-01-01T00:00:00Z",
+    ],
 )
 async def test_malformed_dates_are_refused(api, date) -> None:
     response = await api.client.get(
         "/occupancy/rooms/default/logs", params={"date": date}, headers=api.staff
     )
     api.problem(response, 422)
+
+
+@pytest.mark.parametrize("time_zone", ["Pacific/Kiritimati", "Etc/GMT+12"])
+async def test_the_first_and_last_days_the_bounds_allow_are_served(api, time_zone) -> None:
+    await api.create_room("edge", time_zone=time_zone)
+    for date in ("0002-01-01", "9998-12-31"):
+        response = await api.client.get(
+            "/occupancy/rooms/edge/logs", params={"date": date}, headers=api.staff
+        )
+        assert response.status_code == 200, response.text
+        assert response.content == b"Date,Time,Name,Action\r\n"
 
 
 async def test_the_day_log_needs_a_date(api) -> None:
@@ -109,17 +138,38 @@ async def test_the_day_log_needs_a_date(api) -> None:
 async def test_bad_rooms_are_refused(api, body) -> None:
     response = await api.client.post("/occupancy/rooms", json=body, headers=api.admin)
     api.problem(response, 422)
+    if body.get("time_zone") != "Mars/Olympus":  # the shape of a zone name, not a list of them
+        assert not body_validator(await api.document(), "/occupancy/rooms", "post").is_valid(body)
     await nothing_changed(api)
 
 
 @pytest.mark.parametrize(
-    "body", [{"title": None}, {"public": None}, {"capacity": 0}, {"slug": "renamed"}, {"title": ""}]
+    "body",
+    [
+        {"title": None},
+        {"public": None},
+        {"capacity": 0},
+        {"slug": "renamed"},
+        {"title": ""},
+        {"title": " \u3000 "},
+    ],
 )
 async def test_bad_room_changes_are_refused(api, body) -> None:
+    """By the server and by its document, which declared title and public nullable."""
     response = await api.client.patch("/occupancy/rooms/default", json=body, headers=api.admin)
     api.problem(response, 422)
+    document = await api.document()
+    assert not body_validator(document, "/occupancy/rooms/{room}", "patch").is_valid(body)
     assert await api.count("rooms", "slug = 'default' AND title = 'Default room'") == 1
     assert await api.count("rooms", "public") == 0
+
+
+async def test_what_the_document_allows_in_a_room_change_is_accepted(api) -> None:
+    document = await api.document()
+    for body in ({"capacity": None}, {"title": "  Kitchen "}, {"public": False}, {}):
+        assert body_validator(document, "/occupancy/rooms/{room}", "patch").is_valid(body)
+        response = await api.client.patch("/occupancy/rooms/default", json=body, headers=api.admin)
+        assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize("last_event_id", ["abc", "-1", "1.5", "9" * 30])

@@ -1,5 +1,6 @@
 """Rooms, who is inside, the original API and the day's CSV, on a real PostgreSQL."""
 
+import csv
 import datetime as dt
 
 import pytest
@@ -151,3 +152,34 @@ async def test_rooms_with_history_and_the_default_room_are_kept(api) -> None:
     api.problem(await api.client.delete(f"/occupancy/rooms/{DEFAULT_ROOM}", headers=api.admin), 409)
     assert await api.count("rooms") == 2
     assert await api.count("actions") == 2
+
+
+FORMULA_NAMES = ["a;=5+5", "b,=1+1", 'c; "=2"', "d;@SUM(A1)", "e, -3", "=x;+y", "f;;=g"]
+
+
+def cells_a_spreadsheet_may_see(line: str) -> list[str]:
+    """The cells of one CSV line split on each delimiter a spreadsheet may guess, by a
+    CSV parser and by a naive split that ignores quotes."""
+    cells: list[str] = []
+    for delimiter in (",", ";", "\t"):
+        cells += next(csv.reader([line], delimiter=delimiter))
+        cells += line.split(delimiter)
+    return cells
+
+
+async def test_no_cell_of_the_day_csv_is_a_formula_whatever_the_delimiter(api) -> None:
+    """``a;=5+5`` was written as it is: a spreadsheet splitting on ``;`` saw a cell ``=5+5``."""
+    for name in FORMULA_NAMES:
+        assert (await api.register("default", name)).status_code == 200
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    response = await api.client.get(
+        "/occupancy/rooms/default/logs", params={"date": today}, headers=api.staff
+    )
+    assert response.status_code == 200
+    lines = response.text.splitlines()[1:]
+    assert len(lines) == len(FORMULA_NAMES)
+    for line in lines:
+        for cell in cells_a_spreadsheet_may_see(line):
+            assert not cell.lstrip(' "').startswith(("=", "+", "-", "@")), (line, cell)
+    names = [next(csv.reader([line]))[2] for line in lines]
+    assert [name.replace("'", "") for name in names] == [n.replace("'", "") for n in FORMULA_NAMES]

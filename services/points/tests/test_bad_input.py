@@ -4,6 +4,8 @@ from typing import Any
 
 import pytest
 
+from common.testing.contract import body_validator
+
 GOOD = {"payer": "DANNON", "points": 300, "timestamp": "2020-10-31T10:00:00Z"}
 
 
@@ -24,7 +26,6 @@ def without(field: str) -> dict[str, Any]:
         pytest.param(with_(account="bob"), "account", id="unknown field"),
         pytest.param(with_(points=0), "points", id="zero points"),
         pytest.param(with_(points=1.5), "points", id="fraction"),
-        pytest.param(with_(points=300.0), "points", id="float"),
         pytest.param(with_(points="300"), "points", id="string for a number"),
         pytest.param(with_(points=True), "points", id="boolean"),
         pytest.param(with_(points=None), "points", id="null points"),
@@ -49,6 +50,8 @@ def without(field: str) -> dict[str, Any]:
         pytest.param(with_(timestamp="1969-12-31T23:59:59Z"), "timestamp", id="before 1970"),
         pytest.param(with_(timestamp="9999-12-31T23:59:59Z"), "timestamp", id="year 9999 end"),
         pytest.param(with_(timestamp="0001-01-01T00:00:00+01:00"), "timestamp", id="year 0"),
+        pytest.param(with_(timestamp="9998-12-31T23:59:59.1234567Z"), "timestamp", id="7 digits"),
+        pytest.param(with_(timestamp="2020-10-31T10:00Z"), "timestamp", id="no seconds"),
         pytest.param(with_(timestamp=""), "timestamp", id="empty timestamp"),
     ],
 )
@@ -58,11 +61,31 @@ async def test_a_bad_transaction_is_422_and_stores_nothing(
     alice = api.caller()
     await api.add(alice, "DANNON", 100)
     before = await api.snapshot()
+    document = (await api.client.get("/points/openapi.json")).json()
     for path in ("/points/transactions", "/points/addTransaction"):
         response = await api.client.post(path, json=body, headers=alice)
         problem = api.problem(response, 422)
         assert field in {str(part) for error in problem["errors"] for part in error["loc"]}
+        assert not body_validator(document, path, "post").is_valid(body), "the document allows it"
     assert await api.snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(with_(points=300.0), id="an integral float: 300.0 is 300 in JSON"),
+        pytest.param(with_(payer="  DANNON "), id="payer trimmed"),
+        pytest.param(with_(timestamp="1970-01-01T00:00:00Z"), id="first instant"),
+        pytest.param(with_(timestamp="9998-12-31T23:59:59-14:00"), id="last day, any offset"),
+    ],
+)
+async def test_what_the_document_allows_is_stored(api, body: dict[str, Any]) -> None:
+    alice = api.caller()
+    document = (await api.client.get("/points/openapi.json")).json()
+    assert body_validator(document, "/points/transactions", "post").is_valid(body)
+    response = await api.client.post("/points/transactions", json=body, headers=alice)
+    assert response.status_code == 201, response.text
+    assert await api.balance(alice) == {"DANNON": 300}
 
 
 @pytest.mark.parametrize(
@@ -71,7 +94,7 @@ async def test_a_bad_transaction_is_422_and_stores_nothing(
         {},
         {"points": 0},
         {"points": -5},
-        {"points": 1.0},
+        {"points": 1.5},
         {"points": "5"},
         {"points": 2**63},
         {"points": 5, "payer": "DANNON"},

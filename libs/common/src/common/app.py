@@ -20,6 +20,8 @@ from common.logging import configure_logging
 from common.metrics import exposition, worker_exited
 from common.middleware import HttpMetrics, RequestContextMiddleware
 from common.problems import ConstraintProblems, install_problem_handlers, use_problem_documents
+from common.routing import install_routing_rules
+from common.schemas import document_nul_refusal
 from common.settings import CommonSettings
 from common.tracing import instrument_app
 
@@ -123,7 +125,11 @@ def create_service_app(
     async def run(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.db = Database(
-            resolve_database_url(settings), schema=name, pool_size=settings.db_pool_size
+            resolve_database_url(settings),
+            schema=name,
+            pool_size=settings.db_pool_size,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+            bulk_statement_timeout_ms=settings.db_bulk_statement_timeout_ms,
         )
         app.state.http = httpx.AsyncClient()
         keys = key_source(app) if key_source else _key_source(settings, app.state.http)
@@ -157,8 +163,9 @@ def create_service_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
         generate_unique_id_function=operation_id,
     )
+    install_routing_rules(app)
     install_problem_handlers(app, constraint_problems)
-    use_problem_documents(app)
+    use_problem_documents(app, document_nul_refusal)
     _point_password_flows_at(app, settings.auth_login_url)
     app.add_middleware(
         RequestContextMiddleware,

@@ -25,6 +25,8 @@ UNIQUE_VIOLATION = "23505"
 EXCLUSION_VIOLATION = "23P01"
 RETRYABLE_STATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03"})  # shutting down, starting up
+QUERY_CANCELED = "57014"  # statement_timeout reached, or a cancel request
+BULK_TIMEOUT = "bulk_statement_timeout_ms"
 
 
 def async_url(url: str) -> str:
@@ -50,18 +52,34 @@ class Database:
     had committed something (``is_stale_connection``).
     """
 
-    def __init__(self, url: str, schema: str, *, pool_size: int = 5) -> None:
+    def __init__(
+        self,
+        url: str,
+        schema: str,
+        *,
+        pool_size: int = 5,
+        statement_timeout_ms: int = 0,
+        bulk_statement_timeout_ms: int = 0,
+    ) -> None:
+        """``statement_timeout_ms`` bounds every statement (0: no bound); a unit of work that
+        calls ``allow_bulk_statements`` gets ``bulk_statement_timeout_ms`` instead."""
         self.schema = schema
+        server_settings = {"search_path": schema, "statement_timeout": str(statement_timeout_ms)}
         # Looked up on the module at call time: when traces are on, OpenTelemetry wraps it there.
         self.engine: AsyncEngine = sqlalchemy_asyncio.create_async_engine(
             async_url(url),
             pool_size=pool_size,
             max_overflow=pool_size,
             hide_parameters=True,
-            connect_args={"server_settings": {"search_path": schema}, "timeout": 5},
+            connect_args={"server_settings": server_settings, "timeout": 5},
+        )
+        self.sessions = async_sessionmaker(
+            self.engine,
+            class_=AsyncSession,
+            expire_on_commit=False,
+            info={BULK_TIMEOUT: bulk_statement_timeout_ms},
         )
         event.listen(self.engine.sync_engine, "commit", _note_commit)
-        self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
 
     async def ping(self, within_seconds: float = 2.0) -> None:
         """Raise unless the database answers ``SELECT 1`` in time."""
@@ -117,6 +135,17 @@ async def end_transaction_early(session: AsyncSession) -> None:
     await session.commit()
 
 
+async def allow_bulk_statements(session: AsyncSession) -> None:
+    """Give the rest of this unit of work the longer bulk statement timeout (``SET LOCAL``: it
+    ends with the transaction), for a use case that is bulk work by design (an upload, a batch)."""
+    timeout_ms = session.info.get(BULK_TIMEOUT, 0)
+    connection = await session.connection()
+    await connection.execute(
+        text("SELECT set_config('statement_timeout', :timeout, true)"),
+        {"timeout": str(timeout_ms)},
+    )
+
+
 def _causes(error: BaseException) -> Iterator[BaseException]:
     """The error, the driver error SQLAlchemy wraps (``orig``) and their causes."""
     seen: set[int] = set()
@@ -151,6 +180,11 @@ def constraint_name(error: BaseException) -> str | None:
 def is_retryable(error: BaseException) -> bool:
     """A serialization failure or deadlock: the whole unit of work may simply run again."""
     return sqlstate(error) in RETRYABLE_STATES
+
+
+def is_timed_out(error: BaseException) -> bool:
+    """A statement ran past its statement_timeout (or was cancelled)."""
+    return sqlstate(error) == QUERY_CANCELED
 
 
 def is_stale_connection(error: BaseException) -> bool:

@@ -10,6 +10,7 @@ authenticated requests, ``Cache-Control: no-store``; and logs and counts the req
 route template, never its raw path.
 """
 
+import asyncio
 import json
 import logging
 import re
@@ -27,6 +28,7 @@ from common.database import (
     constraint_name,
     is_retryable,
     is_stale_connection,
+    is_timed_out,
     is_unavailable,
     sqlstate,
 )
@@ -254,6 +256,9 @@ class RequestContextMiddleware:
             status, detail = 503, "The database is unavailable; try again shortly"
         elif is_retryable(exc):  # a body too large to replay: the client retries instead
             status, detail = 503, BUSY
+        elif is_timed_out(exc):
+            error_logger.warning("statement timeout", extra={"route": route_template(scope)})
+            status, detail = 503, "The database took too long for this request; ask for less"
         elif sqlstate(exc) is not None:
             error_logger.error(
                 "database error",
@@ -304,3 +309,59 @@ async def _send_problem(
     ]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body})
+
+
+class CancelOnDisconnect:
+    """Cancels a request's handler when its client goes away before the answer, so that its
+    statement stops too (asyncpg sends PostgreSQL a cancel request when the awaiting task is
+    cancelled) instead of running to the end for nobody.
+
+    A watcher task is the one reader of ``receive`` (two readers would steal each other's
+    messages) and hands the app its messages through a queue of one, so a body still streams
+    in at the pace the app reads it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        handler = asyncio.current_task()
+        assert handler is not None
+        messages: asyncio.Queue[Message] = asyncio.Queue(maxsize=1)
+        gone: Message | None = None
+        answered = cancelled = False
+
+        async def watch() -> None:
+            nonlocal gone, cancelled
+            while gone is None:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    gone = message
+                    if not answered:
+                        cancelled = True
+                        handler.cancel()
+                await messages.put(message)
+
+        async def receive_watched() -> Message:
+            if gone is not None and messages.empty():
+                return gone
+            return await messages.get()
+
+        async def send_watched(message: Message) -> None:
+            nonlocal answered
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = True
+            await send(message)
+
+        watcher = asyncio.create_task(watch())
+        try:
+            await self.app(scope, receive_watched, send_watched)
+        except asyncio.CancelledError:
+            if not cancelled:
+                raise
+            handler.uncancel()  # the client is gone: nobody to answer
+        finally:
+            watcher.cancel()

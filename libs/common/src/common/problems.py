@@ -2,7 +2,7 @@
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -16,10 +16,12 @@ from common.context import current_request
 from common.database import EXCLUSION_VIOLATION, UNIQUE_VIOLATION, constraint_name, sqlstate
 from common.docs import name_documented_bodies
 from common.errors import Conflict, ProblemError
+from common.routing import get_route_path
 
 ConstraintProblems = Mapping[str, ProblemError]
 """The problem a service answers when a named constraint refuses a write."""
 
+DocumentRewrite = Callable[[dict[str, Any]], dict[str, Any]]
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger(__name__)
 
@@ -94,11 +96,24 @@ async def _on_http_exception(request: Request, exc: Exception) -> JSONResponse:
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
     if exc.status_code == 404 and detail is None:
         detail = f"Nothing is served at {request.url.path}"
-    if exc.status_code == 405 and detail is None:
-        detail = f"{request.method} is not allowed on {request.url.path}"
+    headers = exc.headers
+    if exc.status_code == 405:
+        detail = detail or f"{request.method} is not allowed on {request.url.path}"
+        headers = _complete_allow(request, headers)
     return problem_response(
-        exc.status_code, instance=request.url.path, headers=exc.headers, detail=detail
+        exc.status_code, instance=request.url.path, headers=headers, detail=detail
     )
+
+
+def _complete_allow(
+    request: Request, headers: Mapping[str, str] | None
+) -> Mapping[str, str] | None:
+    """Every method the path serves (a route's own 405 names only its own methods)."""
+    routes = getattr(request.app.state, "routes", None)
+    if routes is None:
+        return headers
+    allowed = routes.allowed(get_route_path(request.scope))
+    return {**(headers or {}), "Allow": ", ".join(sorted(allowed))} if allowed else headers
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -211,14 +226,18 @@ def _has_own_error_shape(response: dict[str, Any]) -> bool:
     )
 
 
-def use_problem_documents(app: FastAPI) -> None:
+def use_problem_documents(app: FastAPI, *rewrites: DocumentRewrite) -> None:
     """Make ``app.openapi()`` return the document with every error as problem+json (and the
-    bodies of ``common.docs.documented_body`` named in its components)."""
+    bodies of ``common.docs.documented_body`` named in its components), then rewritten by each
+    of ``rewrites``."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = name_documented_bodies(document_problems(generate()))
+            document = name_documented_bodies(document_problems(generate()))
+            for rewrite in rewrites:
+                document = rewrite(document)
+            app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -43,6 +43,46 @@ class RequestBody(BaseModel):
         return value
 
 
+NO_NUL_PATTERN = "^[^\\u0000]*$"
+
+
+def document_nul_refusal(document: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite an OpenAPI document so every request string without a pattern of its own says
+    it holds no NUL (``RequestBody`` refuses one; the middleware refuses one in a path or query)."""
+    components = document.get("components", {}).get("schemas", {})
+    seen: set[str] = set()
+
+    def visit(schema: Any) -> None:
+        if isinstance(schema, list):
+            for item in schema:
+                visit(item)
+            return
+        if not isinstance(schema, dict):
+            return
+        reference = schema.get("$ref")
+        if isinstance(reference, str) and reference.startswith("#/components/schemas/"):
+            name = reference.rsplit("/", 1)[-1]
+            if name not in seen and name in components:
+                seen.add(name)
+                visit(components[name])
+        if schema.get("type") == "string" and not {"pattern", "enum", "const"} & set(schema):
+            schema["pattern"] = NO_NUL_PATTERN
+        for key in ("properties", "patternProperties", "$defs"):
+            visit(list(schema.get(key, {}).values()))
+        for key in ("items", "additionalProperties", "anyOf", "oneOf", "allOf", "prefixItems"):
+            visit(schema.get(key))
+
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                visit(parameter.get("schema"))
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                visit(media.get("schema"))
+    return document
+
+
 class PageQuery(RequestBody):
     """``limit`` and ``offset`` of a paginated list; subclass it to add filters."""
 

@@ -23,6 +23,13 @@ class CommonSettings(BaseSettings):
     )
     data_dir: Path = Field(Path(".data"), validation_alias="DATA_DIR")
     db_pool_size: int = Field(5, ge=1, le=100, validation_alias="DB_POOL_SIZE")
+    # No alias: each service reads them under its own prefix (MATCHING_DB_STATEMENT_TIMEOUT_MS).
+    db_statement_timeout_ms: int = Field(
+        30_000, ge=0, description="Longest a statement may run (0: no limit); then 503"
+    )
+    db_bulk_statement_timeout_ms: int = Field(
+        300_000, ge=0, description="The same for bulk work that opts in (allow_bulk_statements)"
+    )
     auth_issuer: str = Field("http://localhost:8000/auth", validation_alias="AUTH_ISSUER")
     auth_audience: str = Field("platform", validation_alias="AUTH_AUDIENCE")
     auth_jwks_url: str = Field(

@@ -28,8 +28,31 @@ class Settings(CommonSettings):
         18.0, description="Least match weight (bits) of a partial match; README says why 18"
     )
     max_partial_matches: int = Field(5, ge=1, le=50, description="Partial matches per person")
-    max_people_per_request: int = Field(20_000, ge=1)
-    max_enrollments_per_request: int = Field(50_000, ge=1)
+    max_people_per_request: int = Field(
+        20_000, ge=1, description="People answered in one request; a larger cohort runs as a job"
+    )
+    max_people_per_job: int = Field(1_000_000, ge=1, le=1_000_000, description="People per job")
+    job_chunk_size: int = Field(
+        1_000, ge=1, le=20_000, description="People a job matches per step (one transaction)"
+    )
+    job_retention_seconds: int = Field(
+        7 * 24 * 3600, ge=60, description="A finished job and its results are deleted after this"
+    )
+    job_poll_seconds: float = Field(
+        1.0, gt=0, description="How often an idle worker looks for queued jobs"
+    )
+    job_max_failures: int = Field(
+        3, ge=1, description="Failed steps (errors, not restarts) before a job is marked failed"
+    )
+    job_housekeeping_interval_seconds: float = Field(
+        3600, gt=0, description="How often jobs past their retention are deleted"
+    )
+    max_enrollments_per_request: int = Field(
+        50_000, ge=1, description="Rows per upload, JSON or CSV"
+    )
+    max_enrollments_per_organization: int = Field(
+        2_000_000, ge=1, description="Enrollments one organization (provider) may have stored"
+    )
     bulk_body_bytes: int = Field(
         BULK_BODY_BYTES, ge=1, description="Body limit of the bulk routes (uploads, matches)"
     )
@@ -56,6 +79,12 @@ class Settings(CommonSettings):
         ge=1,
         description="Different SSNs, and different dates of birth, one caller may ask with for "
         "one name per window (people sharing a name, however their other identifiers vary)",
+    )
+    max_variants_per_name_family: int = Field(
+        50,
+        ge=1,
+        description="Different SSNs, and dates of birth, per family of similar names (one name's "
+        "phonetic code and the other's initial) and per date of birth and initial",
     )
     probe_housekeeping_interval_seconds: float = Field(
         3600, gt=0, description="How often questions older than their window are dropped"

@@ -5,9 +5,12 @@ from fastapi import FastAPI
 
 from common.app import create_service_app
 from common.errors import Unprocessable
+from common.middleware import CancelOnDisconnect
 from matching.audit.routes import router as audit_router
 from matching.config import Settings
 from matching.enrollments.routes import router as enrollments_router
+from matching.jobs.routes import router as jobs_router
+from matching.jobs.worker import job_worker
 from matching.matches.routes import router as matches_router
 from matching.organizations.routes import router as organizations_router
 from matching.probes.housekeeping import housekeeping
@@ -28,6 +31,9 @@ CONSTRAINT_PROBLEMS = {
     "enrollments_income_not_negative": Unprocessable("An income is negative"),
     "enrollments_destination_known": Unprocessable("Not a HUD HMIS 3.12 destination code"),
     "enrollments_data_quality_known": Unprocessable("Not an HMIS data quality code"),
+    "enrollments_two_identifiers": Unprocessable(
+        "A record needs at least two identifiers of first_name, last_name, dob and ssn"
+    ),
 }
 
 
@@ -36,15 +42,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with housekeeping(app.state.db, settings):
+        async with job_worker(app.state.db, settings), housekeeping(app.state.db, settings):
             yield
 
-    return create_service_app(
+    app = create_service_app(
         name="matching",
         settings=settings,
-        routers=[organizations_router, enrollments_router, matches_router, audit_router],
+        routers=[
+            organizations_router,
+            enrollments_router,
+            matches_router,
+            jobs_router,
+            audit_router,
+        ],
         description=DESCRIPTION,
         body_limits=dict.fromkeys(BULK_ROUTES, settings.bulk_body_bytes),
         constraint_problems=CONSTRAINT_PROBLEMS,
         lifespan=lifespan,
     )
+    # A batch whose client leaves stops its candidate search instead of running for nobody.
+    app.add_middleware(CancelOnDisconnect)
+    return app

@@ -12,6 +12,9 @@ from matching.ssn import ImpossibleSsn, clean_ssn
 
 MAX_NAME_LENGTH = 100
 EARLIEST_DOB = date(1900, 1, 1)
+IDENTIFIERS = ("first_name", "last_name", "dob", "ssn")
+MIN_IDENTIFIERS = 2
+"""A record, and a question, needs at least this many of IDENTIFIERS (an SSN's last four count)."""
 
 
 def _name_with_letters(value: str) -> str:

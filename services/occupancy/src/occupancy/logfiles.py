@@ -3,14 +3,17 @@
 import csv
 import datetime as dt
 import io
+import re
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
 from occupancy.models import Action
 
 HEADER = ("Date", "Time", "Name", "Action")
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection): quote it.
-_FORMULA_STARTS = ("=", "+", "-", "@")
+# A cell starting with = + - or @ is a formula to a spreadsheet (CSV injection). A spreadsheet
+# may guess any of , ; or tab as the delimiter, and a naive one ignores quotes, so a cell can
+# start at the name's start or after any of them (past spaces and quotes): a ' goes there.
+_FORMULA_CELL = re.compile(r"(^|[,;\t])([\s\"]*[=+\-@])")
 
 
 def object_key(prefix: str, room: str, day: dt.date) -> str:
@@ -31,7 +34,8 @@ def local_day(instant: dt.datetime, time_zone: str) -> dt.date:
 
 
 def _safe_cell(text: str) -> str:
-    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+    """``text`` with a ' wherever a spreadsheet's cell would start with a formula."""
+    return _FORMULA_CELL.sub(r"\1'\2", text)
 
 
 def render_day(actions: Iterable[Action], time_zone: str) -> bytes:

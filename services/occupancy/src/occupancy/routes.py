@@ -1,6 +1,5 @@
 """The /occupancy endpoints: parse, authorize, call OccupancyService, shape the response."""
 
-import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -155,7 +154,7 @@ async def status(room: RoomSlug, caller: OptionalUser, occupancy: Occupancy) -> 
 async def day_log(
     room: RoomSlug, query: Annotated[LogQuery, Query()], _: Staff, occupancy: Occupancy
 ) -> Response:
-    body = await occupancy.day_csv(room, dt.date.fromisoformat(query.date))
+    body = await occupancy.day_csv(room, query.date)
     return Response(
         body,
         media_type="text/csv; charset=utf-8",

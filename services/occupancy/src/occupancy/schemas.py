@@ -1,61 +1,28 @@
 """Request and response models of the occupancy endpoints."""
 
 import datetime as dt
-import zoneinfo
-from functools import cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
+from common.fields import Date, TimeZoneName, non_blank
 from common.schemas import RequestBody, example
 from occupancy.models import MAX_NAME_LENGTH, ROOM_SLUG_PATTERN
 
 # No control characters (tabs, newlines, NUL): a name is one cell of one line of the CSV.
 _PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 
-PersonName = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=MAX_NAME_LENGTH, pattern=_PRINTABLE
-    ),
-]
+PersonName = Annotated[str, non_blank(MAX_NAME_LENGTH)]
 RoomSlug = Annotated[str, StringConstraints(pattern=ROOM_SLUG_PATTERN)]
-Title = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_PRINTABLE)
-]
-
-
-@cache
-def _known_time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def known_time_zone(value: str) -> str:
-    if value not in _known_time_zones():
-        raise PydanticCustomError("time_zone", "not an IANA time zone name, e.g. Europe/Vienna")
-    return value
-
-
-def calendar_date(value: str) -> str:
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise PydanticCustomError("date", "not a calendar date") from exc
-    return value
-
-
-TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(known_time_zone)]
-IsoDate = Annotated[
-    str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}$"), AfterValidator(calendar_date)
-]
+Title = Annotated[str, non_blank(200)]
 
 
 class PersonIn(RequestBody):
@@ -92,8 +59,13 @@ class RoomCreate(RequestBody):
     slug: RoomSlug = Field(description="The room's name in URLs: a-z, 0-9 and '-'")
     title: Title
     capacity: int | None = Field(None, ge=1, le=1_000_000, description="null: no limit")
-    time_zone: TimeZone = Field("UTC", description="Dates and times of the room's daily logs")
+    time_zone: TimeZoneName = Field("UTC", description="Dates and times of the room's daily logs")
     public: bool = Field(False, description="Status and events readable without signing in")
+
+
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """Documented as optional, not as nullable: its default (unchanged) is not a value to send."""
+    schema.pop("default", None)
 
 
 class RoomUpdate(RequestBody):
@@ -101,9 +73,9 @@ class RoomUpdate(RequestBody):
 
     model_config = example(title="Reading room (east)", capacity=None)
 
-    title: Title | None = None
+    title: Title | SkipJsonSchema[None] = Field(None, json_schema_extra=_not_nullable)
     capacity: int | None = Field(None, ge=1, le=1_000_000)
-    public: bool | None = None
+    public: bool | SkipJsonSchema[None] = Field(None, json_schema_extra=_not_nullable)
 
     @field_validator("title", "public", mode="before")
     @classmethod
@@ -115,7 +87,7 @@ class RoomUpdate(RequestBody):
 
 
 class LogQuery(RequestBody):
-    date: IsoDate = Field(description="YYYY-MM-DD, in the room's time zone")
+    date: Date = Field(description="YYYY-MM-DD, in the room's time zone")
 
 
 class RoomOut(BaseModel):

@@ -1,43 +1,17 @@
 """Request and response models of the points endpoints (table models are never returned)."""
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    RootModel,
-    StrictInt,
-    StringConstraints,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel
 from pydantic_core import PydanticCustomError
 
+from common.fields import JSON_INTEGER, Rfc3339, non_blank
 from common.schemas import Page, PageQuery, RequestBody, example
 from points.models import MAX_PAYER_LENGTH
 
 MAX_POINTS = 1_000_000_000_000
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(9999, 1, 1, tzinfo=UTC)
-
-
-def iso_timestamp(value: Any) -> datetime:
-    """An ISO 8601 text with a time zone (``Z`` or an offset), between 1970 and 9999."""
-    if not isinstance(value, str):
-        raise PydanticCustomError("timestamp_type", "must be an ISO 8601 text with a time zone")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise PydanticCustomError("timestamp_format", "not an ISO 8601 date and time") from exc
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise PydanticCustomError(
-            "timestamp_zone", "needs a time zone: Z or an offset such as +01:00"
-        )
-    if not EARLIEST <= parsed < LATEST:
-        raise PydanticCustomError("timestamp_range", "must lie between 1970 and 9999")
-    return parsed
+EARLIEST_YEAR = 1970
 
 
 def not_zero(points: int) -> int:
@@ -48,25 +22,26 @@ def not_zero(points: int) -> int:
 
 Timestamp = Annotated[
     datetime,
-    BeforeValidator(iso_timestamp),
-    Field(description="ISO 8601 with a time zone, e.g. 2020-11-02T14:00:00Z"),
+    Rfc3339(earliest_year=EARLIEST_YEAR),
+    Field(description="RFC 3339 with a time zone, e.g. 2020-11-02T14:00:00Z; 1970 to 9998"),
 ]
 PayerName = Annotated[
     str,
-    StringConstraints(
-        strip_whitespace=True,
-        min_length=1,
-        max_length=MAX_PAYER_LENGTH,
-        pattern=r"^[^\x00-\x1f\x7f]+$",
-    ),
+    non_blank(MAX_PAYER_LENGTH),
     Field(description="Trimmed; 1 to 100 characters, no control characters"),
 ]
 TransactionPoints = Annotated[
-    StrictInt,
-    Field(ge=-MAX_POINTS, le=MAX_POINTS, description="Not 0; negative takes points back"),
+    int,
+    Field(
+        ge=-MAX_POINTS,
+        le=MAX_POINTS,
+        description="Not 0; negative takes points back",
+        json_schema_extra={"not": {"const": 0}},
+    ),
+    JSON_INTEGER,
     AfterValidator(not_zero),
 ]
-SpendPoints = Annotated[StrictInt, Field(ge=1, le=MAX_POINTS)]
+SpendPoints = Annotated[int, Field(ge=1, le=MAX_POINTS), JSON_INTEGER]
 
 
 class TransactionIn(RequestBody):

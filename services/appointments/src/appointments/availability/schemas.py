@@ -1,37 +1,48 @@
 """Request and response models of working hours, time off and availability."""
 
 import itertools
+import re
 import uuid
 from datetime import datetime, time
-from typing import Annotated, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from appointments.availability.models import MAX_TIME_OFF_REASON_LENGTH
 from appointments.fields import PersonName
+from common.fields import DateTime, TimeZoneName
 from common.schemas import RequestBody, example
 
 MAX_INTERVALS = 7 * 12
 
 
-def known_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise PydanticCustomError("timezone", "not an IANA time zone, e.g. Europe/Berlin") from exc
-    return name
+WALL_CLOCK_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?$"
 
 
-def wall_clock(value: time) -> time:
-    if value.tzinfo is not None:
-        raise PydanticCustomError("wall_clock", "a local time of day without a zone, e.g. 08:00")
-    return value
+def wall_clock(value: Any) -> Any:
+    """A local time of day: ``HH:MM`` or ``HH:MM:SS`` text without a zone (not RFC 3339's
+    ``format: time``, which requires one), or a naive ``time`` in Python."""
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    if isinstance(value, str) and re.match(WALL_CLOCK_PATTERN, value):
+        return value
+    raise PydanticCustomError("wall_clock", "a local time of day without a zone, e.g. 08:00")
 
 
-TimeZoneName = Annotated[str, Field(max_length=64), AfterValidator(known_timezone)]
-WallClock = Annotated[time, AfterValidator(wall_clock)]
+WallClock = Annotated[
+    time,
+    BeforeValidator(wall_clock),
+    WithJsonSchema(
+        {"type": "string", "pattern": WALL_CLOCK_PATTERN, "description": "HH:MM[:SS], local"}
+    ),
+]
 
 
 class WorkingInterval(RequestBody):
@@ -69,8 +80,8 @@ class WorkingHoursIn(RequestBody):
 
 class WorkingIntervalOut(BaseModel):
     weekday: int
-    start: time
-    end: time
+    start: WallClock
+    end: WallClock
 
 
 class WorkingHoursOut(BaseModel):
@@ -84,8 +95,8 @@ class TimeOffIn(RequestBody):
         starts_at="2030-08-01T00:00:00+02:00", ends_at="2030-08-15T00:00:00+02:00", reason="Holiday"
     )
 
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: DateTime
+    ends_at: DateTime
     reason: str | None = Field(None, max_length=MAX_TIME_OFF_REASON_LENGTH)
 
     @model_validator(mode="after")
@@ -106,8 +117,8 @@ class TimeOffOut(BaseModel):
 class WindowQuery(RequestBody):
     """A window of time: ``?from=...&to=...``, both with a zone."""
 
-    from_: AwareDatetime = Field(alias="from")
-    to: AwareDatetime
+    from_: DateTime = Field(alias="from")
+    to: DateTime
 
     @model_validator(mode="after")
     def _to_after_from(self) -> Self:

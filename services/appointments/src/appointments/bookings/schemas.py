@@ -4,10 +4,11 @@ import uuid
 from datetime import datetime
 from typing import Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from appointments.bookings.models import MAX_REASON_LENGTH
 from appointments.fields import PersonName
+from common.fields import DateTime
 from common.schemas import PageQuery, RequestBody, example
 
 Status = Literal["booked", "arrived", "fulfilled", "cancelled", "noshow"]
@@ -23,8 +24,8 @@ class BookingIn(RequestBody):
 
     patient: PersonName = Field(description="The patient's email or subject id")
     doctor: PersonName = Field(description="The doctor's email or subject id")
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime | None = Field(None, description="Default: the configured length")
+    starts_at: DateTime
+    ends_at: DateTime | None = Field(None, description="Default: the configured length")
     reason: str | None = Field(None, max_length=MAX_REASON_LENGTH)
 
 
@@ -33,8 +34,8 @@ class RescheduleIn(RequestBody):
 
     model_config = example(starts_at="2030-05-07T14:30:00+02:00")
 
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime | None = None
+    starts_at: DateTime
+    ends_at: DateTime | None = None
     reason: str | None = Field(None, max_length=MAX_REASON_LENGTH)
 
 
@@ -58,8 +59,8 @@ class AppointmentQuery(PageQuery):
     doctor: PersonName | None = None
     patient: PersonName | None = None
     status: Status | None = None
-    from_: AwareDatetime | None = Field(None, alias="from", description="Starts at or after")
-    to: AwareDatetime | None = Field(None, description="Starts before")
+    from_: DateTime | None = Field(None, alias="from", description="Starts at or after")
+    to: DateTime | None = Field(None, description="Starts before")
 
     @model_validator(mode="after")
     def _to_after_from(self) -> Self:
@@ -101,7 +102,7 @@ class LegacyBookingIn(RequestBody):
 
     patient: PersonName
     doctor: PersonName
-    appointment_date: AwareDatetime
+    appointment_date: DateTime
 
 
 class LegacyBookingOut(BaseModel):

@@ -4,12 +4,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from common.auth import MAX_TOKEN_CHARS
 from common.schemas import RequestBody, example
 from customers.fields import CountryCode, EmailAddress, LanguageCode
 from customers.passwords import MAX_PASSWORD_LENGTH, NewPassword
 
 GivenPassword = Annotated[str, StringConstraints(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
-OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+# Any text a client may hold as a token (an access token mistaken for a refresh token among
+# them) is looked up and answered as unusable (401), not refused as malformed (422).
+OpaqueToken = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TOKEN_CHARS)]
 
 
 class SignupRequest(RequestBody):

@@ -1,8 +1,9 @@
-"""HMIS-style CSV, read as it streams in: one record at a time, never the whole file in memory."""
+"""CSV read as it streams in, one record at a time, never the whole file in memory: HMIS-style
+enrollments here, and the cohorts of matches and reports (same reader, other columns)."""
 
 import codecs
 import csv
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 
 # HMIS CSV column (Client.csv, Enrollment.csv, Exit.csv names) -> field of EnrollmentIn.
@@ -22,7 +23,7 @@ HMIS_COLUMNS = {
     "IncomeAtExit": "income_at_exit",
     "Destination": "exit_destination",
 }
-REQUIRED_COLUMNS = ("PersonalID", "EnrollmentID", "LastName", "EntryDate")
+REQUIRED_COLUMNS = ("PersonalID", "EnrollmentID", "EntryDate")
 MAX_RECORD_CHARS = 64 * 1024
 
 
@@ -37,10 +38,23 @@ class CsvProblem(ValueError):
     """The file cannot be read as enrollments at all (encoding, header, an endless record)."""
 
 
-def _header(fields: list[str]) -> list[str]:
+@dataclass(frozen=True)
+class CsvColumns:
+    """What a kind of CSV file holds: column name -> field name, the columns it needs, and what
+    its records are called in messages."""
+
+    fields: Mapping[str, str]
+    required: Sequence[str]
+    records: str
+
+
+ENROLLMENT_COLUMNS = CsvColumns(HMIS_COLUMNS, REQUIRED_COLUMNS, "HMIS enrollment")
+
+
+def _header(fields: list[str], expected: CsvColumns) -> list[str]:
     fields = [field.strip().lstrip("\ufeff") for field in fields]
-    unknown = [field for field in fields if field not in HMIS_COLUMNS]
-    missing = [column for column in REQUIRED_COLUMNS if column not in fields]
+    unknown = [field for field in fields if field not in expected.fields]
+    missing = [column for column in expected.required if column not in fields]
     repeated = sorted({field for field in fields if fields.count(field) > 1})
     if unknown or missing or repeated:
         problems = []
@@ -51,11 +65,11 @@ def _header(fields: list[str]) -> list[str]:
         if repeated:
             problems.append(f"repeated columns {repeated}")
         raise CsvProblem(
-            "The header is not HMIS enrollment columns: "
+            f"The header is not {expected.records} columns: "
             + "; ".join(problems)
-            + f". Known columns: {', '.join(HMIS_COLUMNS)}"
+            + f". Known columns: {', '.join(expected.fields)}"
         )
-    return [HMIS_COLUMNS[field] for field in fields]
+    return [expected.fields[field] for field in fields]
 
 
 async def _records(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[int, str]]:
@@ -89,7 +103,7 @@ async def _records(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[int, str
 
 
 async def csv_rows(
-    chunks: AsyncIterable[bytes],
+    chunks: AsyncIterable[bytes], expected: CsvColumns = ENROLLMENT_COLUMNS
 ) -> AsyncIterator[tuple[int, dict[str, str] | MalformedRecord]]:
     """(line number, {field: value}) for each data record; empty values are left out."""
     columns: list[str] | None = None
@@ -98,7 +112,7 @@ async def csv_rows(
             continue
         values = next(csv.reader([text]))
         if columns is None:
-            columns = _header(values)
+            columns = _header(values, expected)
             continue
         if len(values) != len(columns):
             reason = f"{len(values)} fields where the header has {len(columns)}"
@@ -113,4 +127,4 @@ async def csv_rows(
             },
         )
     if columns is None:
-        raise CsvProblem("The file is empty: it needs a header line and enrollments")
+        raise CsvProblem(f"The file is empty: it needs a header line and {expected.records} rows")

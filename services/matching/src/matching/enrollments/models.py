@@ -61,6 +61,10 @@ class Enrollment(Table, table=True):
         CheckConstraint(
             "ssn_hash IS NULL OR ssn_last4_hash IS NOT NULL", name="enrollments_ssn_last4_hashed"
         ),
+        CheckConstraint(
+            "num_nonnulls(first_key, last_key, dob, ssn_last4_hash) >= 2",
+            name="enrollments_two_identifiers",
+        ),
         # One index per blocking key (matches/scoring.py): any one finds a candidate.
         Index("ix_enrollments_names", "last_code", "first_code"),
         Index("ix_enrollments_dob_ssn4", "dob", "ssn_last4_hash"),
@@ -81,11 +85,11 @@ class Enrollment(Table, table=True):
     client_id: str = Field(sa_column=Column(Text, nullable=False))
     enrollment_id: str = Field(sa_column=Column(Text, nullable=False))
     first_name: str | None = Field(default=None, sa_column=Column(Text))
-    last_name: str = Field(sa_column=Column(Text, nullable=False))
+    last_name: str | None = Field(default=None, sa_column=Column(Text))
     first_key: str | None = Field(default=None, sa_column=Column(Text))
-    last_key: str = Field(sa_column=Column(Text, nullable=False))
+    last_key: str | None = Field(default=None, sa_column=Column(Text))
     first_code: str | None = Field(default=None, sa_column=Column(Text))
-    last_code: str = Field(sa_column=Column(Text, nullable=False))
+    last_code: str | None = Field(default=None, sa_column=Column(Text))
     dob: date | None = Field(default=None, sa_column=Column(Date))
     ssn_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     ssn_last4_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary))

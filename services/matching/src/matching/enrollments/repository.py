@@ -68,6 +68,19 @@ class EnrollmentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def lock_organization(self, organization_id: int) -> int:
+        """Lock the organization's row until the unit of work ends (its uploads run one at a
+        time, so a quota holds under concurrent uploads); the enrollments it has stored."""
+        await self.session.exec(
+            select(Organization.id).where(col(Organization.id) == organization_id).with_for_update()
+        )
+        total = await self.session.exec(
+            select(func.count())
+            .select_from(Enrollment)
+            .where(col(Enrollment.organization_id) == organization_id)
+        )
+        return total.one()
+
     async def upsert_many(self, rows: Sequence[dict[str, Any]]) -> UpsertCounts:
         """Insert new enrollments and update changed ones, by (organization, enrollment id);
         rows go in enrollment id order so that concurrent uploads lock in the same order."""

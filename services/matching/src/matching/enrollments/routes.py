@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from common.database import DbSession
+from common.docs import documented_body
 from common.errors import UnsupportedMediaType
 from common.problems import documented_problem
 from common.schemas import Page
@@ -17,7 +18,8 @@ from matching.enrollments.schemas import (
     UploadQuery,
     UploadReport,
 )
-from matching.enrollments.service import EnrollmentService
+from matching.enrollments.service import EnrollmentService, UploadLimits
+from matching.json_lists import read_json_lists
 from matching.schemas import HmisId
 
 Responses = dict[int | str, dict[str, Any]]
@@ -26,8 +28,12 @@ NOT_YOURS: Responses = {404: documented_problem("Your organization has no such e
 NO_ORGANIZATION: Responses = {403: documented_problem("The provider belongs to no organization")}
 UPLOAD_PROBLEMS: Responses = {
     **NO_ORGANIZATION,
+    409: documented_problem("The upload would pass the organization's quota of stored rows"),
     413: documented_problem("The body is larger than the bulk limit"),
-    422: documented_problem("Rows are not valid (each named with its number and reason)"),
+    422: documented_problem(
+        "Rows cannot be stored (each named with its number and reason), or more rows than "
+        "allowed per request"
+    ),
 }
 EnrollmentIdPath = Annotated[HmisId, Path()]
 
@@ -35,12 +41,12 @@ EnrollmentIdPath = Annotated[HmisId, Path()]
 async def _enrollment_service(
     session: DbSession, hasher: Hasher, settings: MatchingSettings
 ) -> EnrollmentService:
-    return EnrollmentService(
-        session,
-        hasher,
+    limits = UploadLimits(
         batch_size=settings.upsert_batch_size,
         max_rows=settings.max_enrollments_per_request,
+        max_stored=settings.max_enrollments_per_organization,
     )
+    return EnrollmentService(session, hasher, limits)
 
 
 Enrollments = Annotated[EnrollmentService, Depends(_enrollment_service)]
@@ -50,14 +56,18 @@ Enrollments = Annotated[EnrollmentService, Depends(_enrollment_service)]
     "/enrollments",
     summary="Upload enrollments of your organization as JSON (provider); upsert by enrollment id",
     responses=UPLOAD_PROBLEMS,
+    openapi_extra=documented_body(EnrollmentUpload),
 )
 async def upload_enrollments(
-    data: EnrollmentUpload,
+    request: Request,
     query: Annotated[UploadQuery, Query()],
     organization: ProvidersOrganization,
     enrollments: Enrollments,
+    settings: MatchingSettings,
 ) -> UploadReport:
-    return await enrollments.upload_json(organization.id, data.enrollments, query.on_error)
+    limits = {"enrollments": settings.max_enrollments_per_request}
+    rows = (await read_json_lists(request.stream(), limits))["enrollments"]
+    return await enrollments.upload_json(organization.id, rows, query.on_error)
 
 
 @router.post(

@@ -1,5 +1,6 @@
 """Request and response models of the enrollment endpoints (upload, list, read, delete)."""
 
+from collections.abc import Collection
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
@@ -10,7 +11,11 @@ from pydantic_core import PydanticCustomError
 from common.schemas import PageQuery, RequestBody, example
 from matching.destinations import DESTINATION_CODES
 from matching.enrollments.models import DATA_QUALITY_CODES
-from matching.schemas import DateOfBirth, DestinationOut, HmisId, PersonName, Ssn
+from matching.schemas import IDENTIFIERS, DateOfBirth, DestinationOut, HmisId, PersonName, Ssn
+
+FULL, PARTIAL, NOT_COLLECTED = 1, 2, 99
+NO_VALUE_CODES = (8, 9, 99)
+"""Data quality codes that say there is no value: client doesn't know, refused, not collected."""
 
 
 def _known_destination(code: int) -> int:
@@ -30,13 +35,24 @@ DestinationCode = Annotated[int, AfterValidator(_known_destination)]
 DataQuality = Annotated[int, AfterValidator(_known_data_quality)]
 
 
+def _quality(given: int | None, stored: int | None, *, partly_dropped: bool = False) -> int:
+    """A field's data quality: ``stored`` is the code its stored value deserves (None when no
+    value is stored); a code the provider gave is kept when it agrees with what is stored."""
+    if stored is None:
+        return given if given in NO_VALUE_CODES else NOT_COLLECTED
+    if partly_dropped:
+        return PARTIAL
+    return given if given is not None and given not in NO_VALUE_CODES else stored
+
+
 class EnrollmentIn(RequestBody):
-    """One enrollment as a provider uploads it; the SSN is hashed before anything is stored."""
+    """One enrollment as a provider uploads it; the SSN is hashed before anything is stored.
+    Any identifier may be missing, but a record needs two (service.py says so row by row)."""
 
     client_id: HmisId
     enrollment_id: HmisId
     first_name: PersonName | None = None
-    last_name: PersonName
+    last_name: PersonName | None = None
     dob: DateOfBirth | None = None
     ssn: Ssn | None = Field(None, repr=False)
     name_data_quality: DataQuality | None = Field(None, description="Derived when absent")
@@ -56,12 +72,23 @@ class EnrollmentIn(RequestBody):
             raise PydanticCustomError("exit_destination", "an exit destination needs an exit_date")
         return self
 
-    def derived_data_quality(self) -> tuple[int, int, int]:
-        """HMIS data quality of name, SSN and DOB: as given, else from what is present."""
-        name = self.name_data_quality or (1 if self.first_name else 2)
-        present = 99 if self.ssn is None else (1 if len(self.ssn) == 9 else 2)
-        ssn = self.ssn_data_quality or present
-        dob = self.dob_data_quality or (1 if self.dob else 99)
+    def identifiers(self) -> list[str]:
+        """The identifiers this row gives."""
+        return [name for name in IDENTIFIERS if getattr(self, name) is not None]
+
+    def derived_data_quality(self, dropped: Collection[str] = ()) -> tuple[int, int, int]:
+        """HMIS data quality of name, SSN and DOB from what is stored: 1 full, 2 partial (one
+        name of two, an SSN's last four, a name of two left out as unusable), else 99 (or the
+        provider's 8 or 9); a provider's code is kept where it agrees with that."""
+        names = (self.first_name is not None) + (self.last_name is not None)
+        name = _quality(
+            self.name_data_quality,
+            None if names == 0 else (FULL if names == 2 else PARTIAL),
+            partly_dropped=bool({"first_name", "last_name"} & set(dropped)),
+        )
+        ssn_stored = None if self.ssn is None else (FULL if len(self.ssn) == 9 else PARTIAL)
+        ssn = _quality(self.ssn_data_quality, ssn_stored)
+        dob = _quality(self.dob_data_quality, None if self.dob is None else FULL)
         return name, ssn, dob
 
 
@@ -100,12 +127,23 @@ class RejectedRow(BaseModel):
     reason: str
 
 
+class RowWarning(BaseModel):
+    """A field of a stored row left out as unusable (an impossible SSN or date of birth)."""
+
+    row: int = Field(description="1-based: the n-th enrollment of the list, or line of the CSV")
+    field: str
+    message: str = Field(description="What is wrong, never the value")
+
+
 class UploadReport(BaseModel):
     received: int
     created: int
     updated: int
     unchanged: int
-    rejected: list[RejectedRow]
+    rejected: list[RejectedRow] = Field(description="Rows that cannot be stored at all")
+    warnings: list[RowWarning] = Field(
+        default_factory=list, description="Rows stored without a field that was not usable"
+    )
 
 
 class EnrollmentQuery(PageQuery):
@@ -119,7 +157,7 @@ class EnrollmentOut(BaseModel):
     client_id: str
     enrollment_id: str
     first_name: str | None
-    last_name: str
+    last_name: str | None
     dob: date | None
     ssn_recorded: Literal["full", "last4"] | None
     name_data_quality: int

@@ -6,23 +6,11 @@ than ``MIN_IDENTIFIERS`` identifiers gets an error of their own. Messages name f
 their values.
 """
 
-import re
 from dataclasses import dataclass
-from typing import Any, TypeVar
 
-from pydantic import ValidationError
-
-from matching.matches.schemas import (
-    IDENTIFIERS,
-    MIN_IDENTIFIERS,
-    FieldMessage,
-    PersonError,
-    PersonQuery,
-)
-
-QueryT = TypeVar("QueryT", bound=PersonQuery)
-_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-UNKNOWN_FIELD = "(unknown field)"
+from matching.lenient import validate_leniently
+from matching.matches.schemas import FieldMessage, PersonError, PersonQuery
+from matching.schemas import IDENTIFIERS, MIN_IDENTIFIERS
 
 
 @dataclass(frozen=True)
@@ -35,42 +23,14 @@ class Question:
     error: PersonError | None
 
 
-def _field_name(location: tuple[int | str, ...], known: dict[str, Any]) -> str:
-    """The field an error is about; a key the model does not know is named only when it looks
-    like a field name (a key may be anything a caller typed, even an SSN)."""
-    if not location:
-        return "person"
-    name = str(location[0])
-    return name if name in known or _FIELD_NAME.match(name) else UNKNOWN_FIELD
-
-
-def _messages(error: ValidationError, model: type[PersonQuery]) -> list[FieldMessage]:
-    return [
-        FieldMessage(field=_field_name(detail["loc"], model.model_fields), message=detail["msg"])
-        for detail in error.errors(include_url=False, include_input=False)
-    ]
-
-
-def usable_fields(model: type[QueryT], raw: object) -> tuple[QueryT | None, list[FieldMessage]]:
-    """The item validated without its unusable fields, and a message for each field left out;
-    None when even the rest is not valid (a required field is missing or unusable)."""
-    if not isinstance(raw, dict):
-        return None, [FieldMessage(field="person", message="a person is a JSON object")]
-    try:
-        return model.model_validate(raw), []
-    except ValidationError as exc:
-        messages = _messages(exc, model)
-        refused = {str(detail["loc"][0]) for detail in exc.errors() if detail["loc"]}
-    rest = {key: value for key, value in raw.items() if key not in refused}
-    try:
-        return model.model_validate(rest), messages
-    except ValidationError as again:
-        return None, messages + _messages(again, model)
+def _field_messages(pairs: list[tuple[str, str]]) -> list[FieldMessage]:
+    return [FieldMessage(field=name, message=message) for name, message in pairs]
 
 
 def question(raw: object, model: type[PersonQuery] = PersonQuery) -> Question:
     """What can be asked about one person of a batch."""
-    person, messages = usable_fields(model, raw)
+    validated = validate_leniently(model, raw, label="person")
+    person = validated.item
     if person is None:
         return Question(
             None,
@@ -78,9 +38,10 @@ def question(raw: object, model: type[PersonQuery] = PersonQuery) -> Question:
             PersonError(
                 title="Not a person that can be matched",
                 detail="This person cannot be read; the errors name the fields",
-                errors=messages,
+                errors=_field_messages(validated.refused),
             ),
         )
+    messages = _field_messages(validated.dropped)
     given = [name for name in IDENTIFIERS if getattr(person, name) is not None]
     if len(given) < MIN_IDENTIFIERS:
         missing = [

@@ -1,12 +1,12 @@
 """POST /matching/matches, the original's /matching/return_user_info, and outcome reports.
 
-Their bodies are read as they stream in (matching/json_lists.py) and each person validated on
-its own: a person that cannot be matched gets an error in their own result, and every other
-person is answered.
+Their bodies are read as they stream in (matching/json_lists.py; matches and reports also take
+CSV, matches/cohorts.py) and each person validated on its own: a person that cannot be matched
+gets an error in their own result, and every other person is answered. A cohort larger than one
+request runs as a job (matching/jobs/).
 """
 
 import asyncio
-from functools import cache
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -16,9 +16,12 @@ from common.database import DbSession
 from common.docs import documented_body
 from common.errors import Unprocessable
 from common.problems import documented_problem
-from matching.dependencies import Asker, Clock, Hasher, MatchingSettings
+from matching.dependencies import Asker, Clock, MatchingSettings
+from matching.jobs.dependencies import Jobs
+from matching.jobs.routes import accepted
+from matching.jobs.schemas import JobOut
 from matching.json_lists import read_json_lists
-from matching.matches.model import FellegiSunterModel
+from matching.matches.cohorts import MEMBERS, PEOPLE, cohort_people, first_people
 from matching.matches.schemas import (
     MatchRequest,
     MatchResults,
@@ -27,8 +30,7 @@ from matching.matches.schemas import (
     ReturnUserInfoRequest,
     ReturnUserInfoResponse,
 )
-from matching.matches.service import MatchingRules, MatchingService
-from matching.probes.service import ProbeGuard, ProbeLimits
+from matching.matches.service import MatchingService, matching_service
 
 Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/matching", tags=["matches"])
@@ -42,22 +44,21 @@ BULK_PROBLEMS: Responses = {
 }
 
 
-@cache
-def _model() -> FellegiSunterModel:
-    return FellegiSunterModel.default()
+COHORT_PROBLEMS: Responses = {
+    **BULK_PROBLEMS,
+    202: {
+        "description": "More people than one request answers: a job, at the Location given",
+        "model": JobOut,
+    },
+    400: documented_problem("The CSV cannot be read (encoding, header, a ragged or endless row)"),
+    415: documented_problem("The body is neither application/json nor text/csv"),
+}
 
 
 async def _matching_service(
-    session: DbSession, hasher: Hasher, settings: MatchingSettings, now: Clock
+    session: DbSession, settings: MatchingSettings, now: Clock
 ) -> MatchingService:
-    rules = MatchingRules(
-        partial_min_weight=settings.partial_min_weight,
-        max_partial_matches=settings.max_partial_matches,
-        report_min_count=settings.report_min_count,
-        report_rounding=settings.report_rounding,
-    )
-    guard = ProbeGuard(session, hasher, ProbeLimits.of(settings), now)
-    return MatchingService(session, hasher, _model(), rules, guard)
+    return matching_service(session, settings, now=now)
 
 
 Matching = Annotated[MatchingService, Depends(_matching_service)]
@@ -71,15 +72,23 @@ async def _json_response(model: BaseModel) -> Response:
 @router.post(
     "/matches",
     summary="Complete and partial matches of each person among all enrollments (utility, admin)",
+    description='JSON `{"people": [...]}`, or `text/csv` with the columns first_name, '
+    "last_name, dob, ssn (a header line, UTF-8; any may be left out). More people than "
+    "MATCHING_MAX_PEOPLE_PER_REQUEST run as a job: 202 with its Location. (The CSV body is "
+    "described here, not in the request body's schema: client generators cannot handle a body "
+    "of two media types.)",
     response_model=MatchResults,
-    responses=BULK_PROBLEMS,
+    responses=COHORT_PROBLEMS,
     openapi_extra=documented_body(MatchRequest),
 )
 async def match_people(
-    request: Request, caller: Asker, matching: Matching, settings: MatchingSettings
+    request: Request, caller: Asker, matching: Matching, jobs: Jobs, settings: MatchingSettings
 ) -> Response:
-    body = await read_json_lists(request.stream(), {"people": settings.max_people_per_request})
-    results = await matching.matches(body["people"], caller)
+    people = await cohort_people(request, PEOPLE, settings.max_people_per_job)
+    first, everyone = await first_people(people, settings.max_people_per_request)
+    if everyone is not None:
+        return accepted(await jobs.submit("matches", caller, everyone), jobs)
+    results = await matching.matches(first, caller)
     return await _json_response(MatchResults(results=results))
 
 
@@ -104,12 +113,19 @@ async def return_user_info(
 @router.post(
     "/reports/outcomes",
     summary="What became of a cohort of ex-customers, small counts suppressed (utility, admin)",
+    description='JSON `{"cohort": [...]}`, or `text/csv` with the columns first_name, '
+    "last_name, dob, ssn, account_closed_on. A cohort larger than "
+    "MATCHING_MAX_PEOPLE_PER_REQUEST runs as a job: 202 with its Location; the done job "
+    "carries the report.",
     response_model=OutcomeReport,
-    responses=BULK_PROBLEMS,
+    responses=COHORT_PROBLEMS,
     openapi_extra=documented_body(OutcomeRequest),
 )
 async def outcome_report(
-    request: Request, caller: Asker, matching: Matching, settings: MatchingSettings
+    request: Request, caller: Asker, matching: Matching, jobs: Jobs, settings: MatchingSettings
 ) -> Response:
-    body = await read_json_lists(request.stream(), {"cohort": settings.max_people_per_request})
-    return await _json_response(await matching.outcome_report(body["cohort"], caller))
+    members = await cohort_people(request, MEMBERS, settings.max_people_per_job)
+    first, everyone = await first_people(members, settings.max_people_per_request)
+    if everyone is not None:
+        return accepted(await jobs.submit("outcome_report", caller, everyone), jobs)
+    return await _json_response(await matching.outcome_report(first, caller))

@@ -8,9 +8,6 @@ from pydantic import BaseModel, Field
 from common.schemas import RequestBody, example
 from matching.schemas import DateOfBirth, DestinationOut, PersonName, Ssn
 
-IDENTIFIERS = ("first_name", "last_name", "dob", "ssn")
-MIN_IDENTIFIERS = 2
-
 
 class PersonQuery(RequestBody):
     """What the utility knows of one ex-customer: any identifier may be missing, but a person
@@ -87,7 +84,7 @@ class MatchOut(BaseModel):
     client_id: str
     enrollment_id: str
     first_name: str | None
-    last_name: str
+    last_name: str | None
     enroll_date: date
     exit_date: date | None
     income_at_entry: Decimal | None
@@ -126,7 +123,7 @@ class ReturnUserInfoRequest(RequestBody):
 
 class OriginalMatch(BaseModel):
     first_name: str | None
-    last_name: str
+    last_name: str | None
     enroll_date: date
     exit_date: date | None
     income_at_entry: float | None

@@ -1,15 +1,18 @@
 """Matching people against every organization's enrollments; the original's request; reports."""
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.auth import Principal
+from common.database import allow_bulk_statements
 from matching.audit.service import AuditService, Tally
+from matching.config import Settings
 from matching.destinations import DESTINATIONS
 from matching.identities import question_identity
 from matching.matches.comparison import Identity, swapped
@@ -30,7 +33,7 @@ from matching.matches.schemas import (
     ReturnUserInfoResponse,
 )
 from matching.matches.scoring import BlockingValues, Scored, Scorer
-from matching.probes.service import ProbeGuard, Refusal
+from matching.probes.service import ProbeGuard, ProbeLimits, Refusal, utc_now
 from matching.schemas import DestinationOut
 from matching.ssn import SsnHasher, SsnHashes
 
@@ -147,6 +150,7 @@ class MatchingService:
         rules: MatchingRules,
         guard: ProbeGuard,
     ) -> None:
+        self.session = session
         self.candidates = CandidateRepository(session)
         self.audit = AuditService(session)
         self.hasher = hasher
@@ -175,6 +179,7 @@ class MatchingService:
         identities = await asyncio.to_thread(lambda: [self._identity(q) for q in questions])
         refusals = await self.guard.screen(caller.subject, identities)
         admitted = [None if number in refusals else q for number, q in enumerate(identities)]
+        await allow_bulk_statements(self.session)
         rows = await self.candidates.candidates(blocking_questions(admitted))
         matches = await asyncio.to_thread(self._classify, admitted, rows)
         for number, refusal in refusals.items():
@@ -200,13 +205,21 @@ class MatchingService:
             person.partial.sort(key=lambda found: -disclosed_weight(found.scored))  # as shown
         return matches
 
-    async def matches(self, people: Sequence[object], caller: Principal) -> list[PersonResult]:
-        """Each person's matches, or their own error; every other person is answered."""
+    async def results(
+        self, people: Sequence[object], caller: Principal
+    ) -> tuple[list[PersonResult], Tally]:
+        """Each person's matches, or their own error, and the counts, without an audit row (a
+        job records one when it is done)."""
         questions = await asyncio.to_thread(lambda: [question(raw) for raw in people])
         found = await self.find(questions, caller)
-        await self.audit.record(caller, "matches", tally(found))
         model = self.scorer.model
-        return await asyncio.to_thread(person_results, questions, found, model)
+        return await asyncio.to_thread(person_results, questions, found, model), tally(found)
+
+    async def matches(self, people: Sequence[object], caller: Principal) -> list[PersonResult]:
+        """Each person's matches, or their own error; every other person is answered."""
+        results, counts = await self.results(people, caller)
+        await self.audit.record(caller, "matches", counts)
+        return results
 
     async def return_user_info(
         self, last_names: Sequence[object], ssns: Sequence[object], caller: Principal
@@ -228,28 +241,45 @@ class MatchingService:
             person_errors=person_errors(questions, found),
         )
 
-    async def outcome_report(self, cohort: Sequence[object], caller: Principal) -> OutcomeReport:
-        """What became of a cohort; members that cannot be asked about count as not matched."""
+    async def cohort_outcomes(
+        self, cohort: Sequence[object], caller: Principal
+    ) -> tuple[list[CohortOutcome | PersonError], Tally]:
+        """Each member's outcome, or why they were not asked about, and the counts, without an
+        audit row (a job records one when it is done)."""
         questions = await asyncio.to_thread(lambda: [question(raw, CohortMember) for raw in cohort])
         found = await self.find(questions, caller)
-        await self.audit.record(caller, "outcome_report", tally(found))
-        outcomes = [
-            CohortOutcome(
-                asked.person.account_closed_on,
-                [
-                    MatchedStay(item.row.entry_date, item.row.exit_date, item.row.exit_destination)
-                    for item in person.complete + person.partial
-                ],
-            )
-            for person, asked in zip(found, questions, strict=True)
-            if isinstance(asked.person, CohortMember) and person.refusal is None
-        ]
-        return outcome_report(
-            outcomes,
-            self.rules.report_min_count,
-            person_errors(questions, found),
-            rounding=self.rules.report_rounding,
-        )
+        members: list[CohortOutcome | PersonError] = []
+        for person, asked in zip(found, questions, strict=True):
+            error = person_error(asked, person)
+            if error is not None or not isinstance(asked.person, CohortMember):
+                assert error is not None  # a question without a person has its error
+                members.append(error)
+                continue
+            stays = [
+                MatchedStay(item.row.entry_date, item.row.exit_date, item.row.exit_destination)
+                for item in person.complete + person.partial
+            ]
+            members.append(CohortOutcome(asked.person.account_closed_on, stays))
+        return members, tally(found)
+
+    async def outcome_report(self, cohort: Sequence[object], caller: Principal) -> OutcomeReport:
+        """What became of a cohort; members that cannot be asked about count as not matched."""
+        members, counts = await self.cohort_outcomes(cohort, caller)
+        await self.audit.record(caller, "outcome_report", counts)
+        return cohort_report(members, self.rules)
+
+
+def cohort_report(
+    members: Sequence[CohortOutcome | PersonError], rules: MatchingRules
+) -> OutcomeReport:
+    """The report of a cohort whose members are outcomes or errors, in cohort order."""
+    outcomes = [member for member in members if isinstance(member, CohortOutcome)]
+    errors = [
+        PersonErrorAt(index=index, error=member)
+        for index, member in enumerate(members)
+        if isinstance(member, PersonError)
+    ]
+    return outcome_report(outcomes, rules.report_min_count, errors, rounding=rules.report_rounding)
 
 
 def person_error(asked: Question, person: PersonMatches) -> PersonError | None:
@@ -282,3 +312,28 @@ def person_results(
         )
         for asked, person in zip(questions, found, strict=True)
     ]
+
+
+@cache
+def _default_model() -> FellegiSunterModel:
+    return FellegiSunterModel.default()
+
+
+def matching_service(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    now: Callable[[], datetime] = utc_now,
+    guard: type[ProbeGuard] = ProbeGuard,
+) -> MatchingService:
+    """The matching service of a unit of work: a request's, or a job's step (``guard``
+    ``JobStepGuard``)."""
+    rules = MatchingRules(
+        partial_min_weight=settings.partial_min_weight,
+        max_partial_matches=settings.max_partial_matches,
+        report_min_count=settings.report_min_count,
+        report_rounding=settings.report_rounding,
+    )
+    hasher = SsnHasher(settings.ssn_key_bytes())
+    probes = guard(session, hasher, ProbeLimits.of(settings), now)
+    return MatchingService(session, hasher, _default_model(), rules, probes)

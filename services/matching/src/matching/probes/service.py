@@ -41,6 +41,7 @@ class ProbeLimits:
     max_ssn_variants: int
     max_dob_variants: int
     max_variants_per_name: int
+    max_variants_per_name_family: int
     people_per_hour: int
     people_per_day: int
 
@@ -51,6 +52,7 @@ class ProbeLimits:
             max_ssn_variants=settings.max_ssn_variants,
             max_dob_variants=settings.max_dob_variants,
             max_variants_per_name=settings.max_variants_per_name,
+            max_variants_per_name_family=settings.max_variants_per_name_family,
             people_per_hour=settings.people_per_hour,
             people_per_day=settings.people_per_day,
         )
@@ -71,6 +73,31 @@ class _Limit:
     count: int
     field: str
     message: str
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """Each limit a question may meet, with the message a refusal gives for it."""
+
+    ssn_person: _Limit
+    ssn_name: _Limit
+    ssn_family: _Limit
+    dob_person: _Limit
+    dob_name: _Limit
+    dob_family: _Limit
+
+    @classmethod
+    def of(cls, limits: ProbeLimits) -> "_Limits":
+        ssn, dob = limits.max_ssn_variants, limits.max_dob_variants
+        name, family = limits.max_variants_per_name, limits.max_variants_per_name_family
+        return cls(
+            _Limit(ssn, "ssn", _asked(ssn, "SSNs", "person")),
+            _Limit(name, "ssn", _asked(name, "SSNs", "name")),
+            _Limit(family, "ssn", _asked(family, "SSNs", "similar name or date of birth")),
+            _Limit(dob, "dob", _asked(dob, "dates of birth", "person or SSN")),
+            _Limit(name, "dob", _asked(name, "dates of birth", "name")),
+            _Limit(family, "dob", _asked(family, "dates of birth", "similar name")),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,19 +122,7 @@ class ProbeGuard:
         self.hasher = hasher
         self.limits = limits
         self.now = now
-        per_name = limits.max_variants_per_name
-        self._limits = (
-            _Limit(
-                limits.max_ssn_variants, "ssn", _asked(limits.max_ssn_variants, "SSNs", "person")
-            ),
-            _Limit(per_name, "ssn", _asked(per_name, "SSNs", "name")),
-            _Limit(
-                limits.max_dob_variants,
-                "dob",
-                _asked(limits.max_dob_variants, "dates of birth", "person"),
-            ),
-            _Limit(per_name, "dob", _asked(per_name, "dates of birth", "name")),
-        )
+        self._limits = _Limits.of(limits)
 
     async def screen(
         self, subject: str, questions: Sequence[Identity | None]
@@ -117,10 +132,28 @@ class ProbeGuard:
         What it admits is committed at once, under a per-caller lock, so parallel requests
         cannot together ask more than one may, and a failure later in the request does not
         give the caller its questions back."""
+        now = await self._lock(subject)
+        await self._charge_budget(subject, len(questions), now)
+        refusals = await self._check_variants(subject, questions, now)
+        await end_transaction_early(self.session)  # the questions count although the request fails
+        return refusals
+
+    async def charge(self, subject: str, people: int) -> None:
+        """Charge a job's people to the caller's budget when it is submitted (429 or 422, as for
+        one request of that size); its steps are then screened by ``JobStepGuard``."""
+        now = await self._lock(subject)
+        await self._charge_budget(subject, people, now)
+
+    async def _lock(self, subject: str) -> datetime:
+        """Take the caller's lock and forget what is past the windows; the time counted by."""
         now = self.now()
         await self.probes.lock_caller(subject)
         await self.probes.forget_before(now - self.limits.window, now - DAY, subject)
-        await self._charge_budget(subject, len(questions), now)
+        return now
+
+    async def _check_variants(
+        self, subject: str, questions: Sequence[Identity | None], now: datetime
+    ) -> dict[int, Refusal]:
         tag = cache(self.hasher.tag)  # one batch asks about the same few people many times
         checks = [self._checks(question, tag) if question else [] for question in questions]
         known: defaultdict[bytes, set[bytes]] = defaultdict(set)
@@ -130,7 +163,6 @@ class ProbeGuard:
             known[person_key].add(variant)
         refusals, admitted = _admit(checks, known)
         await self.probes.record_variants(subject, admitted, now)
-        await end_transaction_early(self.session)  # the questions count although the request fails
         if refusals:
             fields = sorted({field for refusal in refusals.values() for field, _ in refusal.fields})
             logger.warning(
@@ -165,26 +197,53 @@ class ProbeGuard:
 
     def _checks(self, question: Identity, tag: Callable[[str, str], bytes]) -> list[_Check]:
         """The limits a question is counted against (none without a date of birth or SSN)."""
-        codes = (_code(question.first_key), _code(question.last_key))
+        first, last = question.first_key, question.last_key
+        codes = (_code(first), _code(last))
         names = "|".join(sorted(code for code in codes if code))  # either name order
+        # Names as a misspelling still matches them: one name's code and the other's initial
+        # (either order); the date of birth with an initial (the other name may be anything).
+        families = [f"{codes[1]}|{first[:1] if first else ''}"]
+        if first:
+            families.append(f"{codes[0]}|{last[:1] if last else ''}")
+        initials = sorted({key[:1] for key in (first, last) if key})
         ssn = (question.ssn.full or question.ssn.last4) if question.ssn else None
         ssn_token = ssn.hex() if ssn else ""
         dob_token = question.dob.isoformat() if question.dob else ""
-        person_ssn, name_ssn, person_dob, name_dob = self._limits
-        checks = []
+        limit = self._limits
+        keys: list[tuple[bytes, bytes, _Limit]] = []
         if ssn:
             variant = tag("probe-ssn", ssn_token)
-            checks += [
-                _Check(tag("probe-ssn-of", f"{names}|{dob_token}"), variant, person_ssn),
-                _Check(tag("probe-ssn-of-name", names), variant, name_ssn),
+            keys += [
+                (tag("probe-ssn-of", f"{names}|{dob_token}"), variant, limit.ssn_person),
+                (tag("probe-ssn-of-name", names), variant, limit.ssn_name),
             ]
-        if question.dob:
+            keys += [(tag("probe-ssn-of-names", f), variant, limit.ssn_family) for f in families]
+            if dob_token:
+                dobs = [f"{dob_token}|{initial}" for initial in initials]
+                keys += [(tag("probe-ssn-of-dob", d), variant, limit.ssn_family) for d in dobs]
+        if dob_token:
             variant = tag("probe-dob", dob_token)
-            checks += [
-                _Check(tag("probe-dob-of", f"{names}|{ssn_token}"), variant, person_dob),
-                _Check(tag("probe-dob-of-name", names), variant, name_dob),
+            keys += [
+                (tag("probe-dob-of", f"{names}|{ssn_token}"), variant, limit.dob_person),
+                (tag("probe-dob-of-name", names), variant, limit.dob_name),
             ]
-        return checks
+            keys += [(tag("probe-dob-of-names", f), variant, limit.dob_family) for f in families]
+            if question.ssn and question.ssn.full:  # a full SSN is one person's, whatever the name
+                keys.append((tag("probe-dob-of-ssn", ssn_token), variant, limit.dob_person))
+        return [_Check(*key) for key in keys]
+
+
+class JobStepGuard(ProbeGuard):
+    """The guard of a job's step. The job's people were charged to the owner's budget when it
+    was submitted; each step checks and records their variants like a request's, but in the
+    step's own transaction (nothing is committed early: the step holds its job's lock, and a step
+    that fails is run again with the same questions, answering nothing meanwhile)."""
+
+    async def screen(
+        self, subject: str, questions: Sequence[Identity | None]
+    ) -> dict[int, Refusal]:
+        now = await self._lock(subject)
+        return await self._check_variants(subject, questions, now)
 
 
 def _asked(limit: int, what: str, whom: str) -> str:

@@ -1,0 +1,1 @@
+"""Cohorts larger than one request: jobs that run in the background, rows in PostgreSQL."""
