@@ -1,20 +1,69 @@
-"""All SQL of occupancy: rooms, occupants, the action log, its export bookkeeping, notifications."""
+"""All SQL of occupancy: rooms, occupants, the action log, its export bookkeeping, notifications.
+
+Register, unregister and status run their statements past the ORM (``core_execute``): their
+rooms and actions are read into models, never tracked by the session.
+"""
 
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.database import core_execute, entity
 from common.pagination import paginate
 from occupancy.models import DEFAULT_ROOM, Action, LogDay, Occupant, Room
 
 EVENTS_CHANNEL = "occupancy_events"
 # Advisory lock key of the exporter (pg_try_advisory_lock): one replica exports at a time.
 EXPORTER_LOCK = 0x0CC0_0001
+
+
+# The statements of register, unregister and status, built once (bound per request; a bound
+# name is never a column's: SQLAlchemy keeps those for itself in VALUES and SET).
+_ROOM = select(Room).where(col(Room.slug) == bindparam("slug"))
+_ROOM_FOR_UPDATE = _ROOM.with_for_update()
+_SET_COUNT = (
+    update(Room)
+    .where(col(Room.room_id) == bindparam("room"))
+    .values(occupant_count=bindparam("count"), last_update=func.clock_timestamp())
+    .returning(Room)
+)
+_NAMES = select(Occupant.name).where(col(Occupant.room_id) == bindparam("room_id"))
+_ADD = (
+    insert(Occupant)
+    .values(room_id=bindparam("room"), name=bindparam("person"))
+    .on_conflict_do_nothing()
+    .returning(col(Occupant.name))
+)
+_REMOVE = (
+    delete(Occupant)
+    .where(col(Occupant.room_id) == bindparam("room_id"), col(Occupant.name) == bindparam("name"))
+    .returning(col(Occupant.name))
+)
+_APPEND = (
+    insert(Action)
+    .values(
+        room_id=bindparam("room"),
+        name=bindparam("person"),
+        action=bindparam("done"),
+        count_after=bindparam("count"),
+        actor=bindparam("by"),
+        occurred_at=func.clock_timestamp(),  # after the room's lock: in log order
+    )
+    .returning(Action)
+)
+_NEW_DAY = insert(LogDay).values(
+    room_id=bindparam("room"), day=bindparam("on"), last_action=bindparam("action_id")
+)
+_MARK_DAY_CHANGED = _NEW_DAY.on_conflict_do_update(
+    constraint="log_days_room_day",
+    set_={"last_action": func.greatest(col(LogDay.last_action), _NEW_DAY.excluded.last_action)},
+)
+_NOTIFY = select(func.pg_notify(EVENTS_CHANNEL, bindparam("payload")))
 
 
 @dataclass(frozen=True)
@@ -31,10 +80,9 @@ class RoomRepository:
         self.session = session
 
     async def by_slug(self, slug: str, *, for_update: bool = False) -> Room | None:
-        statement = select(Room).where(col(Room.slug) == slug)
-        if for_update:
-            statement = statement.with_for_update()
-        return (await self.session.exec(statement)).first()
+        statement = _ROOM_FOR_UPDATE if for_update else _ROOM
+        row = (await core_execute(self.session, statement, {"slug": slug})).first()
+        return entity(Room, row) if row else None
 
     async def ensure_default(self) -> None:
         """The room of the original API: private, no capacity, UTC; created once."""
@@ -73,14 +121,8 @@ class RoomRepository:
 
     async def set_count(self, room_id: int, count: int) -> Room:
         """Store the number inside; the check constraint refuses more than the capacity."""
-        statement = (
-            update(Room)
-            .where(col(Room.room_id) == room_id)
-            .values(occupant_count=count, last_update=func.clock_timestamp())
-            .returning(Room)
-        )
-        room: Room = (await self.session.exec(statement)).scalars().one()
-        return room
+        values = {"room": room_id, "count": count}
+        return entity(Room, (await core_execute(self.session, _SET_COUNT, values)).one())
 
 
 class OccupantRepository:
@@ -88,27 +130,18 @@ class OccupantRepository:
         self.session = session
 
     async def names(self, room_id: int) -> list[str]:
-        rows = await self.session.exec(select(Occupant.name).where(Occupant.room_id == room_id))
-        return sorted(rows.all())
+        names = await core_execute(self.session, _NAMES, {"room_id": room_id})
+        return sorted(names.scalars())
 
     async def add(self, room_id: int, name: str) -> bool:
         """Put ``name`` inside; False when they already are."""
-        statement = (
-            insert(Occupant)
-            .values(room_id=room_id, name=name)
-            .on_conflict_do_nothing()
-            .returning(col(Occupant.name))
-        )
-        return (await self.session.exec(statement)).first() is not None
+        added = await core_execute(self.session, _ADD, {"room": room_id, "person": name})
+        return added.first() is not None
 
     async def remove(self, room_id: int, name: str) -> bool:
         """Take ``name`` out; False when they were not inside."""
-        statement = (
-            delete(Occupant)
-            .where(col(Occupant.room_id) == room_id, col(Occupant.name) == name)
-            .returning(col(Occupant.name))
-        )
-        return (await self.session.exec(statement)).first() is not None
+        removed = await core_execute(self.session, _REMOVE, {"room_id": room_id, "name": name})
+        return removed.first() is not None
 
 
 class ActionLog:
@@ -120,29 +153,19 @@ class ActionLog:
     async def append(
         self, *, room_id: int, name: str, action: str, count_after: int, actor: str
     ) -> Action:
-        statement = (
-            insert(Action)
-            .values(
-                room_id=room_id,
-                name=name,
-                action=action,
-                count_after=count_after,
-                actor=actor,
-                occurred_at=func.clock_timestamp(),  # after the room's lock: in log order
-            )
-            .returning(Action)
-        )
-        logged: Action = (await self.session.exec(statement)).scalars().one()
-        return logged
+        values = {
+            "room": room_id,
+            "person": name,
+            "done": action,
+            "count": count_after,
+            "by": actor,
+        }
+        return entity(Action, (await core_execute(self.session, _APPEND, values)).one())
 
     async def mark_day_changed(self, room_id: int, day: dt.date, action_id: int) -> None:
         """The day's file must be written again, up to ``action_id`` at least."""
-        new = insert(LogDay).values(room_id=room_id, day=day, last_action=action_id)
-        statement = new.on_conflict_do_update(
-            constraint="log_days_room_day",
-            set_={"last_action": func.greatest(col(LogDay.last_action), new.excluded.last_action)},
-        )
-        await self.session.exec(statement)
+        values = {"room": room_id, "on": day, "action_id": action_id}
+        await core_execute(self.session, _MARK_DAY_CHANGED, values)
 
     async def between(self, room_id: int, start: dt.datetime, end: dt.datetime) -> list[Action]:
         """The room's actions in ``[start, end)``, in the order they happened."""
@@ -176,7 +199,7 @@ class ActionLog:
 
     async def notify(self, payload: str) -> None:
         """Tell every replica's listeners; PostgreSQL delivers it when the transaction commits."""
-        await self.session.exec(select(func.pg_notify(EVENTS_CHANNEL, payload)))
+        await core_execute(self.session, _NOTIFY, {"payload": payload})
 
     async def take_exporter_lock(self) -> bool:
         """This connection is the exporter until it lets go, unless another replica's is."""

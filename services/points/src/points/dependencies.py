@@ -6,10 +6,11 @@ dependency in its thread pool.
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path
+from fastapi import Depends, Header, Path, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from pydantic_core import to_json
 
 from common.auth import CurrentUser
 from common.database import DbSession
@@ -79,13 +80,15 @@ class Idempotency:
         self._claimed = (account_id, fingerprint)
         return None
 
-    async def answer(self, status_code: int, result: Any) -> JSONResponse:
-        """``result`` as the response, remembered under the key when the request has one."""
+    async def answer(self, status_code: int, result: Any) -> Response:
+        """``result`` as the response, remembered under the key when the request has one
+        (without a key it is serialized once, straight to JSON bytes)."""
+        if self.key is None or self._claimed is None:
+            return Response(to_json(result), status_code, media_type="application/json")
         body = jsonable_encoder(result)
-        if self.key is not None and self._claimed is not None:
-            account_id, fingerprint = self._claimed
-            remembered = RememberedResponse(fingerprint, status_code, body)
-            await self.requests.remember(account_id, self.key, remembered)
+        account_id, fingerprint = self._claimed
+        remembered = RememberedResponse(fingerprint, status_code, body)
+        await self.requests.remember(account_id, self.key, remembered)
         return JSONResponse(body, status_code=status_code)
 
 

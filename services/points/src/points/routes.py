@@ -7,8 +7,7 @@ holder itself); anyone else gets 404 there. Both endpoints of an operation call 
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Response
 
 from common.problems import documented_problem
 from common.schemas import Page
@@ -64,7 +63,7 @@ accounts_router = APIRouter(
 
 async def add_transaction(
     account_id: str, data: TransactionIn, ledger: Ledger, idempotency: Idempotency
-) -> JSONResponse:
+) -> Response:
     """Add the transaction, or replay the answer to an earlier request under the same key."""
     if replay := await idempotency.replay(account_id, "add", data):
         return replay
@@ -74,7 +73,7 @@ async def add_transaction(
 
 async def spend_points(
     account_id: str, data: SpendIn, ledger: Ledger, idempotency: Idempotency
-) -> JSONResponse:
+) -> Response:
     """Spend, or replay the answer to an earlier request under the same key."""
     if replay := await idempotency.replay(account_id, "spend", data):
         return replay
@@ -104,7 +103,7 @@ async def spend_page(account_id: str, query: HistoryQuery, ledger: Ledger) -> Sp
 )
 async def add_own_transaction(
     data: TransactionIn, account_id: OwnAccount, ledger: Ledgers, idempotency: IdempotencyKey
-) -> JSONResponse:
+) -> Response:
     return await add_transaction(account_id, data, ledger, idempotency)
 
 
@@ -115,7 +114,7 @@ async def add_own_transaction(
 )
 async def spend_own_points(
     data: SpendIn, account_id: OwnAccount, ledger: Ledgers, idempotency: IdempotencyKey
-) -> JSONResponse:
+) -> Response:
     return await spend_points(account_id, data, ledger, idempotency)
 
 
@@ -143,7 +142,7 @@ async def own_spends(query: History, account_id: OwnAccount, ledger: Ledgers) ->
 )
 async def add_account_transaction(
     data: TransactionIn, account_id: AnyAccount, ledger: Ledgers, idempotency: IdempotencyKey
-) -> JSONResponse:
+) -> Response:
     return await add_transaction(account_id, data, ledger, idempotency)
 
 
@@ -154,7 +153,7 @@ async def add_account_transaction(
 )
 async def spend_account_points(
     data: SpendIn, account_id: AnyAccount, ledger: Ledgers, idempotency: IdempotencyKey
-) -> JSONResponse:
+) -> Response:
     return await spend_points(account_id, data, ledger, idempotency)
 
 

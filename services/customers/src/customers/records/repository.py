@@ -10,6 +10,7 @@ from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from common.database import core_execute, entity
 from common.pagination import paginate
 from customers.records.models import Customer
 
@@ -42,7 +43,10 @@ class CustomerRepository:
         return (await self.session.exec(statement)).first()
 
     async def by_id(self, customer_id: str) -> Customer | None:
-        return await self.session.get(Customer, customer_id)
+        """The customer's row, past the ORM (read-only: nothing tracks changes to it)."""
+        statement = select(Customer).where(col(Customer.customer_id) == customer_id)
+        row = (await core_execute(self.session, statement)).first()
+        return entity(Customer, row) if row else None
 
     async def insert(
         self,
