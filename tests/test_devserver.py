@@ -39,12 +39,12 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], within_seconds: fl
 
 
 @pytest.fixture(scope="module")
-def dev_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def dev_server(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     env = {
         **os.environ,
         "PORT": str(port),
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": module_database_url,
         "DATA_DIR": str(tmp_path_factory.mktemp("devdata")),
     }
     process = subprocess.Popen(

@@ -81,14 +81,28 @@ async def _admin(server_url: str, statement: str) -> None:
         await engine.dispose()
 
 
+async def _fresh_database(server_url: str) -> AsyncIterator[str]:
+    """A new empty database on the server, dropped when the iteration ends."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    await _admin(server_url, f'CREATE DATABASE "{name}"')
+    url = make_url(server_url).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
     """A fresh database for this test session, dropped at the end."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    await _admin(postgres_server_url, f'CREATE DATABASE "{name}"')
-    url = make_url(postgres_server_url).set(database=name)
-    yield url.render_as_string(hide_password=False)
-    await _admin(postgres_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async for url in _fresh_database(postgres_server_url):
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def module_database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    """A database of the test module's own, for data that must not reach the session's: a dev
+    server's deliberate failed logins from 127.0.0.1 would throttle the stack's logins."""
+    async for url in _fresh_database(postgres_server_url):
+        yield url
 
 
 @pytest.fixture(scope="session")
