@@ -74,6 +74,30 @@ async def test_every_case_lands_in_the_right_list(api: MatchingApi) -> None:
             assert complete == partial == [], label
 
 
+async def test_equal_matches_come_in_the_order_of_their_stays_whatever_was_stored_first(
+    api: MatchingApi,
+) -> None:
+    await api.organization("Shelter One", "provider-1")
+    stays = {"E3": "2024-02-01", "E1": "2022-02-01", "E2": "2023-02-01"}  # stored in this order
+    for name, entered in stays.items():
+        number = int(name[1:])
+        await api.upload(
+            [
+                enrollment(
+                    number,
+                    client_id="C1",
+                    entry_date=entered,
+                    exit_date=None,
+                    exit_destination=None,
+                )
+            ]
+        )
+    swapped = {**MARIA, "first_name": MARIA["last_name"], "last_name": MARIA["first_name"]}
+    [exact, partial] = await api.match(MARIA, swapped)
+    assert [match["enrollment_id"] for match in exact["complete_matches"]] == ["E1", "E2", "E3"]
+    assert [match["enrollment_id"] for match in partial["partial_matches"]] == ["E1", "E2", "E3"]
+
+
 @pytest.mark.usefixtures("maria_enrolled")
 async def test_a_match_names_the_enrollment_and_explains_its_score(api: MatchingApi) -> None:
     (exact, swapped_dob) = await api.match(MARIA, {**MARIA, "dob": "1985-07-03"})

@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -120,6 +120,12 @@ def original_match(found: Found) -> OriginalMatch:
     )
 
 
+def stay_order(found: Found) -> tuple[str, date, str]:
+    """Organization, then entry date, then enrollment id: one order whatever the rows' order."""
+    row = found.row
+    return (row.organization, row.entry_date, row.enrollment_id)
+
+
 def tally(matches: Sequence[PersonMatches]) -> Tally:
     return Tally(
         people=len(matches),
@@ -198,7 +204,9 @@ class MatchingService:
             elif scored.match_weight >= self.rules.partial_min_weight:
                 matches[row.number].partial.append(Found(row, scored))
         for person in matches:
-            person.complete.sort(key=lambda found: (found.row.organization, found.row.entry_date))
+            person.complete.sort(key=stay_order)
+            # The stays' order first, so that equal weights keep it whatever the rows' order.
+            person.partial.sort(key=stay_order)
             person.partial.sort(key=lambda found: -found.scored.match_weight)
             del person.partial[self.rules.max_partial_matches :]
             person.partial.sort(key=lambda found: -disclosed_weight(found.scored))  # as shown
