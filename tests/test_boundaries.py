@@ -1,9 +1,15 @@
 """Layout rules: services talk over HTTP only, common knows no service, domain code has no web."""
 
 import ast
+import importlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, get_args
 
 import pytest
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = sorted(path.name for path in (ROOT / "services").iterdir() if (path / "src").is_dir())
@@ -106,6 +112,61 @@ def test_pages_are_built_with_page_of(service: str) -> None:
                 target = call.func.value if isinstance(call.func, ast.Subscript) else call.func
                 name = target.id if isinstance(target, ast.Name) else ""
                 assert not name.endswith("Page"), f"{source}:{call.lineno} builds a Page by hand"
+
+
+def _models_inside(annotation: Any, seen: set[type[BaseModel]]) -> None:
+    """``annotation``'s models, and the models of their fields, into ``seen``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation in seen:
+            return
+        seen.add(annotation)
+        origin = annotation.__pydantic_generic_metadata__["origin"]
+        if origin is not None:
+            seen.add(origin)  # Page[X] is answered: so is Page
+        for field in annotation.model_fields.values():
+            _models_inside(field.annotation, seen)
+    for argument in get_args(annotation):
+        _models_inside(argument, seen)
+
+
+def _routes(service: str) -> Iterator[APIRoute]:
+    src = ROOT / "services" / service / "src"
+    for source in _sources(service):
+        if source.name.endswith("routes.py"):
+            name = ".".join(source.relative_to(src).with_suffix("").parts)
+            module = importlib.import_module(name)
+            for router in vars(module).values():
+                if isinstance(router, APIRouter):
+                    yield from (route for route in router.routes if isinstance(route, APIRoute))
+
+
+def answered_models(service: str) -> set[type[BaseModel]]:
+    """The models a service's routes answer with, and every model inside them."""
+    answered: set[type[BaseModel]] = set()
+    for route in _routes(service):
+        _models_inside(route.response_model, answered)
+        for response in route.responses.values():
+            _models_inside(response.get("model"), answered)
+    return answered
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_py_builds_no_answer(service: str) -> None:
+    """Routes shape the answers: a service.py returns domain objects and imports none of the
+    models the routes answer with (nor their parts)."""
+    answered = answered_models(service)
+    assert len(answered) > 3, "the search for answered models finds too few"
+    for source in _sources(service):
+        if source.name != "service.py":
+            continue
+        for node in ast.walk(_tree(source)):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    imported = getattr(module, alias.name, None)
+                    assert all(imported is not model for model in answered), (
+                        f"{source} imports {alias.name}, a model the routes answer with"
+                    )
 
 
 def test_common_lists_no_roles() -> None:

@@ -1,6 +1,6 @@
 """The /matching/enrollments endpoints: a provider uploads, reads and deletes its own."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 
@@ -10,16 +10,21 @@ from common.problems import documented_problem
 from common.schemas import Page
 from matching.dependencies import MatchingSettings, ProvidersOrganization
 from matching.enrollments.dependencies import Enrollments
+from matching.enrollments.models import Enrollment
 from matching.enrollments.schemas import (
     DeletedCount,
     EnrollmentOut,
     EnrollmentQuery,
     EnrollmentUpload,
+    RejectedRow,
+    RowWarning,
     UploadQuery,
     UploadReport,
 )
+from matching.enrollments.service import Upload
 from matching.fields import HmisId
 from matching.json_lists import read_json_lists
+from matching.schemas import DestinationOut
 
 Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/matching", tags=["enrollments"])
@@ -37,6 +42,47 @@ UPLOAD_PROBLEMS: Responses = {
 EnrollmentIdPath = Annotated[HmisId, Path()]
 
 
+def enrollment_out(enrollment: Enrollment, organization: str) -> EnrollmentOut:
+    recorded: Literal["full", "last4"] | None = None
+    if enrollment.ssn_hash is not None:
+        recorded = "full"
+    elif enrollment.ssn_last4_hash is not None:
+        recorded = "last4"
+    return EnrollmentOut(
+        organization=organization,
+        ssn_recorded=recorded,
+        exit_destination=DestinationOut.of(enrollment.exit_destination),
+        **enrollment.model_dump(
+            exclude={
+                "id",
+                "organization_id",
+                "first_key",
+                "last_key",
+                "first_code",
+                "last_code",
+                "ssn_hash",
+                "ssn_last4_hash",
+                "ssn_masked_hashes",
+                "exit_destination",
+            }
+        ),
+    )
+
+
+def upload_report(upload: Upload) -> UploadReport:
+    return UploadReport(
+        received=upload.received,
+        created=upload.created,
+        updated=upload.updated,
+        unchanged=upload.unchanged,
+        rejected=[RejectedRow(row=row.row, reason=row.reason) for row in upload.rejected],
+        warnings=[
+            RowWarning(row=left.row, field=left.field, message=left.message)
+            for left in upload.warnings
+        ],
+    )
+
+
 @router.post(
     "/enrollments",
     summary="Upload enrollments of your organization as JSON (provider); upsert by enrollment id",
@@ -52,7 +98,7 @@ async def upload_enrollments(
 ) -> UploadReport:
     limits = {"enrollments": settings.max_enrollments_per_request}
     rows = (await read_json_lists(request.stream(), limits))["enrollments"]
-    return await enrollments.upload_json(organization.id, rows, query.on_error)
+    return upload_report(await enrollments.upload_json(organization.id, rows, query.on_error))
 
 
 @router.post(
@@ -75,7 +121,8 @@ async def upload_enrollments_csv(
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "text/csv":
         raise UnsupportedMediaType("Send the enrollments as text/csv")
-    return await enrollments.upload_csv(organization.id, request.stream(), query.on_error)
+    upload = await enrollments.upload_csv(organization.id, request.stream(), query.on_error)
+    return upload_report(upload)
 
 
 @router.get("/enrollments", summary="Your organization's enrollments (provider), no SSNs")
@@ -84,10 +131,10 @@ async def list_enrollments(
     organization: ProvidersOrganization,
     enrollments: Enrollments,
 ) -> Page[EnrollmentOut]:
-    items, total = await enrollments.page(
+    rows, total = await enrollments.page(
         organization.id, query.client_id, limit=query.limit, offset=query.offset
     )
-    return Page.of(items, total, query)
+    return Page.of([enrollment_out(row, name) for row, name in rows], total, query)
 
 
 @router.get(
@@ -98,7 +145,8 @@ async def list_enrollments(
 async def read_enrollment(
     enrollment_id: EnrollmentIdPath, organization: ProvidersOrganization, enrollments: Enrollments
 ) -> EnrollmentOut:
-    return await enrollments.one(organization.id, organization.name, enrollment_id)
+    enrollment = await enrollments.one(organization.id, enrollment_id)
+    return enrollment_out(enrollment, organization.name)
 
 
 @router.delete(

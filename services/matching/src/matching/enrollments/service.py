@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,17 +13,10 @@ from common.schemas import field_error
 from matching.enrollments.csv_rows import CsvProblem, MalformedRecord, csv_rows
 from matching.enrollments.models import Enrollment
 from matching.enrollments.repository import EnrollmentRepository
-from matching.enrollments.schemas import (
-    EnrollmentIn,
-    EnrollmentOut,
-    RejectedRow,
-    RowWarning,
-    UploadReport,
-)
+from matching.enrollments.schemas import EnrollmentIn
 from matching.fields import IDENTIFIERS, MIN_IDENTIFIERS
 from matching.lenient import validate_leniently
 from matching.names import name_key, phonetic_code
-from matching.schemas import DestinationOut
 from matching.ssn import SsnHasher
 
 OnError = Literal["reject_request", "skip_row"]
@@ -49,6 +42,36 @@ class UploadLimits:
     """Rows per request, whatever the format."""
     max_stored: int
     """Enrollments one organization may have stored."""
+
+
+@dataclass(frozen=True)
+class Rejection:
+    row: int
+    """1-based: the n-th enrollment of the list, or line of the CSV."""
+    reason: str
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A field of a stored row left out as unusable; ``message`` never names the value."""
+
+    row: int
+    field: str
+    message: str
+
+
+@dataclass
+class Upload:
+    """What an upload did with its rows."""
+
+    received: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    """Rows that cannot be stored at all."""
+    warnings: list[LeftOut] = field(default_factory=list)
+    """Rows stored without a field that was not usable."""
 
 
 def enrollment_columns(
@@ -82,33 +105,6 @@ def enrollment_columns(
     }
 
 
-def enrollment_out(enrollment: Enrollment, organization: str) -> EnrollmentOut:
-    recorded: Literal["full", "last4"] | None = None
-    if enrollment.ssn_hash is not None:
-        recorded = "full"
-    elif enrollment.ssn_last4_hash is not None:
-        recorded = "last4"
-    return EnrollmentOut(
-        organization=organization,
-        ssn_recorded=recorded,
-        exit_destination=DestinationOut.of(enrollment.exit_destination),
-        **enrollment.model_dump(
-            exclude={
-                "id",
-                "organization_id",
-                "first_key",
-                "last_key",
-                "first_code",
-                "last_code",
-                "ssn_hash",
-                "ssn_last4_hash",
-                "ssn_masked_hashes",
-                "exit_destination",
-            }
-        ),
-    )
-
-
 async def numbered(rows: Iterable[object]) -> AsyncIterator[NumberedRow]:
     """The rows of a JSON upload, numbered from 1."""
     for number, row in enumerate(rows, start=1):
@@ -135,18 +131,18 @@ class EnrollmentService:
 
     async def upload_json(
         self, organization_id: int, rows: Sequence[object], on_error: OnError
-    ) -> UploadReport:
+    ) -> Upload:
         return await self.upload(organization_id, numbered(rows), on_error)
 
     async def upload(
         self, organization_id: int, rows: AsyncIterable[NumberedRow], on_error: OnError
-    ) -> UploadReport:
+    ) -> Upload:
         """Upsert the storable rows in batches; with ``reject_request`` any rejection raises
         Unprocessable, and the unit of work stores nothing; so does a request past the row cap
         or past the organization's quota. Uploads of one organization run one at a time."""
         await allow_bulk_statements(self.session)
         stored = await self.enrollments.lock_organization(organization_id)
-        report = UploadReport(received=0, created=0, updated=0, unchanged=0, rejected=[])
+        report = Upload()
         row_of_id: dict[str, int] = {}
         async for batch in _batches(rows, self.limits.batch_size):
             report.received += len(batch)
@@ -176,14 +172,14 @@ class EnrollmentService:
 
     async def upload_csv(
         self, organization_id: int, chunks: AsyncIterable[bytes], on_error: OnError
-    ) -> UploadReport:
+    ) -> Upload:
         try:
             return await self.upload(organization_id, csv_rows(chunks), on_error)
         except CsvProblem as exc:
             raise Unprocessable(str(exc)) from exc
 
     def _validated(
-        self, batch: Sequence[NumberedRow], row_of_id: dict[str, int], report: UploadReport
+        self, batch: Sequence[NumberedRow], row_of_id: dict[str, int], report: Upload
     ) -> list[dict[str, Any]]:
         """The columns of each storable row; the others recorded as rejections."""
         columns = []
@@ -194,17 +190,17 @@ class EnrollmentService:
         return columns
 
     def _storable(
-        self, number: int, raw: object, row_of_id: dict[str, int], report: UploadReport
+        self, number: int, raw: object, row_of_id: dict[str, int], report: Upload
     ) -> dict[str, Any] | None:
         """The row's columns, or None after recording why it cannot be stored; its unusable
         fields are left out and listed as warnings."""
         if isinstance(raw, MalformedRecord):
-            report.rejected.append(RejectedRow(row=number, reason=raw.reason))
+            report.rejected.append(Rejection(number, raw.reason))
             return None
         validated = validate_leniently(EnrollmentIn, raw, label="row", droppable=DROPPABLE)
         row = validated.item
         if row is None:
-            report.rejected.append(RejectedRow(row=number, reason=_reason(validated.refused)))
+            report.rejected.append(Rejection(number, _reason(validated.refused)))
             return None
         if len(row.identifiers()) < MIN_IDENTIFIERS:
             reason = (
@@ -212,21 +208,18 @@ class EnrollmentService:
                 f"{', '.join(IDENTIFIERS)}; this row has {len(row.identifiers())}"
             )
             dropped = [f"{name}: {message}" for name, message in validated.dropped]
-            report.rejected.append(RejectedRow(row=number, reason="; ".join([reason, *dropped])))
+            report.rejected.append(Rejection(number, "; ".join([reason, *dropped])))
             return None
         earlier = row_of_id.get(row.enrollment_id)
         if earlier is not None:
             reason = f"enrollment_id: repeats the enrollment_id of row {earlier}"
-            report.rejected.append(RejectedRow(row=number, reason=reason))
+            report.rejected.append(Rejection(number, reason))
             return None
         row_of_id[row.enrollment_id] = number
-        report.warnings += [
-            RowWarning(row=number, field=name, message=message)
-            for name, message in validated.dropped
-        ]
+        report.warnings += [LeftOut(number, name, message) for name, message in validated.dropped]
         return enrollment_columns(row, self.hasher, {name for name, _ in validated.dropped})
 
-    async def _upsert(self, batch: list[dict[str, Any]], report: UploadReport) -> None:
+    async def _upsert(self, batch: list[dict[str, Any]], report: Upload) -> None:
         counts = await self.enrollments.upsert_many(batch)
         report.created += counts.created
         report.updated += counts.updated
@@ -234,19 +227,15 @@ class EnrollmentService:
 
     async def page(
         self, organization_id: int | None, client_id: str | None, *, limit: int, offset: int
-    ) -> tuple[list[EnrollmentOut], int]:
-        rows, total = await self.enrollments.page(
-            organization_id, client_id, limit=limit, offset=offset
-        )
-        return [enrollment_out(enrollment, name) for enrollment, name in rows], total
+    ) -> tuple[list[tuple[Enrollment, str]], int]:
+        """A page of enrollments, each with its organization's name, and the total."""
+        return await self.enrollments.page(organization_id, client_id, limit=limit, offset=offset)
 
-    async def one(
-        self, organization_id: int, organization: str, enrollment_id: str
-    ) -> EnrollmentOut:
+    async def one(self, organization_id: int, enrollment_id: str) -> Enrollment:
         enrollment = await self.enrollments.one(organization_id, enrollment_id)
         if enrollment is None:
             raise NotFound("Your organization has no enrollment with this id")
-        return enrollment_out(enrollment, organization)
+        return enrollment
 
     async def delete_enrollment(self, organization_id: int, enrollment_id: str) -> None:
         if not await self.enrollments.delete_enrollment(organization_id, enrollment_id):
@@ -264,10 +253,10 @@ def _reason(refused: Sequence[tuple[str, str]]) -> str:
     return "; ".join(f"{name}: {message}" for name, message in refused)
 
 
-def _rejected(report: UploadReport) -> Unprocessable:
+def _rejected(report: Upload) -> Unprocessable:
     listed = report.rejected[:MAX_ERRORS_LISTED]
     return Unprocessable(
         f"{len(report.rejected)} of {report.received} rows are not valid; nothing was stored "
         "(on_error=skip_row stores the valid ones)",
-        extra={"rejected": [rejected.model_dump() for rejected in listed]},
+        extra={"rejected": [asdict(rejected) for rejected in listed]},
     )

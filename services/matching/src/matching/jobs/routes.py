@@ -14,7 +14,8 @@ from matching.jobs.dependencies import Jobs
 from matching.jobs.models import Job
 from matching.jobs.results_csv import results_csv
 from matching.jobs.schemas import JobOut, NumberedResult
-from matching.jobs.service import JobService, report_of, stream_results
+from matching.jobs.service import JobService, stream_results
+from matching.matches.schemas import OutcomeReport
 
 Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/matching/jobs", tags=["jobs"])
@@ -44,7 +45,7 @@ def job_out(job: Job, jobs: JobService) -> JobOut:
         expires_at=jobs.expires_at(job),
         error=job.error,
         results=f"{job_url(job)}/results" if done_matches else None,
-        report=report_of(job),
+        report=None if job.report is None else OutcomeReport.model_validate(job.report),
     )
 
 

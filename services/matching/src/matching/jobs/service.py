@@ -3,10 +3,9 @@ time by a background worker, and kept for its owner until its retention ends."""
 
 import logging
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,12 +15,11 @@ from common.errors import Conflict, NotFound
 from common.schemas import field_error
 from matching.audit.service import AuditService, Tally
 from matching.config import Settings
+from matching.jobs.answers import answer_chunk, report_json
 from matching.jobs.models import Job, JobChunk, JobResult
 from matching.jobs.repository import JobRepository
 from matching.jobs.sealing import Sealer
-from matching.matches.reports import CohortOutcome, MatchedStay
-from matching.matches.schemas import OutcomeReport, PersonError
-from matching.matches.service import MatchingService, cohort_report, matching_service
+from matching.matches.service import matching_service
 from matching.probes.service import JobStepGuard, ProbeGuard
 
 logger = logging.getLogger(__name__)
@@ -149,49 +147,6 @@ async def stream_results(database: Database, job_id: uuid.UUID) -> AsyncIterator
             yield row
 
 
-def _member_json(member: CohortOutcome | PersonError) -> dict[str, Any]:
-    """What a report job keeps of one member until the report is made."""
-    if isinstance(member, PersonError):
-        return {"error": member.model_dump(mode="json")}
-    return {
-        "closed_on": member.closed_on.isoformat(),
-        "stays": [
-            [
-                stay.entry_date.isoformat(),
-                stay.exit_date.isoformat() if stay.exit_date else None,
-                stay.exit_destination,
-            ]
-            for stay in member.stays
-        ],
-    }
-
-
-def _member_of(stored: dict[str, Any]) -> CohortOutcome | PersonError:
-    if "error" in stored:
-        return PersonError.model_validate(stored["error"])
-    return CohortOutcome(
-        date.fromisoformat(stored["closed_on"]),
-        [
-            MatchedStay(
-                date.fromisoformat(entry), date.fromisoformat(left) if left else None, destination
-            )
-            for entry, left, destination in stored["stays"]
-        ],
-    )
-
-
-async def answer_chunk(
-    matching: MatchingService, job: Job, people: Sequence[object]
-) -> tuple[list[dict[str, Any]], Tally]:
-    """What a job keeps of each person of a chunk (their match result, or what the outcome
-    report needs of them) and the chunk's counts."""
-    if job.kind == "matches":
-        results, counts = await matching.results(people, owner_of(job))
-        return [result.model_dump(mode="json") for result in results], counts
-    members, counts = await matching.cohort_outcomes(people, owner_of(job))
-    return [_member_json(member) for member in members], counts
-
-
 def owner_of(job: Job) -> Principal:
     """The job's owner as they asked (the probe guard and the audit log count by them)."""
     return Principal(subject=job.owner, roles=frozenset(job.owner_roles.split(",")))
@@ -224,7 +179,7 @@ class JobRunner:
 
     async def _match(self, job: Job, chunk: JobChunk) -> None:
         people = self.sealer.open(job.id, chunk.number, chunk.sealed)
-        results, counts = await answer_chunk(self.matching, job, people)
+        results, counts = await answer_chunk(self.matching, job.kind, owner_of(job), people)
         await self.jobs.add_results(job.id, chunk.first_person, results)
         await self.jobs.delete_chunks(job.id, chunk.number)
         job.done += chunk.people
@@ -237,9 +192,8 @@ class JobRunner:
         """Done: the report of a report job (its per-person rows then deleted), and the audit
         row of the whole cohort, as one request of that size would have."""
         if job.kind == "outcome_report":
-            members = [_member_of(row.result) async for row in self.jobs.every_result(job.id)]
-            report = cohort_report(members, self.matching.rules)
-            job.report = report.model_dump(mode="json")
+            stored = [row.result async for row in self.jobs.every_result(job.id)]
+            job.report = report_json(stored, self.matching.rules)
             await self.jobs.delete_results(job.id)
         job.status, job.finished_at = "done", now()
         tally = Tally(
@@ -268,7 +222,3 @@ class JobRunner:
     async def delete_expired(self) -> int:
         retention = timedelta(seconds=self.settings.job_retention_seconds)
         return await self.jobs.delete_finished_before(now() - retention)
-
-
-def report_of(job: Job) -> OutcomeReport | None:
-    return OutcomeReport.model_validate(job.report) if job.report is not None else None

@@ -7,6 +7,7 @@ request runs as a job (matching/jobs/).
 """
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -22,6 +23,12 @@ from matching.jobs.schemas import JobOut
 from matching.json_lists import read_json_lists
 from matching.matches.cohorts import MEMBERS, PEOPLE, cohort_people, first_people
 from matching.matches.dependencies import Matching
+from matching.matches.responses import (
+    cohort_members,
+    cohort_report,
+    original_answer,
+    person_results,
+)
 from matching.matches.schemas import (
     MatchRequest,
     MatchResults,
@@ -54,9 +61,11 @@ COHORT_PROBLEMS: Responses = {
 }
 
 
-async def _json_response(model: BaseModel) -> Response:
-    """The answer rendered in a thread: a batch's JSON is CPU work the event loop need not do."""
-    return Response(await asyncio.to_thread(model.model_dump_json), media_type="application/json")
+async def _json_response(shape: Callable[[], BaseModel]) -> Response:
+    """The answer shaped and rendered in a thread: a batch's models and JSON are CPU work the
+    event loop need not do."""
+    body = await asyncio.to_thread(lambda: shape().model_dump_json())
+    return Response(body, media_type="application/json")
 
 
 @router.post(
@@ -78,8 +87,8 @@ async def match_people(
     first, everyone = await first_people(people, settings.max_people_per_request)
     if everyone is not None:
         return accepted(await jobs.submit("matches", caller, everyone), jobs)
-    results = await matching.matches(first, caller)
-    return await _json_response(MatchResults(results=results))
+    answers = await matching.matches(first, caller)
+    return await _json_response(lambda: MatchResults(results=person_results(answers)))
 
 
 @router.post(
@@ -96,8 +105,8 @@ async def return_user_info(
     body = await read_json_lists(request.stream(), {"last_name": limit, "ssn": limit})
     if len(body["last_name"]) != len(body["ssn"]):
         raise Unprocessable("last_name and ssn must be lists of the same length")
-    answer = await matching.return_user_info(body["last_name"], body["ssn"], caller)
-    return await _json_response(answer)
+    answers = await matching.return_user_info(body["last_name"], body["ssn"], caller)
+    return await _json_response(lambda: original_answer(answers))
 
 
 @router.post(
@@ -118,4 +127,5 @@ async def outcome_report(
     first, everyone = await first_people(members, settings.max_people_per_request)
     if everyone is not None:
         return accepted(await jobs.submit("outcome_report", caller, everyone), jobs)
-    return await _json_response(await matching.outcome_report(first, caller))
+    answers = await matching.outcome_report(first, caller)
+    return await _json_response(lambda: cohort_report(cohort_members(answers), matching.rules))

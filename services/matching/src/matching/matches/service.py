@@ -12,28 +12,15 @@ from common.auth import Principal
 from common.database import allow_bulk_statements
 from matching.audit.service import AuditService, Tally
 from matching.config import Settings
-from matching.destinations import DESTINATIONS
 from matching.identities import question_identity
 from matching.matches.comparison import Identity, swapped
-from matching.matches.disclosure import agreement, disclosed_probability, disclosed_weight
+from matching.matches.disclosure import disclosed_weight
 from matching.matches.fellegi_sunter import FellegiSunterModel
 from matching.matches.questions import Question, question
-from matching.matches.reports import CohortOutcome, MatchedStay, outcome_report
 from matching.matches.repository import BlockingQuestion, CandidateRepository, CandidateRow
-from matching.matches.schemas import (
-    CohortMember,
-    FieldMessage,
-    MatchOut,
-    OriginalMatch,
-    OutcomeReport,
-    PersonError,
-    PersonErrorAt,
-    PersonResult,
-    ReturnUserInfoResponse,
-)
+from matching.matches.schemas import CohortMember, PersonQuery
 from matching.matches.scoring import BlockingValues, Scored, Scorer
 from matching.probes.service import ProbeGuard, ProbeLimits, Refusal, utc_now
-from matching.schemas import DestinationOut
 from matching.ssn import SsnHasher, SsnHashes
 
 
@@ -51,6 +38,26 @@ class PersonMatches:
     partial: list[Found] = field(default_factory=list)
     refusal: Refusal | None = None
     """Set when the probe guard refused the question: then nothing was searched for it."""
+
+
+@dataclass(frozen=True)
+class Answers:
+    """What a batch asked and what was found: each person as asked, and their matches, in the
+    order asked; ``model`` weighed them."""
+
+    questions: list[Question]
+    found: list[PersonMatches]
+    model: FellegiSunterModel
+
+    def tally(self) -> Tally:
+        found = self.found
+        return Tally(
+            people=len(found),
+            matched=sum(bool(person.complete or person.partial) for person in found),
+            complete_matches=sum(len(person.complete) for person in found),
+            partial_matches=sum(len(person.partial) for person in found),
+            probes_refused=sum(person.refusal is not None for person in found),
+        )
 
 
 @dataclass(frozen=True)
@@ -87,63 +94,10 @@ def blocking_questions(identities: Sequence[Identity | None]) -> list[BlockingQu
     return questions
 
 
-def match_out(found: Found, model: FellegiSunterModel) -> MatchOut:
-    row = found.row
-    return MatchOut(
-        organization=row.organization,
-        client_id=row.client_id,
-        enrollment_id=row.enrollment_id,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        enroll_date=row.entry_date,
-        exit_date=row.exit_date,
-        income_at_entry=row.income_at_entry,
-        income_at_exit=row.income_at_exit,
-        exit_destination=DestinationOut.of(row.exit_destination),
-        match_weight=round(disclosed_weight(found.scored), 3),
-        probability=disclosed_probability(found.scored, model),
-        agreement=agreement(found.scored),
-    )
-
-
-def original_match(found: Found) -> OriginalMatch:
-    row = found.row
-    destination = DESTINATIONS.get(row.exit_destination) if row.exit_destination else None
-    return OriginalMatch(
-        first_name=row.first_name,
-        last_name=row.last_name,
-        enroll_date=row.entry_date,
-        exit_date=row.exit_date,
-        income_at_entry=None if row.income_at_entry is None else float(row.income_at_entry),
-        income_at_exit=None if row.income_at_exit is None else float(row.income_at_exit),
-        exit_destination=destination.label if destination else None,
-    )
-
-
 def stay_order(found: Found) -> tuple[str, date, str]:
     """Organization, then entry date, then enrollment id: one order whatever the rows' order."""
     row = found.row
     return (row.organization, row.entry_date, row.enrollment_id)
-
-
-def tally(matches: Sequence[PersonMatches]) -> Tally:
-    return Tally(
-        people=len(matches),
-        matched=sum(bool(person.complete or person.partial) for person in matches),
-        complete_matches=sum(len(person.complete) for person in matches),
-        partial_matches=sum(len(person.partial) for person in matches),
-        probes_refused=sum(person.refusal is not None for person in matches),
-    )
-
-
-@cache
-def refusal_error(refusal: Refusal) -> PersonError:
-    """One error per kind of refusal: a probe's thousands of refusals share it."""
-    return PersonError(
-        title="Too many variants of one person",
-        detail="Asked with more different identifiers than allowed; not searched for",
-        errors=[FieldMessage(field=name, message=message) for name, message in refusal.fields],
-    )
 
 
 class MatchingService:
@@ -212,113 +166,39 @@ class MatchingService:
             person.partial.sort(key=lambda found: -disclosed_weight(found.scored))  # as shown
         return matches
 
-    async def results(
-        self, people: Sequence[object], caller: Principal
-    ) -> tuple[list[PersonResult], Tally]:
-        """Each person's matches, or their own error, and the counts, without an audit row (a
+    async def answers(
+        self, people: Sequence[object], caller: Principal, asked: type[PersonQuery] = PersonQuery
+    ) -> Answers:
+        """Each person as asked (an ``asked`` each) and their matches, without an audit row (a
         job records one when it is done)."""
-        questions = await asyncio.to_thread(lambda: [question(raw) for raw in people])
-        found = await self.find(questions, caller)
-        model = self.scorer.model
-        return await asyncio.to_thread(person_results, questions, found, model), tally(found)
+        questions = await asyncio.to_thread(lambda: [question(raw, asked) for raw in people])
+        return Answers(questions, await self.find(questions, caller), self.scorer.model)
 
-    async def matches(self, people: Sequence[object], caller: Principal) -> list[PersonResult]:
-        """Each person's matches, or their own error; every other person is answered."""
-        results, counts = await self.results(people, caller)
-        await self.audit.record(caller, "matches", counts)
-        return results
+    async def matches(self, people: Sequence[object], caller: Principal) -> Answers:
+        """Each person's matches, or why they were not asked about; every other person is
+        answered."""
+        answers = await self.answers(people, caller)
+        await self.audit.record(caller, "matches", answers.tally())
+        return answers
 
     async def return_user_info(
         self, last_names: Sequence[object], ssns: Sequence[object], caller: Principal
-    ) -> ReturnUserInfoResponse:
-        """The original's question (last name and SSN of each person) in the original's shape:
-        every person's matches in one complete and one partial list, and the people that could
-        not be asked about."""
+    ) -> Answers:
+        """The original's question: the last name and SSN of each person."""
         pairs = zip(last_names, ssns, strict=True)
         people = [
             {key: value for key, value in (("last_name", last), ("ssn", ssn)) if value is not None}
             for last, ssn in pairs
         ]
-        questions = await asyncio.to_thread(lambda: [question(raw) for raw in people])
-        found = await self.find(questions, caller)
-        await self.audit.record(caller, "return_user_info", tally(found))
-        return ReturnUserInfoResponse(
-            complete_matches=[original_match(item) for p in found for item in p.complete],
-            partial_matches=[original_match(item) for p in found for item in p.partial],
-            person_errors=person_errors(questions, found),
-        )
+        answers = await self.answers(people, caller)
+        await self.audit.record(caller, "return_user_info", answers.tally())
+        return answers
 
-    async def cohort_outcomes(
-        self, cohort: Sequence[object], caller: Principal
-    ) -> tuple[list[CohortOutcome | PersonError], Tally]:
-        """Each member's outcome, or why they were not asked about, and the counts, without an
-        audit row (a job records one when it is done)."""
-        questions = await asyncio.to_thread(lambda: [question(raw, CohortMember) for raw in cohort])
-        found = await self.find(questions, caller)
-        members: list[CohortOutcome | PersonError] = []
-        for person, asked in zip(found, questions, strict=True):
-            error = person_error(asked, person)
-            if error is not None or not isinstance(asked.person, CohortMember):
-                assert error is not None  # a question without a person has its error
-                members.append(error)
-                continue
-            stays = [
-                MatchedStay(item.row.entry_date, item.row.exit_date, item.row.exit_destination)
-                for item in person.complete + person.partial
-            ]
-            members.append(CohortOutcome(asked.person.account_closed_on, stays))
-        return members, tally(found)
-
-    async def outcome_report(self, cohort: Sequence[object], caller: Principal) -> OutcomeReport:
-        """What became of a cohort; members that cannot be asked about count as not matched."""
-        members, counts = await self.cohort_outcomes(cohort, caller)
-        await self.audit.record(caller, "outcome_report", counts)
-        return cohort_report(members, self.rules)
-
-
-def cohort_report(
-    members: Sequence[CohortOutcome | PersonError], rules: MatchingRules
-) -> OutcomeReport:
-    """The report of a cohort whose members are outcomes or errors, in cohort order."""
-    outcomes = [member for member in members if isinstance(member, CohortOutcome)]
-    errors = [
-        PersonErrorAt(index=index, error=member)
-        for index, member in enumerate(members)
-        if isinstance(member, PersonError)
-    ]
-    return outcome_report(outcomes, rules.report_min_count, errors, rounding=rules.report_rounding)
-
-
-def person_error(asked: Question, person: PersonMatches) -> PersonError | None:
-    """Why a person was not answered: not a person that can be asked about, or refused."""
-    if asked.error is not None:
-        return asked.error
-    return None if person.refusal is None else refusal_error(person.refusal)
-
-
-def person_errors(
-    questions: Sequence[Question], found: Sequence[PersonMatches]
-) -> list[PersonErrorAt]:
-    errors = (person_error(asked, person) for asked, person in zip(questions, found, strict=True))
-    return [
-        PersonErrorAt(index=index, error=error)
-        for index, error in enumerate(errors)
-        if error is not None
-    ]
-
-
-def person_results(
-    questions: Sequence[Question], found: Sequence[PersonMatches], model: FellegiSunterModel
-) -> list[PersonResult]:
-    return [
-        PersonResult(
-            complete_matches=[match_out(item, model) for item in person.complete],
-            partial_matches=[match_out(item, model) for item in person.partial],
-            warnings=asked.warnings,
-            error=person_error(asked, person),
-        )
-        for asked, person in zip(questions, found, strict=True)
-    ]
+    async def outcome_report(self, cohort: Sequence[object], caller: Principal) -> Answers:
+        """The cohort's members (account closure dates) and their matches, for its report."""
+        answers = await self.answers(cohort, caller, CohortMember)
+        await self.audit.record(caller, "outcome_report", answers.tally())
+        return answers
 
 
 @cache
