@@ -64,12 +64,14 @@ class Enrollment(Table, table=True):
             "num_nonnulls(first_key, last_key, dob, ssn_last4_hash) >= 2",
             name="enrollments_two_identifiers",
         ),
-        # One index per blocking key (matches/scoring.py): any one finds a candidate.
-        Index("ix_enrollments_names", "last_code", "first_code"),
-        Index("ix_enrollments_dob_ssn4", "dob", "ssn_last4_hash"),
-        Index("ix_enrollments_dob_last", "dob", "last_code"),
-        Index("ix_enrollments_dob_first", "dob", "first_code"),
-        Index("ix_enrollments_ssn4_last", "ssn_last4_hash", "last_code"),
+        # One index per blocking key (matches/scoring.py): any one finds a candidate. Then the
+        # entry date and id: a key's most recent stays are its index's last entries, read
+        # backwards and stopped at the search's limit (matches/repository.py).
+        Index("ix_enrollments_names", "last_code", "first_code", "entry_date", "id"),
+        Index("ix_enrollments_dob_ssn4", "dob", "ssn_last4_hash", "entry_date", "id"),
+        Index("ix_enrollments_dob_last", "dob", "last_code", "entry_date", "id"),
+        Index("ix_enrollments_dob_first", "dob", "first_code", "entry_date", "id"),
+        Index("ix_enrollments_ssn4_last", "ssn_last4_hash", "last_code", "entry_date", "id"),
         Index("ix_enrollments_client", "organization_id", "client_id"),
     )
 

@@ -45,24 +45,34 @@ class CandidateRow(Protocol):
 
 
 MAX_CANDIDATES_PER_KEY = 1000
-"""A bound on one key's candidates (a very common name): the other keys still find the person."""
+"""A bound on one key's candidates (a very common name), its most recent stays: the other keys
+still find the person."""
 
 # One branch per blocking key of matches/scoring.py (record_blocking_keys), each an index scan
 # of the enrollments/models.py index of the same name per question: LATERAL with LIMIT keeps
-# PostgreSQL from sorting or hashing the whole table for thousands of questions. The last name
-# alone only for questions that give nothing else.
+# PostgreSQL from sorting or hashing the whole table for thousands of questions. A key's most
+# recent stays first, in the order of its index after the key (entry date, id): only that index
+# gives it, read backwards and stopped at the limit, and any other plan must read and sort every
+# row of the key. Without the order, once one key was shared by most rows PostgreSQL guessed
+# every key it cannot see at half the table and planned a sequential scan (or the primary key
+# with a filter) that the limit would stop early: for a rare key it read the whole table. The
+# last name alone only for questions that give nothing else.
+_RECENT_FIRST = "e.entry_date DESC, e.id DESC"
 _BRANCHES = (
-    "e.last_code = q.last_code AND e.first_code = q.first_code",
-    "e.dob = q.dob AND e.ssn_last4_hash = q.last4",
-    "e.dob = q.dob AND e.last_code = q.last_code",
-    "e.dob = q.dob AND e.first_code = q.first_code",
-    "e.ssn_last4_hash = q.last4 AND e.last_code = q.last_code",
-    "e.last_code = q.last_code AND q.first_code IS NULL AND q.dob IS NULL AND q.last4 IS NULL",
+    ("e.last_code = q.last_code AND e.first_code = q.first_code", _RECENT_FIRST),
+    ("e.dob = q.dob AND e.ssn_last4_hash = q.last4", _RECENT_FIRST),
+    ("e.dob = q.dob AND e.last_code = q.last_code", _RECENT_FIRST),
+    ("e.dob = q.dob AND e.first_code = q.first_code", _RECENT_FIRST),
+    ("e.ssn_last4_hash = q.last4 AND e.last_code = q.last_code", _RECENT_FIRST),
+    (
+        "e.last_code = q.last_code AND q.first_code IS NULL AND q.dob IS NULL AND q.last4 IS NULL",
+        f"e.first_code DESC, {_RECENT_FIRST}",
+    ),
 )
 _PAIRS = "\n        UNION ".join(
     "SELECT q.number, found.id FROM q CROSS JOIN LATERAL "  # noqa: S608 (constants only)
-    f"(SELECT e.id FROM enrollments e WHERE {condition} LIMIT :per_key) AS found"
-    for condition in _BRANCHES
+    f"(SELECT e.id FROM enrollments e WHERE {condition} ORDER BY {order} LIMIT :per_key) AS found"
+    for condition, order in _BRANCHES
 )
 _CANDIDATES_SQL = text(
     f"""
