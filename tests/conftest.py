@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from gateway.stack import Stack, find_nginx, free_port, running_stack, service_ports
+from common.testing.processes import free_port
+from gateway.stack import Stack, find_nginx, running_stack, service_ports
 
 
 def installed(program: str | None, package: str) -> str:

@@ -28,7 +28,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
-from gateway.stack import Stack, free_port
+from common.testing.processes import free_port
+from gateway.stack import Stack
 from tests.conftest import stack_in
 from tests.test_e2e_occupancy import bucket_object, sse_events
 

@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwk, jwt
 from jose.backends.base import Key
 
-from common.auth import ALGORITHM, public_jwk
+from common.auth import ALGORITHM, TokenVerifier, public_jwk
+from common.errors import Unauthorized
 
 TEST_ISSUER = "http://testserver/auth"
 TEST_AUDIENCE = "platform"
@@ -109,3 +110,12 @@ class TokenFactory:
             "AUTH_ISSUER": self.issuer,
             "AUTH_AUDIENCE": self.audience,
         }
+
+
+async def refused(verifier: TokenVerifier, token: str) -> bool:
+    """Whether ``verifier`` refuses ``token`` (Unauthorized: a 401)."""
+    try:
+        await verifier.verify(token)
+    except Unauthorized:
+        return True
+    return False
