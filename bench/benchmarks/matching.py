@@ -68,11 +68,7 @@ class SplinkFigures:
 def run(ctx: Context) -> Section:
     data = _dataset()
     tokens = TokenFactory()
-    env = {
-        "AUTH_PUBLIC_KEY": tokens.keys.public_pem,
-        "AUTH_ISSUER": tokens.issuer,
-        "AUTH_AUDIENCE": tokens.audience,
-    }
+    env = tokens.service_env()
     with ctx.service("matching", env=env) as matching, ctx.load_generator():
         figures = asyncio.run(_measure(matching.base_url, tokens, data))
     with ctx.load_generator():
@@ -108,21 +104,28 @@ def _dataset() -> SyntheticData:
     return data
 
 
+async def organization_of(
+    http: httpx.AsyncClient, admin: dict[str, str], provider: str, prefix: str
+) -> None:
+    """A new organization (``prefix`` and a unique number) with ``provider`` its member."""
+    created = await http.post(
+        "/matching/organizations", json={"name": f"{prefix}-{time.time_ns()}"}, headers=admin
+    )
+    created.raise_for_status()
+    member = await http.post(
+        f"/matching/organizations/{created.json()['id']}/members",
+        json={"subject": provider},
+        headers=admin,
+    )
+    member.raise_for_status()
+
+
 async def _measure(base_url: str, tokens: TokenFactory, data: SyntheticData) -> Figures:
     admin = tokens.auth("bench-admin", ["admin"])
     provider = tokens.auth("bench-provider", ["provider"])
     utility = tokens.auth("bench-utility", ["utility"])
     async with httpx.AsyncClient(base_url=base_url, timeout=600) as http:
-        created = await http.post(
-            "/matching/organizations", json={"name": f"bench-{time.time_ns()}"}, headers=admin
-        )
-        created.raise_for_status()
-        member = await http.post(
-            f"/matching/organizations/{created.json()['id']}/members",
-            json={"subject": "bench-provider"},
-            headers=admin,
-        )
-        member.raise_for_status()
+        await organization_of(http, admin, "bench-provider", "bench")
         started = time.perf_counter()
         for start in range(0, len(data.enrollments), UPLOAD_ROWS):
             rows = data.enrollments[start : start + UPLOAD_ROWS]

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import signal
 import subprocess
 import sys
 import textwrap
@@ -81,6 +82,36 @@ def test_a_blocked_stdout_does_not_block_the_caller_and_nothing_is_lost_at_exit(
     assert lines[-1]["service"] == "probe"
     seconds = float(finished.stderr.split()[2])
     assert seconds < 5  # the writes wait on stdout; the logging calls did not
+
+
+def test_a_process_ended_by_its_signal_after_its_app_stopped_loses_no_line(
+    tmp_path: Path,
+) -> None:
+    """What uvicorn does at SIGTERM: the app's lifespan ends (``write_logs_directly``), uvicorn
+    logs its last lines, then raises SIGTERM again with the default action, so no ``atexit``."""
+    script = tmp_path / "stopped.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import logging, os, signal
+            from common.logging import configure_logging, write_logs_directly
+
+            configure_logging("INFO", default_service="probe")
+            for number in range(2000):
+                logging.getLogger("probe").info("line %d", number)
+            write_logs_directly()
+            logging.getLogger("uvicorn.error").info("Finished server process")
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            """
+        )
+    )
+    finished = subprocess.run(  # noqa: S603 (our own interpreter and script)
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert finished.returncode == -signal.SIGTERM
+    lines = [json.loads(line)["msg"] for line in finished.stdout.splitlines()]
+    assert lines == [f"line {number}" for number in range(2000)] + ["Finished server process"]
 
 
 def test_the_request_fields_are_taken_on_the_callers_thread(

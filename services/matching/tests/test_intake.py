@@ -146,4 +146,16 @@ async def test_a_record_without_a_last_name_is_found(api: MatchingApi, shelter: 
     ]
     match = (result["complete_matches"] + result["partial_matches"])[0]
     assert match["last_name"] is None
-    assert match["agreement"]["last_name"] is None
+    assert match["agreement"]["last_name"] == {"level": "missing", "weight": 0.0}
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name", "dob", "ssn"])
+async def test_a_field_the_question_lacks_is_explained_as_missing(
+    api: MatchingApi, shelter: int, field: str
+) -> None:
+    await api.upload([enrollment(1)])
+    [result] = await api.match({key: value for key, value in MARIA.items() if key != field})
+    [match] = result["complete_matches"] + result["partial_matches"]
+    assert match["agreement"][field] == {"level": "missing", "weight": 0.0}
+    others = [name for name in ("first_name", "last_name", "dob", "ssn") if name != field]
+    assert all(match["agreement"][name]["level"] != "missing" for name in others)

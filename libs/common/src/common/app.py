@@ -16,7 +16,7 @@ from common.auth import KeySource, RemoteJWKS, StaticKeys, TokenVerifier
 from common.database import Database, resolve_database_url
 from common.docs import install_docs
 from common.errors import ServiceUnavailable
-from common.logging import configure_logging
+from common.logging import configure_logging, write_logs_directly
 from common.metrics import exposition, worker_exited
 from common.middleware import HttpMetrics, RequestContextMiddleware
 from common.problems import ConstraintProblems, install_problem_handlers, use_problem_documents
@@ -149,6 +149,7 @@ def create_service_app(
             await app.state.http.aclose()
             await app.state.db.dispose()
             worker_exited()
+            write_logs_directly()
 
     app = FastAPI(
         title=name,

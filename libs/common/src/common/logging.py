@@ -2,7 +2,8 @@
 
 A record is written by a thread of its own (a queue and ``QueueListener``), never on the event
 loop: the caller's thread only takes the request's fields and the message text; the line is
-formatted and written by the writer, which drains the queue at exit.
+formatted and written by the writer, which drains the queue at exit, or when an app stops
+(``write_logs_directly``).
 """
 
 import atexit
@@ -92,27 +93,54 @@ class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 
 _queue: "queue.Queue[logging.LogRecord]" = queue.Queue()
+_to_writer = _ToWriter(_queue)
+_writer: _StdoutHandler | None = None
+_listener: logging.handlers.QueueListener | None = None
+"""The writer thread, while records go through the queue."""
 
 
 def configure_logging(level: str = "INFO", default_service: str = "platform") -> None:
     """Send every logger's records to stdout as JSON lines, written by a thread of their own; a
-    second call changes only the level."""
+    second call changes only the level (and queues again after ``write_logs_directly``)."""
+    global _writer
     root = logging.getLogger()
     root.setLevel(level.upper())
-    if any(isinstance(handler, _ToWriter) for handler in root.handlers):
+    if _writer is None:
+        _writer = _StdoutHandler()
+        _writer.setFormatter(JsonFormatter(default_service))
+        atexit.register(write_logs_directly)  # writes what is queued, then ends the thread
+        for name in ("uvicorn", "uvicorn.error"):
+            logging.getLogger(name).handlers[:] = []
+            logging.getLogger(name).propagate = True
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per call is noise
+        # uvicorn's own access line would duplicate ours, without the request id.
+        logging.getLogger("uvicorn.access").disabled = True
+    _queue_records(root, _writer)
+
+
+def _queue_records(root: logging.Logger, writer: _StdoutHandler) -> None:
+    global _listener
+    if _listener is not None:
         return
-    writer = _StdoutHandler()
-    writer.setFormatter(JsonFormatter(default_service))
-    listener = logging.handlers.QueueListener(_queue, writer)
-    listener.start()
-    atexit.register(listener.stop)  # writes what is queued, then ends the thread
-    root.addHandler(_ToWriter(_queue))
-    for name in ("uvicorn", "uvicorn.error"):
-        logging.getLogger(name).handlers[:] = []
-        logging.getLogger(name).propagate = True
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per outgoing call is noise
-    # uvicorn's own access line would duplicate ours, without the request id.
-    logging.getLogger("uvicorn.access").disabled = True
+    _listener = logging.handlers.QueueListener(_queue, writer)
+    _listener.start()
+    root.removeHandler(writer)
+    root.addHandler(_to_writer)
+
+
+def write_logs_directly() -> None:
+    """Write what is queued, end the writer thread, and from now on write each record on the
+    thread that logs it. An app's lifespan calls it as it stops: uvicorn logs its last lines
+    after that and then raises the SIGTERM it caught again, which ends the process without
+    running ``atexit``, so anything still queued then would be lost."""
+    global _listener
+    if _listener is None or _writer is None:
+        return
+    _listener.stop()
+    _listener = None
+    root = logging.getLogger()
+    root.removeHandler(_to_writer)
+    root.addHandler(_writer)
 
 
 def flush_logs() -> None:

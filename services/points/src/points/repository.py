@@ -16,12 +16,14 @@ from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.database import core_execute
+from common.pagination import paginate
 from points.models import (
     Account,
     IdempotencyKey,
     LedgerTransaction,
     Payer,
     Spend,
+    SpendPart,
 )
 
 _LOTS = (
@@ -84,6 +86,13 @@ class TransactionRow:
     created_at: datetime
 
 
+def transaction_row(transaction: LedgerTransaction, payer: str) -> TransactionRow:
+    assert transaction.id is not None
+    return TransactionRow(
+        transaction.id, payer, transaction.points, transaction.timestamp, transaction.created_at
+    )
+
+
 @dataclass(frozen=True)
 class Lot:
     """A credit with points left, as a spend sees it."""
@@ -117,6 +126,11 @@ class SpendRow:
     points: int
     created_at: datetime
     breakdown: list[tuple[str, int]]
+
+
+def spend_row(spend: Spend, payers: list[str], taken: list[int]) -> SpendRow:
+    assert spend.id is not None
+    return SpendRow(spend.id, spend.points, spend.created_at, list(zip(payers, taken, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -244,45 +258,38 @@ class LedgerRepository:
         self, account_id: str, *, limit: int, offset: int
     ) -> tuple[list[TransactionRow], int]:
         """One page of transactions, newest timestamp first, and how many there are in all."""
-        rows = await self._sql(
-            text(
-                "SELECT t.id, p.name AS payer, t.points, t.timestamp, t.created_at "
-                "FROM transactions t JOIN payers p ON p.id = t.payer_id "
-                "WHERE t.account_id = :account_id ORDER BY t.timestamp DESC, t.id DESC "
-                "LIMIT :limit OFFSET :offset"
-            ).bindparams(account_id=account_id, limit=limit, offset=offset)
+        # The payer's name in a subquery, not a join: the count leaves it out and so counts the
+        # account's transactions alone.
+        payer = select(Payer.name).where(col(Payer.id) == col(LedgerTransaction.payer_id))
+        statement = (
+            select(LedgerTransaction, payer.scalar_subquery())
+            .where(col(LedgerTransaction.account_id) == account_id)
+            .order_by(col(LedgerTransaction.timestamp).desc(), col(LedgerTransaction.id).desc())
         )
-        items = [TransactionRow(**row._mapping) for row in rows.all()]
-        return items, await self._count(LedgerTransaction, account_id)
+        rows, total = await paginate(self.session, statement, limit=limit, offset=offset)
+        return [transaction_row(transaction, name) for transaction, name in rows], total
 
     async def spends_page(
         self, account_id: str, *, limit: int, offset: int
     ) -> tuple[list[SpendRow], int]:
         """One page of spends, newest first, each with its parts in spending order."""
-        rows = await self._sql(
-            text(
-                "SELECT s.id, s.points, s.created_at, "
-                "array_agg(p.name ORDER BY sp.position) AS payers, "
-                "array_agg(sp.points ORDER BY sp.position) AS taken "
-                "FROM (SELECT * FROM spends WHERE account_id = :account_id "
-                "      ORDER BY id DESC LIMIT :limit OFFSET :offset) s "
-                "JOIN spend_parts sp ON sp.spend_id = s.id JOIN payers p ON p.id = sp.payer_id "
-                "GROUP BY s.id, s.points, s.created_at ORDER BY s.id DESC"
-            ).bindparams(account_id=account_id, limit=limit, offset=offset)
+        # Each spend's parts as two arrays in subqueries: the count leaves them out.
+        of_spend = col(SpendPart.spend_id) == col(Spend.id)
+        in_order = col(SpendPart.position)
+        payers = (
+            select(Payer.name)
+            .join(SpendPart, col(SpendPart.payer_id) == col(Payer.id))
+            .where(of_spend)
+            .order_by(in_order)
         )
-        items = [
-            SpendRow(
-                row.id, row.points, row.created_at, list(zip(row.payers, row.taken, strict=True))
-            )
-            for row in rows.all()
-        ]
-        return items, await self._count(Spend, account_id)
-
-    async def _count(self, table: type[LedgerTransaction] | type[Spend], account_id: str) -> int:
-        total = await self.session.exec(
-            select(func.count()).select_from(table).where(col(table.account_id) == account_id)
+        taken = select(SpendPart.points).where(of_spend).order_by(in_order)
+        statement = (
+            select(Spend, func.array(payers.scalar_subquery()), func.array(taken.scalar_subquery()))
+            .where(col(Spend.account_id) == account_id)
+            .order_by(col(Spend.id).desc())
         )
-        return int(total.one())
+        rows, total = await paginate(self.session, statement, limit=limit, offset=offset)
+        return [spend_row(spend, names, points) for spend, names, points in rows], total
 
     async def delete_account(self, account_id: str) -> None:
         """Delete the account; its payers, transactions, spends and keys go with it."""

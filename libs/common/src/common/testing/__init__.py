@@ -101,3 +101,11 @@ class TokenFactory:
     ) -> dict[str, str]:
         """An ``Authorization`` header for a caller with these roles."""
         return {"Authorization": f"Bearer {self.token(subject, roles, **kw)}"}
+
+    def service_env(self) -> dict[str, str]:
+        """The environment a service process needs to trust these tokens."""
+        return {
+            "AUTH_PUBLIC_KEY": self.keys.public_pem,
+            "AUTH_ISSUER": self.issuer,
+            "AUTH_AUDIENCE": self.audience,
+        }

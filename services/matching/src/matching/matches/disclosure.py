@@ -14,6 +14,8 @@ from matching.matches.schemas import Agreement, FieldAgreement
 from matching.matches.scoring import Scored
 
 NOT_EXACT = "not_exact"
+MISSING = FieldAgreement(level="missing", weight=0.0)
+"""Either side lacks the field: no evidence for or against."""
 IDENTIFIER_EXACT_LEVELS = {"dob": {0}, "ssn": {0, 2}}
 """The levels of the identifiers that are exact agreement with the question's own value."""
 
@@ -25,10 +27,10 @@ def _shown(name: str, level: int | None) -> bool:
 
 def agreement(scored: Scored) -> Agreement:
     """Each field's level as disclosed: names as compared, identifiers exact or not."""
-    parts: dict[str, FieldAgreement | None] = {}
+    parts: dict[str, FieldAgreement] = {}
     for name, level, weight in zip(FIELDS, scored.levels, scored.field_weights, strict=True):
         if level is None or weight is None:
-            parts[name] = None
+            parts[name] = MISSING
         elif _shown(name, level):
             parts[name] = FieldAgreement(level=FIELD_LEVELS[name][level], weight=round(weight, 3))
         else:

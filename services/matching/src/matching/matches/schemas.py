@@ -63,20 +63,22 @@ class PersonErrorAt(BaseModel):
 class FieldAgreement(BaseModel):
     level: str = Field(
         description="The level reached: a name's (exact, compound, close, similar, different); "
-        "a date of birth or SSN only exact (full or last4 for an SSN) or not_exact"
+        "a date of birth or SSN only exact (full or last4 for an SSN) or not_exact; missing "
+        "when either side lacks the field"
     )
     weight: float | None = Field(
-        description="log2(m/u) of that level: the evidence in bits; null for not_exact"
+        description="log2(m/u) of that level: the evidence in bits; 0 for missing (no "
+        "evidence either way); null for not_exact"
     )
 
 
 class Agreement(BaseModel):
-    """Each field's agreement; null when either side lacks the field."""
+    """Each field's agreement, ``missing`` when either side lacks the field."""
 
-    first_name: FieldAgreement | None
-    last_name: FieldAgreement | None
-    dob: FieldAgreement | None
-    ssn: FieldAgreement | None
+    first_name: FieldAgreement
+    last_name: FieldAgreement
+    dob: FieldAgreement
+    ssn: FieldAgreement
     names_swapped: bool = Field(description="First and last name agree crosswise")
 
 
