@@ -106,18 +106,21 @@ def _dataset() -> SyntheticData:
 
 async def organization_of(
     http: httpx.AsyncClient, admin: dict[str, str], provider: str, prefix: str
-) -> None:
-    """A new organization (``prefix`` and a unique number) with ``provider`` its member."""
+) -> int:
+    """The id of a new organization (``prefix`` and a unique number) with ``provider`` its
+    member."""
     created = await http.post(
         "/matching/organizations", json={"name": f"{prefix}-{time.time_ns()}"}, headers=admin
     )
     created.raise_for_status()
+    organization_id: int = created.json()["id"]
     member = await http.post(
-        f"/matching/organizations/{created.json()['id']}/members",
+        f"/matching/organizations/{organization_id}/members",
         json={"subject": provider},
         headers=admin,
     )
     member.raise_for_status()
+    return organization_id
 
 
 async def _measure(base_url: str, tokens: TokenFactory, data: SyntheticData) -> Figures:

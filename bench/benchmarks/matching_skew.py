@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench.benchmarks.matching import organization_of
 from bench.context import Context
 from bench.report import Section, Table
 from common.testing import TokenFactory
@@ -96,17 +97,7 @@ async def _measure(base_url: str, database_url: str, tokens: TokenFactory) -> Fi
     provider = tokens.auth("bench-skew-provider", ["provider"])
     data = Generator(SEED).dataset(clients=ENROLLMENTS, cohort=BATCH)
     async with httpx.AsyncClient(base_url=base_url, timeout=600) as http:
-        created = await http.post(
-            "/matching/organizations", json={"name": f"bench-skew-{time.time_ns()}"}, headers=admin
-        )
-        created.raise_for_status()
-        organization_id = created.json()["id"]
-        member = await http.post(
-            f"/matching/organizations/{organization_id}/members",
-            json={"subject": "bench-skew-provider"},
-            headers=admin,
-        )
-        member.raise_for_status()
+        organization_id = await organization_of(http, admin, "bench-skew-provider", "bench-skew")
         first = data.enrollments[0]
         rows = [
             # Maria's stay older than every skewed one: her name's keys, capped at their most
@@ -153,11 +144,7 @@ async def _measure(base_url: str, database_url: str, tokens: TokenFactory) -> Fi
 
 def run(ctx: Context) -> Section:
     tokens = TokenFactory()
-    env = {
-        "AUTH_PUBLIC_KEY": tokens.keys.public_pem,
-        "AUTH_ISSUER": tokens.issuer,
-        "AUTH_AUDIENCE": tokens.audience,
-    }
+    env = tokens.service_env()
     with ctx.service("matching", env=env) as matching, ctx.load_generator():
         figures = asyncio.run(_measure(matching.base_url, ctx.database_url, tokens))
     skewed, reference = figures.batches
