@@ -2,17 +2,14 @@
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -21,6 +18,7 @@ from common.database import async_url
 from common.embedded import start_embedded_postgres
 from common.migrations import upgrade
 from common.settings import CommonSettings
+from common.testing.processes import free_port, wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[1]
 LOOPBACK = "127.0.0.1"
@@ -77,14 +75,6 @@ def migrate(service: str, database_url: str) -> None:
     upgrade(ROOT / "services" / service, database_url)
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @dataclass(frozen=True)
 class RunningService:
     name: str
@@ -126,24 +116,10 @@ def run_service(
             command, cwd=ROOT, env={**os.environ, **env}, stdout=output, stderr=subprocess.STDOUT
         )
         try:
-            wait_ready(process, f"{base_url}/{name}/readyz", ready_timeout, log)
+            wait_until_answering(f"{base_url}/{name}/readyz", process, ready_timeout, log=log)
             yield RunningService(name, base_url, log, process.pid)
         finally:
             stop(process)
-
-
-def wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float, log: Path) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the service exited with {process.returncode}; see {log}")
-        try:
-            if httpx.get(url, timeout=1.0, trust_env=False).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} was not ready after {timeout:.0f} s; see {log}")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

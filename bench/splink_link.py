@@ -43,10 +43,10 @@ EM_RUNS = 2
 
 
 def _question(condition: str) -> str:
-    """``condition`` about a question ``{q}`` and a record ``{e}``, whichever side each is on."""
+    """``condition`` about a question ``{q}``, whichever side it is on."""
     return (
-        f"((l.side = 'question' AND {condition.format(q='l', e='r')}) OR "
-        f"(r.side = 'question' AND {condition.format(q='r', e='l')}))"
+        f"((l.side = 'question' AND {condition.format(q='l')}) OR "
+        f"(r.side = 'question' AND {condition.format(q='r')}))"
     )
 
 
@@ -58,11 +58,14 @@ BLOCKING_RULES: list[BlockingRuleCreator] = [
     block_on("dob", "last_code"),
     block_on("dob", "first_code"),
     block_on("ssn_last4", "last_code"),
-    # the same keys of the question with its names swapped (question_blocking_keys)
+    block_on("ssn_last4", "first_code"),
+    # the same keys of the question with its names swapped (question_blocking_keys): a key and
+    # its mirror, so whichever side the question is on
     CustomRule("l.last_code = r.first_code AND l.first_code = r.last_code"),
     CustomRule("l.dob = r.dob AND l.last_code = r.first_code"),
     CustomRule("l.dob = r.dob AND l.first_code = r.last_code"),
-    CustomRule("l.ssn_last4 = r.ssn_last4 AND " + _question("{e}.last_code = {q}.first_code")),
+    CustomRule("l.ssn_last4 = r.ssn_last4 AND l.last_code = r.first_code"),
+    CustomRule("l.ssn_last4 = r.ssn_last4 AND l.first_code = r.last_code"),
     # the last name alone, only for a question that gives nothing else
     CustomRule(
         "l.last_code = r.last_code AND "

@@ -39,6 +39,7 @@ import httpx
 
 from common.logging import configure_logging
 from common.settings import CommonSettings
+from common.testing.processes import free_port
 from gateway.devserver import GATEWAY_DIR, ROOT, prepare_environment
 
 TEMPLATE = GATEWAY_DIR / "nginx.conf.template"
@@ -170,14 +171,6 @@ def nginx_command(config: Path, *args: str) -> list[str]:
     if nginx is None:
         raise StackError("nginx is not installed (Debian: apt-get install nginx)")
     return [nginx, "-p", str(config.parent), "-c", str(config), "-e", "stderr", *args]
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def check_ports_free(ports: Mapping[str, int]) -> None:

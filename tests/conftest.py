@@ -1,15 +1,17 @@
 """Cross-service fixtures: the stack (every service behind the real nginx) for end-to-end tests."""
 
+import contextlib
 import json
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gateway.stack import Stack, find_nginx, free_port, running_stack, service_ports
+from common.testing.processes import free_port
+from gateway.stack import Stack, find_nginx, running_stack, service_ports
 
 
 def installed(program: str | None, package: str) -> str:
@@ -29,12 +31,12 @@ def kubectl() -> str:
     return installed(shutil.which("kubectl"), "kubernetes-client")
 
 
-@pytest.fixture(scope="session")
-def stack(
-    nginx: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+@contextlib.contextmanager
+def stack_in(
+    folder: Path, database_url: str, replicas: Mapping[str, int] | None = None
 ) -> Iterator[Stack]:
-    """Every service in its own uvicorn behind nginx, on free ports, with the session database."""
-    folder = tmp_path_factory.mktemp("stack")
+    """Every service in its own uvicorn (``replicas`` of some) behind nginx, on free ports, on
+    ``database_url``, with its data and logs in ``folder``."""
     (folder / "logs").mkdir()
     with running_stack(
         port=free_port(),
@@ -42,7 +44,17 @@ def stack(
         data_dir=folder / "data",
         ports={name: free_port() for name in service_ports()},
         log_dir=folder / "logs",
+        replicas=replicas,
     ) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def stack(
+    nginx: str, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """Every service in its own uvicorn behind nginx, on free ports, with the session database."""
+    with stack_in(tmp_path_factory.mktemp("stack"), database_url) as running:
         yield running
 
 

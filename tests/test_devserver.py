@@ -3,39 +3,18 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from common.testing.processes import free_port, wait_until_answering
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = [s["name"] for s in json.loads((ROOT / "gateway/services.json").read_text())["services"]]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], within_seconds: float = 60) -> None:
-    deadline = time.monotonic() + within_seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the dev server exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {within_seconds}s")
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +35,7 @@ def dev_server(module_database_url: str, tmp_path_factory: pytest.TempPathFactor
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(f"{base}/points/healthz", process)
+        wait_until_answering(f"{base}/points/healthz", process)
         yield base
     finally:
         process.send_signal(signal.SIGINT)

@@ -22,8 +22,9 @@ import httpx
 import pytest
 
 from common.settings import CommonSettings
+from common.testing.processes import free_port
 from gateway.devserver import routing_table
-from gateway.stack import Stack, free_port, gateway_values, service_ports, write_nginx_config
+from gateway.stack import Stack, gateway_values, service_ports, write_nginx_config
 
 pytestmark = pytest.mark.usefixtures("nginx")
 

@@ -21,7 +21,8 @@ import httpx
 import pytest
 
 from common.embedded import start_embedded_postgres
-from gateway.stack import Stack, free_port, running_stack, service_ports
+from gateway.stack import Stack, service_ports
+from tests.conftest import stack_in
 
 pytestmark = pytest.mark.e2e
 
@@ -96,15 +97,7 @@ def postgres() -> Iterator[EmbeddedPostgres]:
 @pytest.fixture(scope="module")
 def own_stack(nginx: str, postgres: EmbeddedPostgres) -> Iterator[Stack]:
     """The whole stack on the test's own PostgreSQL, logs kept beside its data."""
-    folder = postgres.pgdata.parent
-    (folder / "logs").mkdir()
-    with running_stack(
-        port=free_port(),
-        database_url=postgres.url,
-        data_dir=folder / "data",
-        ports={name: free_port() for name in SERVICES},
-        log_dir=folder / "logs",
-    ) as running:
+    with stack_in(postgres.pgdata.parent, postgres.url) as running:
         yield running
 
 

@@ -16,20 +16,22 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
-import boto3
 import httpx
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
-from gateway.stack import Stack, free_port, running_stack, service_ports
+from common.testing.processes import free_port
+from gateway.stack import Stack
+from tests.conftest import stack_in
+from tests.test_e2e_occupancy import bucket_object, sse_events
 
 pytestmark = pytest.mark.e2e
 
@@ -44,15 +46,7 @@ def replicas(
 ) -> Iterator[Stack]:
     """The stack with two replicas of each service in REPLICATED, one worker each."""
     folder = tmp_path_factory.mktemp("replicas")
-    (folder / "logs").mkdir()
-    with running_stack(
-        port=free_port(),
-        database_url=database_url,
-        data_dir=folder / "data",
-        ports={name: free_port() for name in service_ports()},
-        log_dir=folder / "logs",
-        replicas=dict.fromkeys(REPLICATED, 2),
-    ) as stack:
+    with stack_in(folder, database_url, replicas=dict.fromkeys(REPLICATED, 2)) as stack:
         yield stack
 
 
@@ -177,20 +171,6 @@ def test_one_slot_booked_through_both_replicas_lands_once(
     assert all(now > then for now, then in zip(after, before, strict=True)), (before, after)
 
 
-async def sse_events(response: httpx.Response) -> AsyncIterator[dict[str, str]]:
-    """The events of an open stream as dicts of their fields (comments skipped)."""
-    fields: dict[str, str] = {}
-    async for line in response.aiter_lines():
-        if line.startswith(":"):
-            continue
-        if line:
-            name, _, value = line.partition(":")
-            fields[name] = value.removeprefix(" ")
-        elif fields:
-            yield fields
-            fields = {}
-
-
 @pytest.fixture(scope="module")
 def staff(http: httpx.Client, admin: dict[str, str]) -> dict[str, str]:
     return person(http, admin, "staff")[1]
@@ -231,21 +211,6 @@ async def test_a_client_of_either_replica_sees_what_the_other_registered(
         assert [event["name"] for event in events] == names
         assert [event["count"] for event in events] == [1, 2, 3, 4]
     assert seen[0] == seen[1]
-
-
-def bucket_object(stack: Stack, key: str) -> bytes | None:
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=stack.env["OCCUPANCY_S3_ENDPOINT_URL"],
-        region_name="us-east-1",
-        aws_access_key_id=stack.env["OCCUPANCY_S3_ACCESS_KEY_ID"],
-        aws_secret_access_key=stack.env["OCCUPANCY_S3_SECRET_ACCESS_KEY"],
-    )
-    try:
-        body: bytes = s3.get_object(Bucket=stack.env["OCCUPANCY_S3_BUCKET"], Key=key)["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        return None
-    return body
 
 
 async def test_no_replica_exports_while_another_exporter_holds_the_turn(

@@ -11,8 +11,9 @@ from gateway.stack import gateway_values, nginx_command, service_ports, write_ng
 from bench import compare
 from bench.context import Context, taskset
 from bench.report import Section
-from bench.services import LOOPBACK, free_port, stop, wait_ready
+from bench.services import LOOPBACK, stop
 from common.settings import CommonSettings
+from common.testing.processes import free_port, wait_until_answering
 
 CONNECTIONS = (1, 32)
 ROUNDS = 3
@@ -35,7 +36,7 @@ def gateway(ctx: Context, customers_url: str) -> Iterator[str]:
     with log.open("ab") as output:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
         try:
-            wait_ready(process, f"http://{listen}/customers/healthz", 10, log)
+            wait_until_answering(f"http://{listen}/customers/healthz", process, 10, log=log)
             yield f"http://{listen}"
         finally:
             stop(process)

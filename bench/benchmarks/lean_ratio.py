@@ -15,7 +15,7 @@ from bench import compare, lua
 from bench.context import Context
 from bench.report import Section, Table
 from bench.services import RunningService
-from common.testing import TEST_AUDIENCE, TEST_ISSUER, TokenFactory
+from common.testing import TokenFactory
 
 CONNECTIONS = 8
 ROUNDS = 3
@@ -210,11 +210,7 @@ def _appointments(ctx: Context, tokens: TokenFactory, env: dict[str, str]) -> li
 
 def run(ctx: Context) -> Section:
     tokens = TokenFactory()
-    env = {
-        "AUTH_PUBLIC_KEY": tokens.keys.public_pem,
-        "AUTH_ISSUER": TEST_ISSUER,
-        "AUTH_AUDIENCE": TEST_AUDIENCE,
-    }
+    env = tokens.service_env()
     measured = [
         *_points(ctx, tokens, env),
         *_customers(ctx, env),

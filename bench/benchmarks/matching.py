@@ -90,11 +90,7 @@ class Measured:
 
 def run(ctx: Context) -> Section:
     tokens = TokenFactory()
-    env = {
-        "AUTH_PUBLIC_KEY": tokens.keys.public_pem,
-        "AUTH_ISSUER": tokens.issuer,
-        "AUTH_AUDIENCE": tokens.audience,
-    }
+    env = tokens.service_env()
     measured = []
     for name in FEBRL_SETS:
         task = febrl.load(name)
@@ -153,6 +149,25 @@ def _service(
     )
 
 
+async def organization_of(
+    http: httpx.AsyncClient, admin: dict[str, str], provider: str, prefix: str
+) -> int:
+    """The id of a new organization (``prefix`` and a unique number) with ``provider`` its
+    member."""
+    created = await http.post(
+        "/matching/organizations", json={"name": f"{prefix}-{time.time_ns()}"}, headers=admin
+    )
+    created.raise_for_status()
+    organization_id: int = created.json()["id"]
+    member = await http.post(
+        f"/matching/organizations/{organization_id}/members",
+        json={"subject": provider},
+        headers=admin,
+    )
+    member.raise_for_status()
+    return organization_id
+
+
 async def _upload_and_match(
     base_url: str, tokens: TokenFactory, label: str, task: LinkTask
 ) -> tuple[float, float, list[dict[str, Any]]]:
@@ -161,18 +176,7 @@ async def _upload_and_match(
     admin = tokens.auth("bench-admin", ["admin"])
     provider = tokens.auth(f"bench-{label}-provider", ["provider"])
     async with httpx.AsyncClient(base_url=base_url, timeout=600) as http:
-        created = await http.post(
-            "/matching/organizations",
-            json={"name": f"bench-{label}-{time.time_ns()}"},
-            headers=admin,
-        )
-        created.raise_for_status()
-        member = await http.post(
-            f"/matching/organizations/{created.json()['id']}/members",
-            json={"subject": f"bench-{label}-provider"},
-            headers=admin,
-        )
-        member.raise_for_status()
+        await organization_of(http, admin, f"bench-{label}-provider", f"bench-{label}")
         started = time.perf_counter()
         for start in range(0, len(task.records), UPLOAD_ROWS):
             rows = task.records[start : start + UPLOAD_ROWS]

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from bench.benchmarks.matching import organization_of
 from bench.context import Context
 from bench.report import Section, Table
 from common.testing import TokenFactory
@@ -60,16 +61,7 @@ async def _measure(base_url: str, tokens: TokenFactory) -> tuple[list[Batch], li
     provider = tokens.auth("bench-probe-provider", ["provider"])
     data = Generator(SEED).dataset(clients=ENROLLMENTS // 2, cohort=len(PROBE))
     async with httpx.AsyncClient(base_url=base_url, timeout=600) as http:
-        created = await http.post(
-            "/matching/organizations", json={"name": f"bench-probe-{time.time_ns()}"}, headers=admin
-        )
-        created.raise_for_status()
-        member = await http.post(
-            f"/matching/organizations/{created.json()['id']}/members",
-            json={"subject": "bench-probe-provider"},
-            headers=admin,
-        )
-        member.raise_for_status()
+        await organization_of(http, admin, "bench-probe-provider", "bench-probe")
         rows = [
             {**data.enrollments[0], **GARCIA, "client_id": "probe", "enrollment_id": "probe"},
             *data.enrollments[1:ENROLLMENTS],
@@ -102,11 +94,7 @@ async def _measure(base_url: str, tokens: TokenFactory) -> tuple[list[Batch], li
 
 def run(ctx: Context) -> Section:
     tokens = TokenFactory()
-    env = {
-        "AUTH_PUBLIC_KEY": tokens.keys.public_pem,
-        "AUTH_ISSUER": tokens.issuer,
-        "AUTH_AUDIENCE": tokens.audience,
-    }
+    env = tokens.service_env()
     with ctx.service("matching", env=env) as matching, ctx.load_generator():
         batches, latencies, spread_answered = asyncio.run(_measure(matching.base_url, tokens))
     probe, reference = batches

@@ -13,7 +13,7 @@ import numpy
 from bench import charts, load
 from bench.context import Context
 from bench.report import Section, Table
-from common.testing import TEST_AUDIENCE, TEST_ISSUER, TokenFactory
+from common.testing import TokenFactory
 
 WRITERS = 50
 DURATION = 8.0
@@ -57,12 +57,7 @@ class Writes:
 
 def run(ctx: Context) -> Section:
     tokens = TokenFactory()
-    env = {
-        "AUTH_PUBLIC_KEY": tokens.keys.public_pem,
-        "AUTH_ISSUER": TEST_ISSUER,
-        "AUTH_AUDIENCE": TEST_AUDIENCE,
-        "LOG_LEVEL": "WARNING",
-    }
+    env = {**tokens.service_env(), "LOG_LEVEL": "WARNING"}
     staff = tokens.auth("bench-staff", ["staff", "admin"], ttl=3600)
     with ctx.service("occupancy", env=env) as occupancy, ctx.load_generator():
         status = asyncio.run(_status_alone(occupancy.base_url, staff))

@@ -12,7 +12,7 @@ import httpx
 from bench import charts, load
 from bench.context import Context
 from bench.report import Section
-from common.testing import TEST_AUDIENCE, TEST_ISSUER, TokenFactory
+from common.testing import TokenFactory
 
 CLIENTS = 50
 DURATION = 8.0
@@ -26,11 +26,7 @@ PAYERS = 10
 
 def run(ctx: Context) -> Section:
     tokens = TokenFactory()
-    env = {
-        "AUTH_PUBLIC_KEY": tokens.keys.public_pem,
-        "AUTH_ISSUER": TEST_ISSUER,
-        "AUTH_AUDIENCE": TEST_AUDIENCE,
-    }
+    env = tokens.service_env()
     with ctx.service("points", env=env) as points:
         asyncio.run(_seed_histories(ctx.database_url))
         with ctx.load_generator():

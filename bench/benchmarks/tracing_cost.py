@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from bench import compare
 from bench.context import Context
 from bench.report import Section, Table
-from common.testing import TEST_AUDIENCE, TEST_ISSUER, TokenFactory
+from common.testing import TokenFactory
 
 CONNECTIONS = 8
 ROUNDS = 3
@@ -42,11 +42,7 @@ def otlp_sink() -> Iterator[str]:
 
 def run(ctx: Context) -> Section:
     tokens = TokenFactory()
-    env = {
-        "AUTH_PUBLIC_KEY": tokens.keys.public_pem,
-        "AUTH_ISSUER": TEST_ISSUER,
-        "AUTH_AUDIENCE": TEST_AUDIENCE,
-    }
+    env = tokens.service_env()
     with (
         otlp_sink() as sink,
         ctx.service("points", env=env) as off,

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from common.auth import RemoteJWKS, TokenVerifier, public_jwk
 from common.errors import ServiceUnavailable, Unauthorized
-from common.testing import TEST_AUDIENCE, TEST_ISSUER, KeyPair, TokenFactory
+from common.testing import TEST_AUDIENCE, TEST_ISSUER, KeyPair, TokenFactory, refused
 
 JWKS_URL = "http://idp.test/auth/jwks.json"
 DEADLINE_SECONDS = 10
@@ -58,14 +58,6 @@ async def eventually(condition: Callable[[], Awaitable[bool]]) -> None:
     while not await condition():
         assert loop.time() < deadline, "condition not reached before the deadline"
         await asyncio.sleep(0.01)
-
-
-async def refused(verifier: TokenVerifier, token: str) -> bool:
-    try:
-        await verifier.verify(token)
-    except Unauthorized:
-        return True
-    return False
 
 
 async def test_keys_are_fetched_once_and_cached() -> None:

@@ -21,6 +21,7 @@ from common.errors import NotFound, Unprocessable
 from common.schemas import PageQuery, RequestBody
 from common.settings import CommonSettings
 from common.testing import TokenFactory
+from common.testing.checks import assert_problem
 from common.testing.plugin import ServiceUnderTest
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # sqlmodel: prefer exec()
@@ -171,14 +172,6 @@ def uow(uow_schema: None, client: httpx.AsyncClient) -> httpx.AsyncClient:
 async def rows(engine: AsyncEngine, sql: str) -> list[Any]:
     async with engine.connect() as connection:
         return list((await connection.execute(text(sql))).all())
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
 
 
 async def test_a_successful_request_commits(uow: httpx.AsyncClient, admin_engine: AsyncEngine):

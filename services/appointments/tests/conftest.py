@@ -6,10 +6,8 @@ its tokens too, so an admin token from the factory grants roles there.
 """
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ from common.migrations import upgrade
 from common.testing import TEST_AUDIENCE, TEST_ISSUER, TokenFactory
 from common.testing.checks import ServiceApi, assert_problem
 from common.testing.plugin import ServiceUnderTest
+from common.testing.processes import free_port, wait_until_answering
 
 ROOT = SERVICE_DIR.parents[1]
 EVERY_DAY = [{"weekday": day, "start": "00:00", "end": "23:59"} for day in range(7)]
@@ -36,13 +35,6 @@ PASSWORD = "violet-harbor-quilt-1987"
 @pytest.fixture(scope="session")
 def service() -> ServiceUnderTest:
     return ServiceUnderTest("appointments", SERVICE_DIR, create_app, Settings)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
@@ -90,20 +82,6 @@ def _admin_headers(url: str, env: dict[str, str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
 
 
-def _wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"customers exited with {process.returncode}")
-        try:
-            if httpx.get(f"{url}/customers/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"customers not ready after {timeout}s")
-
-
 @pytest.fixture(scope="session")
 def customers(
     database_url: str, token_factory: TokenFactory, tmp_path_factory: pytest.TempPathFactory
@@ -136,7 +114,7 @@ def customers(
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait_until_ready(url, process)
+            wait_until_answering(f"{url}/customers/readyz", process)
             yield RunningCustomers(url, secret, _admin_headers(url, env))
         finally:
             process.terminate()

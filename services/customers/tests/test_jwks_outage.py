@@ -8,7 +8,6 @@ refused after at most one shared fetch instead of one fetch, and one timeout, ea
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -20,18 +19,12 @@ import httpx
 import pytest
 
 from common.auth import RemoteJWKS, TokenVerifier
-from common.errors import Unauthorized
-from common.testing import KeyPair, TokenFactory
+from common.testing import KeyPair, TokenFactory, refused
+from common.testing.processes import free_port
 from customers.config import Settings
 
 CONCURRENT_VERIFIERS = 10
 START_DEADLINE_SECONDS = 120  # a busy CI machine imports and starts slowly
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -149,15 +142,7 @@ class VerifierLoad:
 
 async def refused_burst(verifier: TokenVerifier, token: str) -> list[bool]:
     """Verify ``token`` from many callers at once; whether each was refused with 401."""
-
-    async def refused() -> bool:
-        try:
-            await verifier.verify(token)
-        except Unauthorized:
-            return True
-        return False
-
-    return await asyncio.gather(*(refused() for _ in range(CONCURRENT_VERIFIERS)))
+    return await asyncio.gather(*(refused(verifier, token) for _ in range(CONCURRENT_VERIFIERS)))
 
 
 async def test_verification_survives_the_identity_provider_hanging_dying_and_returning(
@@ -210,8 +195,4 @@ async def _attempted_since(fetches: JwksFetches, count: int) -> bool:
 
 
 async def _verifies(verifier: TokenVerifier, token: str) -> bool:
-    try:
-        await verifier.verify(token)
-    except Unauthorized:
-        return False
-    return True
+    return not await refused(verifier, token)

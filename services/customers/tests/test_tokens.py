@@ -8,8 +8,7 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from common.auth import RemoteJWKS, TokenVerifier
-from common.errors import Unauthorized
-from common.testing import KeyPair, TokenFactory
+from common.testing import KeyPair, TokenFactory, refused
 from common.testing.forgeries import forged_tokens
 from common.testing.plugin import ServiceUnderTest
 from customers.config import Settings
@@ -50,14 +49,6 @@ async def test_discovery_names_issuer_jwks_and_token_endpoint(client: httpx.Asyn
         "client_secret_basic",
         "client_secret_post",
     ]
-
-
-async def refused(verifier: TokenVerifier, token: str) -> bool:
-    try:
-        await verifier.verify(token)
-    except Unauthorized:
-        return True
-    return False
 
 
 class SwappableApp:

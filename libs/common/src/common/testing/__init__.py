@@ -12,7 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwk, jwt
 from jose.backends.base import Key
 
-from common.auth import ALGORITHM, public_jwk
+from common.auth import ALGORITHM, TokenVerifier, public_jwk
+from common.errors import Unauthorized
 
 TEST_ISSUER = "http://testserver/auth"
 TEST_AUDIENCE = "platform"
@@ -101,3 +102,20 @@ class TokenFactory:
     ) -> dict[str, str]:
         """An ``Authorization`` header for a caller with these roles."""
         return {"Authorization": f"Bearer {self.token(subject, roles, **kw)}"}
+
+    def service_env(self) -> dict[str, str]:
+        """The environment a service process needs to trust these tokens."""
+        return {
+            "AUTH_PUBLIC_KEY": self.keys.public_pem,
+            "AUTH_ISSUER": self.issuer,
+            "AUTH_AUDIENCE": self.audience,
+        }
+
+
+async def refused(verifier: TokenVerifier, token: str) -> bool:
+    """Whether ``verifier`` refuses ``token`` (Unauthorized: a 401)."""
+    try:
+        await verifier.verify(token)
+    except Unauthorized:
+        return True
+    return False
