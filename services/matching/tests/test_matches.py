@@ -74,6 +74,16 @@ async def test_every_case_lands_in_the_right_list(api: MatchingApi) -> None:
             assert complete == partial == [], label
 
 
+async def test_a_misspelt_last_name_without_a_date_of_birth_is_found_by_first_name_and_ssn(
+    api: MatchingApi,
+) -> None:
+    await api.organization("Shelter One", "provider-1")
+    await api.upload([enrollment(1, dob=None)])
+    asked = {"first_name": "Maria", "last_name": "Harsia Lopes", "ssn": MARIA["ssn"]}
+    [result] = await api.match(asked)
+    assert [match["enrollment_id"] for match in result["partial_matches"]] == ["E1"]
+
+
 async def test_equal_matches_come_in_the_order_of_their_stays_whatever_was_stored_first(
     api: MatchingApi,
 ) -> None:

@@ -72,6 +72,7 @@ class Enrollment(Table, table=True):
         Index("ix_enrollments_dob_last", "dob", "last_code", "entry_date", "id"),
         Index("ix_enrollments_dob_first", "dob", "first_code", "entry_date", "id"),
         Index("ix_enrollments_ssn4_last", "ssn_last4_hash", "last_code", "entry_date", "id"),
+        Index("ix_enrollments_ssn4_first", "ssn_last4_hash", "first_code", "entry_date", "id"),
         Index("ix_enrollments_client", "organization_id", "client_id"),
     )
 

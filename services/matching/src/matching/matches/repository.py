@@ -64,6 +64,7 @@ _BRANCHES = (
     ("e.dob = q.dob AND e.last_code = q.last_code", _RECENT_FIRST),
     ("e.dob = q.dob AND e.first_code = q.first_code", _RECENT_FIRST),
     ("e.ssn_last4_hash = q.last4 AND e.last_code = q.last_code", _RECENT_FIRST),
+    ("e.ssn_last4_hash = q.last4 AND e.first_code = q.first_code", _RECENT_FIRST),
     (
         "e.last_code = q.last_code AND q.first_code IS NULL AND q.dob IS NULL AND q.last4 IS NULL",
         f"e.first_code DESC, {_RECENT_FIRST}",

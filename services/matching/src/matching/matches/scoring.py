@@ -90,6 +90,7 @@ def record_blocking_keys(values: BlockingValues) -> list[BlockingKey]:
         ("dob_last", values.dob, values.last_code),
         ("dob_first", values.dob, values.first_code),
         ("ssn4_last", values.ssn_last4, values.last_code),
+        ("ssn4_first", values.ssn_last4, values.first_code),
         ("last", values.last_code, None),
     )
     return [key for key in pairs if key[1] is not None and (key[2] is not None or key[0] == "last")]
