@@ -3,9 +3,9 @@
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TypedDict, Unpack
 
-from sqlalchemy import ColumnElement, func, literal, or_, update
+from sqlalchemy import ColumnElement, SQLColumnExpression, func, literal, or_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -49,13 +49,35 @@ class AppointmentFilter:
         return conditions
 
 
-def _person_range(column: Any, person_id: Any) -> ColumnElement[bool]:
+class NewAppointment(TypedDict):
+    verification_number: str
+    patient_id: int
+    doctor_id: int
+    booked_by_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str | None
+
+
+class AppointmentChanges(TypedDict, total=False):
+    """What a change of an appointment may set."""
+
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    status: str
+    cancellation_reason: str
+
+
+def _person_range(column: SQLColumnExpression[int], person_id: int) -> ColumnElement[bool]:
     """``int8range(column) = int8range(person)``: the form the no-overlap gist index serves."""
     closed = literal("[]")
     return func.int8range(column, column, closed) == func.int8range(person_id, person_id, closed)
 
 
-def _time_range(start: Any, end: Any) -> Any:
+def _time_range(
+    start: SQLColumnExpression[datetime] | datetime, end: SQLColumnExpression[datetime] | datetime
+) -> ColumnElement[object]:
     return func.tstzrange(start, end, literal("[)"))
 
 
@@ -63,7 +85,7 @@ class AppointmentRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def insert(self, **values: Any) -> Appointment:
+    async def insert(self, **values: Unpack[NewAppointment]) -> Appointment:
         """Insert now, so a no-overlap violation surfaces here as an IntegrityError."""
         statement = insert(Appointment).values(**values).returning(Appointment)
         appointment: Appointment = (await self.session.exec(statement)).scalars().one()
@@ -77,7 +99,9 @@ class AppointmentRepository:
             statement = statement.with_for_update()
         return (await self.session.exec(statement)).first()
 
-    async def update(self, appointment_id: uuid.UUID, **values: Any) -> Appointment:
+    async def update(
+        self, appointment_id: uuid.UUID, **values: Unpack[AppointmentChanges]
+    ) -> Appointment:
         statement = (
             update(Appointment)
             .where(col(Appointment.id) == appointment_id)

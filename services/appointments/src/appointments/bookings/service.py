@@ -14,7 +14,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from appointments.availability.service import AvailabilityService, now
 from appointments.bookings.models import VERIFICATION_ALPHABET, Appointment
-from appointments.bookings.repository import AppointmentFilter, AppointmentRepository
+from appointments.bookings.repository import (
+    AppointmentChanges,
+    AppointmentFilter,
+    AppointmentRepository,
+)
 from appointments.bookings.schemas import AppointmentQuery, BookingIn, RescheduleIn
 from appointments.people.models import Participant
 from appointments.people.service import Caller, Directory, participant_id
@@ -82,11 +86,12 @@ class BookingService:
         if doctor.id == patient.id:
             raise field_error("doctor", "A doctor cannot be their own patient")
         starts_at, ends_at = self._span(data.starts_at, data.ends_at)
-        await self.availability.require_bookable(participant_id(doctor), starts_at, ends_at)
+        doctor_id = participant_id(doctor)
+        await self.availability.require_bookable(doctor_id, starts_at, ends_at)
         appointment = await self.appointments.insert(
             verification_number=new_verification_number(),
-            patient_id=patient.id,
-            doctor_id=doctor.id,
+            patient_id=participant_id(patient),
+            doctor_id=doctor_id,
             booked_by_id=caller.id,
             starts_at=starts_at,
             ends_at=ends_at,
@@ -139,7 +144,7 @@ class BookingService:
         length = appointment.ends_at - appointment.starts_at
         starts_at, ends_at = self._span(data.starts_at, data.ends_at or data.starts_at + length)
         await self.availability.require_bookable(appointment.doctor_id, starts_at, ends_at)
-        changes: dict[str, object] = {"starts_at": starts_at, "ends_at": ends_at}
+        changes: AppointmentChanges = {"starts_at": starts_at, "ends_at": ends_at}
         if data.reason is not None:
             changes["reason"] = data.reason
         updated = await self.appointments.update(appointment_id, **changes)

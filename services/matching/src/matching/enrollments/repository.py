@@ -1,8 +1,10 @@
 """All SQL about enrollments: upserts, pages and deletion."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from decimal import Decimal
+from typing import TypedDict
 
 from sqlalchemy import TextClause, text
 from sqlmodel import col, delete, func, select
@@ -36,6 +38,31 @@ DATA_COLUMNS = {
 }
 KEY_COLUMNS = {"organization_id": "bigint", "enrollment_id": "text"}
 _INSERTED = {**KEY_COLUMNS, **DATA_COLUMNS}
+
+
+class EnrollmentColumns(TypedDict):
+    """An uploaded enrollment as stored, but for its organization: SSN hashes, no SSN."""
+
+    client_id: str
+    enrollment_id: str
+    first_name: str | None
+    last_name: str | None
+    first_key: str | None
+    last_key: str | None
+    first_code: str | None
+    last_code: str | None
+    dob: date | None
+    ssn_hash: bytes | None
+    ssn_last4_hash: bytes | None
+    ssn_masked_hashes: bytes | None
+    name_data_quality: int
+    ssn_data_quality: int
+    dob_data_quality: int
+    entry_date: date
+    exit_date: date | None
+    income_at_entry: Decimal | None
+    income_at_exit: Decimal | None
+    exit_destination: int | None
 
 
 @dataclass(frozen=True)
@@ -82,11 +109,15 @@ class EnrollmentRepository:
         )
         return total.one()
 
-    async def upsert_many(self, rows: Sequence[dict[str, Any]]) -> UpsertCounts:
-        """Insert new enrollments and update changed ones, by (organization, enrollment id);
-        rows go in enrollment id order so that concurrent uploads lock in the same order."""
-        ordered = sorted(rows, key=lambda row: row["enrollment_id"])
-        columns = {name: [row[name] for row in ordered] for name in _INSERTED}
+    async def upsert_many(
+        self, organization_id: int, rows: Sequence[EnrollmentColumns]
+    ) -> UpsertCounts:
+        """Insert the organization's new enrollments and update its changed ones, by enrollment
+        id; rows go in enrollment id order so that concurrent uploads lock in the same order."""
+        ordered: list[Mapping[str, object]] = [*sorted(rows, key=lambda row: row["enrollment_id"])]
+        names = [*DATA_COLUMNS, "enrollment_id"]
+        columns = {name: [row[name] for row in ordered] for name in names}
+        columns["organization_id"] = [organization_id] * len(ordered)
         connection = await self.session.connection()
         created = [flag for (flag,) in (await connection.execute(_UPSERT, columns)).all()]
         return UpsertCounts(created=sum(created), updated=len(created) - sum(created))

@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -12,7 +12,7 @@ from common.errors import Conflict, NotFound, Unprocessable
 from common.schemas import field_error
 from matching.enrollments.csv_rows import CsvProblem, MalformedRecord, csv_rows
 from matching.enrollments.models import Enrollment
-from matching.enrollments.repository import EnrollmentRepository
+from matching.enrollments.repository import EnrollmentColumns, EnrollmentRepository
 from matching.enrollments.schemas import EnrollmentIn
 from matching.fields import IDENTIFIERS, MIN_IDENTIFIERS
 from matching.lenient import validate_leniently
@@ -76,7 +76,7 @@ class Upload:
 
 def enrollment_columns(
     row: EnrollmentIn, hasher: SsnHasher, dropped: Collection[str] = ()
-) -> dict[str, Any]:
+) -> EnrollmentColumns:
     """The stored form of an uploaded row: names with their keys and codes, SSN hashes only."""
     first_key, last_key = name_key(row.first_name), name_key(row.last_name)
     hashes = hasher.hashes(row.ssn) if row.ssn else None
@@ -154,9 +154,7 @@ class EnrollmentService:
             # Validation and hashing are CPU work: a thread keeps the event loop answering.
             columns = await asyncio.to_thread(self._validated, batch, row_of_id, report)
             if columns:
-                await self._upsert(
-                    [{**row, "organization_id": organization_id} for row in columns], report
-                )
+                await self._upsert(organization_id, columns, report)
             if stored + report.created > self.limits.max_stored:
                 raise Conflict(
                     f"Your organization may store at most {self.limits.max_stored} enrollments "
@@ -180,7 +178,7 @@ class EnrollmentService:
 
     def _validated(
         self, batch: Sequence[NumberedRow], row_of_id: dict[str, int], report: Upload
-    ) -> list[dict[str, Any]]:
+    ) -> list[EnrollmentColumns]:
         """The columns of each storable row; the others recorded as rejections."""
         columns = []
         for number, raw in batch:
@@ -191,7 +189,7 @@ class EnrollmentService:
 
     def _storable(
         self, number: int, raw: object, row_of_id: dict[str, int], report: Upload
-    ) -> dict[str, Any] | None:
+    ) -> EnrollmentColumns | None:
         """The row's columns, or None after recording why it cannot be stored; its unusable
         fields are left out and listed as warnings."""
         if isinstance(raw, MalformedRecord):
@@ -219,8 +217,10 @@ class EnrollmentService:
         report.warnings += [LeftOut(number, name, message) for name, message in validated.dropped]
         return enrollment_columns(row, self.hasher, {name for name, _ in validated.dropped})
 
-    async def _upsert(self, batch: list[dict[str, Any]], report: Upload) -> None:
-        counts = await self.enrollments.upsert_many(batch)
+    async def _upsert(
+        self, organization_id: int, batch: list[EnrollmentColumns], report: Upload
+    ) -> None:
+        counts = await self.enrollments.upsert_many(organization_id, batch)
         report.created += counts.created
         report.updated += counts.updated
         report.unchanged += len(batch) - counts.created - counts.updated
