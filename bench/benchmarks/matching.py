@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from bench import febrl
 from bench.context import Context
 from bench.febrl import LinkTask
 from bench.report import Section, Table
+from bench.services import RunningService
 from common.testing import TokenFactory
 from matching.config import Settings
 from matching.generator import Generator
@@ -98,12 +100,12 @@ def run(ctx: Context) -> Section:
             ctx.scratch_database(name) as database_url,
             ctx.service("matching", env=env, database_url=database_url) as matching,
         ):
-            service = _service(ctx, matching.base_url, matching.pid, tokens, name, task)
+            service = _service(ctx, matching, database_url, tokens, name, task)
         measured.append(Measured(name, task, service, _splink(ctx, name, task)))
     task = _generated()
     # The generator's enrollments stay in the run's database: matching_probe runs beside them.
     with ctx.service("matching", env=env) as matching:
-        service = _service(ctx, matching.base_url, matching.pid, tokens, GENERATOR, task)
+        service = _service(ctx, matching, ctx.database_url, tokens, GENERATOR, task)
     measured.append(Measured(GENERATOR, task, service, _splink(ctx, GENERATOR, task)))
     return Section(
         title="matching beside Splink: FEBRL1-3 and the generator, through the HTTP API",
@@ -127,11 +129,16 @@ def _generated() -> LinkTask:
 
 
 def _service(
-    ctx: Context, base_url: str, pid: int, tokens: TokenFactory, label: str, task: LinkTask
+    ctx: Context,
+    matching: RunningService,
+    database_url: str,
+    tokens: TokenFactory,
+    label: str,
+    task: LinkTask,
 ) -> ServiceFigures:
     with ctx.load_generator():
         upload_seconds, match_seconds, results = asyncio.run(
-            _upload_and_match(base_url, tokens, label, task)
+            _upload_and_match(matching.base_url, tokens, label, task, lambda: _train(database_url))
         )
     refused = [
         {"index": index, "error": result["error"]}
@@ -142,7 +149,7 @@ def _service(
     return ServiceFigures(
         upload_seconds=upload_seconds,
         match_seconds=match_seconds,
-        peak_rss_mib=_peak_rss_mib(pid),
+        peak_rss_mib=_peak_rss_mib(matching.pid),
         answered=_quality(results, task, ("complete_matches", "partial_matches")),
         complete=_quality(results, task, ("complete_matches",)),
         refused=Counter(person["error"]["title"] for person in refused),
@@ -168,11 +175,30 @@ async def organization_of(
     return organization_id
 
 
+def _train(database_url: str) -> int:
+    """``matching train-model`` on the service's database: the model learned from the upload."""
+    command = [str(Path(sys.executable).with_name("matching")), "train-model"]
+    trained = subprocess.run(
+        command,
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    version: int = json.loads(trained.stdout)["model_version"]
+    return version
+
+
 async def _upload_and_match(
-    base_url: str, tokens: TokenFactory, label: str, task: LinkTask
+    base_url: str,
+    tokens: TokenFactory,
+    label: str,
+    task: LinkTask,
+    train: Callable[[], int],
 ) -> tuple[float, float, list[dict[str, Any]]]:
-    """One organization uploads the records; a utility asks for every question in one request
-    (after a warm-up by another caller, so that the probe limits count the questions once)."""
+    """One organization uploads the records and the service learns its model from them (its
+    periodic task would, later); a utility asks for every question in one request (after a
+    warm-up by another caller, so that the probe limits count the questions once)."""
     admin = tokens.auth("bench-admin", ["admin"])
     provider = tokens.auth(f"bench-{label}-provider", ["provider"])
     async with httpx.AsyncClient(base_url=base_url, timeout=600) as http:
@@ -184,6 +210,7 @@ async def _upload_and_match(
                 "/matching/enrollments", json={"enrollments": rows}, headers=provider
             )
             uploaded.raise_for_status()
+        train()
         upload_seconds = time.perf_counter() - started
         warm_up = await http.post(
             "/matching/matches",
@@ -292,7 +319,9 @@ def _method(measured: list[Measured]) -> str:
         f"for every question in one POST /matching/matches (after a warm-up of {WARM_UP} by "
         "another caller). The service's pairs are its complete and partial matches (a person it "
         "refuses, such as a fourth date of birth asked with one SSN under its default probe "
-        "limits, finds nothing); its seconds are upload and matching, client-side; its memory "
+        "limits, finds nothing); after the upload the service learns its model from what it "
+        "holds (`matching train-model`, as its periodic task would); its seconds are upload, "
+        "training and matching, client-side; its memory "
         "the worker's peak RSS. Splink 5 (DuckDB, `bench/splink_link.py`, its own process on "
         "the load CPUs) gets the same records, names normalized as matching normalizes them: "
         "NameComparison on first and last name with term-frequency adjustments, "
@@ -376,7 +405,7 @@ def _timing_table(measured: list[Measured]) -> Table:
         columns=(
             "data set",
             "enrollments",
-            "upload (s)",
+            "upload and training (s)",
             "ingestion (rows/s)",
             "questions",
             "matching (s)",
