@@ -1,5 +1,6 @@
 """Each service's hottest requests beside a lean twin sending the same SQL: CPU per request."""
 
+import asyncio
 import json
 import secrets
 from collections.abc import Iterator
@@ -10,12 +11,18 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 from bench import compare, lua
+from bench.benchmarks.matching import organization_of, train_model
 from bench.context import Context
 from bench.report import Section, Table
 from bench.services import RunningService
 from common.testing import TokenFactory
+from matching.generator import Generator
+from matching.matches.questions import question
 
 CONNECTIONS = 8
 ROUNDS = 3
@@ -31,6 +38,22 @@ DOCTORS = 20
 EVERY_DAY = [{"weekday": day, "start": "00:00", "end": "23:30"} for day in range(7)]
 # Signup is set-up here, not measured.
 CHEAP_HASHING = {"CUSTOMERS_ARGON2_MEMORY_KIB": "8", "CUSTOMERS_ARGON2_TIME_COST": "1"}
+ENROLLMENTS = 10_000
+PEOPLE = 1_000
+CALLERS = 100
+SEED = 22
+# Budgets and variant limits no run reaches, the same for service and twin; the job worker's
+# poll and the model's training (background work the twin lacks, not the request's) once an hour.
+OPEN_GUARD = {
+    "MATCHING_PEOPLE_PER_HOUR": "1000000000",
+    "MATCHING_PEOPLE_PER_DAY": "1000000000",
+    "MATCHING_MAX_SSN_VARIANTS": "1000000",
+    "MATCHING_MAX_DOB_VARIANTS": "1000000",
+    "MATCHING_MAX_VARIANTS_PER_NAME": "1000000",
+    "MATCHING_MAX_VARIANTS_PER_NAME_FAMILY": "1000000",
+    "MATCHING_JOB_POLL_SECONDS": "3600",
+    "MATCHING_MODEL_TRAINING_INTERVAL_SECONDS": "3600",
+}
 
 
 @dataclass(frozen=True)
@@ -42,6 +65,8 @@ class Request:
     headers: dict[str, str]
     lua: str = ""
     """A Lua body returning ``wrk.format(...)`` with the request's number ``n``; else a GET."""
+    lua_preamble: str = ""
+    """Lua run once per wrk thread before the requests (tables the body reads)."""
 
 
 @dataclass(frozen=True)
@@ -69,13 +94,17 @@ class Measured:
 
 
 @contextmanager
-def _pair(ctx: Context, name: str, env: dict[str, str]) -> Iterator[dict[str, RunningService]]:
-    """The service and its lean twin (``bench.lean.<name>``), both running."""
+def _pair(
+    ctx: Context, name: str, env: dict[str, str], database_url: str | None = None
+) -> Iterator[dict[str, RunningService]]:
+    """The service and its lean twin (``bench.lean.<name>``), both running (on the run's
+    database, or on ``database_url``)."""
+    twin = f"bench.lean.{name}:create_app"
     with ExitStack() as stack:
         yield {
-            "service": stack.enter_context(ctx.service(name, env=env)),
+            "service": stack.enter_context(ctx.service(name, env=env, database_url=database_url)),
             "lean": stack.enter_context(
-                ctx.service(name, env=env, app=f"bench.lean.{name}:create_app")
+                ctx.service(name, env=env, app=twin, database_url=database_url)
             ),
         }
 
@@ -86,7 +115,8 @@ def _measure(
     script: Path | None = None
     if request.lua:
         stem = request.label.split(" ")[1].strip("/").replace("/", "-").replace("{", "")
-        script = lua.numbered(ctx.results_dir / f"{stem.replace('}', '')}.lua", request.lua)
+        path = ctx.results_dir / f"{stem.replace('}', '')}.lua"
+        script = lua.numbered(path, request.lua, request.lua_preamble)
     urls = {label: f"{running.base_url}{request.path}" for label, running in pair.items()}
     options = {"connections": CONNECTIONS, "headers": request.headers, "script": script}
     warmup = compare.alternate(
@@ -208,6 +238,77 @@ def _appointments(ctx: Context, tokens: TokenFactory, env: dict[str, str]) -> li
         return [_measure(ctx, pair, book), _measure(ctx, pair, free)]
 
 
+def _matching(ctx: Context, tokens: TokenFactory, env: dict[str, str]) -> list[Measured]:
+    """One person per request beside ENROLLMENTS generated enrollments and the model learned from
+    them: person n mod PEOPLE (the generator's, half of them enrolled; those the service answers
+    without a warning, so that both answer the same) asked by caller n mod CALLERS. Many
+    callers, because the guard reads every request of the caller's last day: one caller's history
+    would grow all through the run."""
+    data = Generator(SEED).dataset(clients=ENROLLMENTS * 5 // 8, cohort=PEOPLE)  # 1.6 stays each
+    asked = [
+        {key: value for key, value in member.items() if key != "account_closed_on"}
+        for member in data.cohort
+    ]
+    people = [person for person in asked if _clean(person)]
+    callers = [
+        tokens.auth(f"lean-utility-{number}", ["utility"], ttl=3600)["Authorization"]
+        for number in range(CALLERS)
+    ]
+    bodies = ",\n".join(f"[=[{json.dumps({'people': [person]})}]=]" for person in people)
+    match = Request(
+        "POST /matching/matches (one person)",
+        "/matching/matches",
+        JSON,
+        lua=f'wrk.headers["Authorization"] = callers[n % {len(callers)} + 1] '
+        f'return wrk.format("POST", "/matching/matches", nil, people[n % {len(people)} + 1])',
+        lua_preamble=f"people = {{{bodies}}}\n"
+        f"callers = {{{', '.join(json.dumps(caller) for caller in callers)}}}",
+    )
+    with (
+        ctx.scratch_database("matching") as database_url,
+        _pair(ctx, "matching", {**env, **OPEN_GUARD}, database_url) as pair,
+    ):
+        records = data.enrollments[:ENROLLMENTS]
+        asyncio.run(_enroll(pair["service"].base_url, tokens, records))
+        train_model(database_url)
+        measured = _measure(ctx, pair, match)
+        refused = asyncio.run(_refused(database_url))
+    if refused:
+        raise RuntimeError(f"the probe guard refused {refused} people: the row would not be read")
+    return [measured]
+
+
+def _clean(person: dict[str, object]) -> bool:
+    asked = question(person)
+    return asked.error is None and not asked.warnings
+
+
+async def _enroll(base_url: str, tokens: TokenFactory, records: list[dict[str, object]]) -> None:
+    admin = tokens.auth("lean-admin", ["admin"])
+    provider = "lean-provider"
+    async with httpx.AsyncClient(base_url=base_url, timeout=600, trust_env=False) as http:
+        await organization_of(http, admin, provider, "lean")
+        uploaded = await http.post(
+            "/matching/enrollments",
+            json={"enrollments": records},
+            headers=tokens.auth(provider, ["provider"]),
+        )
+        uploaded.raise_for_status()
+
+
+async def _refused(database_url: str) -> int:
+    """People the probe guard refused, service and twin (their audit rows say)."""
+    engine = create_async_engine(database_url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            refused = await connection.scalar(
+                text("SELECT coalesce(sum(probes_refused), 0) FROM matching.audit_log")
+            )
+    finally:
+        await engine.dispose()
+    return int(refused)
+
+
 def run(ctx: Context) -> Section:
     tokens = TokenFactory()
     env = tokens.service_env()
@@ -216,6 +317,7 @@ def run(ctx: Context) -> Section:
         *_customers(ctx, env),
         *_occupancy(ctx, tokens, env),
         *_appointments(ctx, tokens, env),
+        *_matching(ctx, tokens, env),
     ]
     worst = max(m.ratio() for m in measured)
     return Section(
@@ -252,5 +354,14 @@ def _method() -> str:
         f"turns: a {WARMUP} s warm-up each, then {ROUNDS} rounds of {DURATION} s each (writes "
         "through a Lua script giving every request its own number, so no two collide). CPU per "
         "request is the process's own user + system time (`/proc/<pid>/stat`) over the round "
-        "divided by the requests wrk completed; the table gives the median round of each."
+        "divided by the requests wrk completed; the table gives the median round of each. "
+        f"matching answers one person per request beside {ENROLLMENTS:,} generated enrollments "
+        f"(seed {SEED}, in a scratch database) and the model learned from them (`matching "
+        f"train-model`): request n asks about person n mod {PEOPLE:,} (the generator's, half of "
+        f"them enrolled, those answered without a warning) as caller n mod {CALLERS} (its guard "
+        "reads every request of the caller's last day, so one caller's history would grow "
+        "through the run); both get probe budgets and variant limits the run never reaches, and "
+        "the job worker's poll and the model's training once an hour. Its twin calls the "
+        "service's own domain code (identity and SSN hashes, the guard's checks, scoring, the "
+        "answer's shape) and commits the guard's work before the search, as the service does."
     )

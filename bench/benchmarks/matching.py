@@ -138,7 +138,9 @@ def _service(
 ) -> ServiceFigures:
     with ctx.load_generator():
         upload_seconds, match_seconds, results = asyncio.run(
-            _upload_and_match(matching.base_url, tokens, label, task, lambda: _train(database_url))
+            _upload_and_match(
+                matching.base_url, tokens, label, task, lambda: train_model(database_url)
+            )
         )
     refused = [
         {"index": index, "error": result["error"]}
@@ -175,7 +177,7 @@ async def organization_of(
     return organization_id
 
 
-def _train(database_url: str) -> int:
+def train_model(database_url: str) -> int:
     """``matching train-model`` on the service's database: the model learned from the upload."""
     command = [str(Path(sys.executable).with_name("matching")), "train-model"]
     trained = subprocess.run(

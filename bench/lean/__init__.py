@@ -28,7 +28,8 @@ def lean_app(schema: str, setup: Callable[[FastAPI], None]) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.pool = await asyncpg.create_pool(
-            os.environ["DATABASE_URL"],
+            # the services' form (a scratch database's URL) is SQLAlchemy's: asyncpg's is plain
+            os.environ["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://", 1),
             min_size=POOL_SIZE,
             max_size=POOL_SIZE,
             server_settings={"search_path": schema},
