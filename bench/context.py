@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import wrk
-from bench.services import RunningService, migrate, run_service
+from bench.services import RunningService, migrate, run_service, scratch_database
 
 
 @dataclass(frozen=True)
@@ -55,21 +55,28 @@ class Context:
     results_dir: Path
     plots_dir: Path
     placement: Placement
-    migrated: set[str] = field(default_factory=set)
+    migrated: set[tuple[str, str]] = field(default_factory=set)
 
     @contextmanager
     def service(
-        self, name: str, env: Mapping[str, str] | None = None, *, app: str | None = None
+        self,
+        name: str,
+        env: Mapping[str, str] | None = None,
+        *,
+        app: str | None = None,
+        database_url: str | None = None,
     ) -> Iterator[RunningService]:
         """Service ``name`` migrated and running (one uvicorn worker) for the block's duration.
 
-        It gets the run's database and a scratch ``DATA_DIR``; ``env`` adds or overrides variables;
-        ``app`` serves another uvicorn factory (``module:function``) in the service's place.
+        It gets the run's database (or ``database_url``, a ``scratch_database``) and a scratch
+        ``DATA_DIR``; ``env`` adds or overrides variables; ``app`` serves another uvicorn factory
+        (``module:function``) in the service's place.
         """
-        if name not in self.migrated:
-            migrate(name, self.database_url)
-            self.migrated.add(name)
-        environment = {"DATABASE_URL": self.database_url, "DATA_DIR": str(self.data_dir)}
+        url = database_url or self.database_url
+        if (name, url) not in self.migrated:
+            migrate(name, url)
+            self.migrated.add((name, url))
+        environment = {"DATABASE_URL": url, "DATA_DIR": str(self.data_dir)}
         with run_service(
             name,
             env={**environment, **(env or {})},
@@ -78,6 +85,18 @@ class Context:
             app=app,
         ) as running:
             yield running
+
+    @contextmanager
+    def scratch_database(self, label: str) -> Iterator[str]:
+        """The URL of a new empty database on the run's server, named after the benchmark and
+        ``label``, dropped after the block: data that must not meet the run's database."""
+        with scratch_database(self.database_url, f"bench_{self.name}_{label}".lower()) as url:
+            try:
+                yield url
+            finally:
+                self.migrated -= {
+                    (name, migrated) for name, migrated in self.migrated if migrated == url
+                }
 
     def wrk(
         self,

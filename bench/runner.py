@@ -87,7 +87,7 @@ def _run_all(
     selected: dict[str, Benchmark], database_url: str, data_dir: Path, placement: Placement
 ) -> tuple[list[Section], list[str]]:
     """Every benchmark's section, and the names of those that failed."""
-    migrated: set[str] = set()
+    migrated: set[tuple[str, str]] = set()
     sections, failures = [], []
     for name, run in selected.items():
         print(f"bench: {name}", file=sys.stderr, flush=True)

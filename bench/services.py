@@ -1,5 +1,6 @@
 """Real processes for benchmarks: a PostgreSQL, and services run by uvicorn on loopback ports."""
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -9,6 +10,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from common.database import async_url
 from common.embedded import start_embedded_postgres
 from common.migrations import upgrade
 from common.settings import CommonSettings
@@ -38,6 +44,30 @@ def database() -> Iterator[Database]:
             yield Database(server.get_uri(), "embedded pgserver in a temporary folder")
         finally:
             server.cleanup()
+
+
+@contextmanager
+def scratch_database(server_url: str, name: str) -> Iterator[str]:
+    """A new empty database ``name`` on the server of ``server_url`` for the block, dropped
+    after it (one left over by an interrupted run is dropped first)."""
+    url = make_url(async_url(server_url))
+    asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _admin(server_url: str, statement: str) -> None:
+    engine = create_async_engine(
+        async_url(server_url), poolclass=NullPool, isolation_level="AUTOCOMMIT"
+    )
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await engine.dispose()
 
 
 def migrate(service: str, database_url: str) -> None:

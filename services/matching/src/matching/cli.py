@@ -1,6 +1,8 @@
-"""``matching migrate``, ``matching generate`` (synthetic data) and ``matching estimate-model``."""
+"""``matching migrate``, ``generate`` (synthetic data), ``estimate-model`` (the starting model)
+and ``train-model`` (learn from the enrollments held)."""
 
 import argparse
+import asyncio
 import json
 import sys
 from datetime import date
@@ -8,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from common.cli import ServiceCli
+from common.database import Database, resolve_database_url
 from matching.config import SERVICE_DIR, Settings
 from matching.generator import Generator
 from matching.identities import question_identity
+from matching.linkage.service import LinkageService
 from matching.matches.comparison import Identity
 from matching.matches.estimation import estimate_model
 from matching.matches.fellegi_sunter import DEFAULT_MODEL_PATH
@@ -54,6 +58,23 @@ def _estimate_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_model(args: argparse.Namespace) -> int:
+    """Learn the linkage model from the enrollments held now; print its version."""
+
+    async def train() -> int:
+        settings = Settings()
+        database = Database(resolve_database_url(settings), schema="matching")
+        try:
+            async with database.sessions.begin() as session:
+                trained = await LinkageService(session).train()
+        finally:
+            await database.dispose()
+        return trained.version
+
+    print(json.dumps({"model_version": asyncio.run(train())}))
+    return 0
+
+
 def main() -> int:
     cli = ServiceCli("matching", SERVICE_DIR)
     generate = cli.command("generate", _generate, help="print synthetic enrollments and a cohort")
@@ -68,4 +89,5 @@ def main() -> int:
     estimate.add_argument("--cohort", type=int, default=10_000)
     estimate.add_argument("--seed", type=int, default=1)
     estimate.add_argument("--output", type=Path, default=DEFAULT_MODEL_PATH)
+    cli.command("train-model", _train_model, help="learn the model from the enrollments held")
     return cli.run()

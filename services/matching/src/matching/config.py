@@ -86,6 +86,12 @@ class Settings(CommonSettings):
         description="Different SSNs, and dates of birth, per family of similar names (one name's "
         "phonetic code and the other's initial) and per date of birth and initial",
     )
+    model_training_interval_seconds: float = Field(
+        600,
+        gt=0,
+        description="How often the service looks whether its enrollments changed and, if so, "
+        "learns its linkage model again from them (also: matching train-model)",
+    )
     probe_housekeeping_interval_seconds: float = Field(
         3600, gt=0, description="How often questions older than their window are dropped"
     )

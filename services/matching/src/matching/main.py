@@ -11,6 +11,7 @@ from matching.config import Settings
 from matching.enrollments.routes import router as enrollments_router
 from matching.jobs.routes import router as jobs_router
 from matching.jobs.worker import job_worker
+from matching.linkage.training import training
 from matching.matches.routes import router as matches_router
 from matching.organizations.routes import router as organizations_router
 from matching.probes.housekeeping import housekeeping
@@ -42,7 +43,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with job_worker(app.state.db, settings), housekeeping(app.state.db, settings):
+        async with (
+            job_worker(app.state.db, settings),
+            housekeeping(app.state.db, settings),
+            training(app.state.db, settings),
+        ):
             yield
 
     app = create_service_app(

@@ -5,8 +5,8 @@ from collections.abc import Sequence
 from functools import cache
 
 from matching.destinations import DESTINATIONS
+from matching.linkage.service import LinkageModel
 from matching.matches.disclosure import agreement, disclosed_probability, disclosed_weight
-from matching.matches.fellegi_sunter import FellegiSunterModel
 from matching.matches.questions import Question
 from matching.matches.reports import CohortOutcome, MatchedStay, outcome_report
 from matching.matches.schemas import (
@@ -25,7 +25,7 @@ from matching.probes.service import Refusal
 from matching.schemas import DestinationOut
 
 
-def match_out(found: Found, model: FellegiSunterModel) -> MatchOut:
+def match_out(found: Found, linkage: LinkageModel) -> MatchOut:
     row = found.row
     return MatchOut(
         organization=row.organization,
@@ -39,8 +39,9 @@ def match_out(found: Found, model: FellegiSunterModel) -> MatchOut:
         income_at_exit=row.income_at_exit,
         exit_destination=DestinationOut.of(row.exit_destination),
         match_weight=round(disclosed_weight(found.scored), 3),
-        probability=disclosed_probability(found.scored, model),
+        probability=disclosed_probability(found.scored, linkage.model),
         agreement=agreement(found.scored),
+        model_version=linkage.version,
     )
 
 
@@ -91,8 +92,8 @@ def person_results(answers: Answers) -> list[PersonResult]:
     """Each person's matches, or their own error, in the order asked."""
     return [
         PersonResult(
-            complete_matches=[match_out(item, answers.model) for item in person.complete],
-            partial_matches=[match_out(item, answers.model) for item in person.partial],
+            complete_matches=[match_out(item, answers.linkage) for item in person.complete],
+            partial_matches=[match_out(item, answers.linkage) for item in person.partial],
             warnings=asked.warnings,
             error=person_error(asked, person),
         )

@@ -96,6 +96,10 @@ class MatchOut(BaseModel):
     match_weight: float = Field(description="Sum of the field weights shown (bits)")
     probability: float = Field(description="P(same person) from the weight shown")
     agreement: Agreement
+    model_version: int = Field(
+        description="The version of the linkage model that weighed this match (0: the starting "
+        "model, before the service learned from its enrollments)"
+    )
 
 
 class PersonResult(BaseModel):

@@ -1,6 +1,8 @@
 """Scoring one question against one enrollment, and the blocking keys that find candidates."""
 
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 from matching.matches.comparison import Identity, Levels, compare, swapped
@@ -8,6 +10,8 @@ from matching.matches.fellegi_sunter import FellegiSunterModel
 from matching.names import phonetic_code
 
 SSN_LAST4_LEVEL = 2
+SHRINKAGE_PEOPLE = 1000.0
+"""How many people's worth of say the starting model's u keeps against counted frequencies."""
 
 BlockingKey = tuple[str, object, object]
 
@@ -37,29 +41,77 @@ def is_complete(question: Identity, levels: Levels) -> bool:
     return names_agree and dob_agrees and ssn_agrees
 
 
-class Scorer:
-    """Compares in both name orders and keeps the better one, so swapped names still match."""
+def shrunk(observed: float, people: float, starting: float) -> float:
+    """``observed`` over ``people`` people, pulled toward ``starting`` by SHRINKAGE_PEOPLE."""
+    return (observed * people + starting * SHRINKAGE_PEOPLE) / (people + SHRINKAGE_PEOPLE)
 
-    def __init__(self, model: FellegiSunterModel) -> None:
+
+@dataclass(frozen=True)
+class NameFrequencies:
+    """The people holding each name key asked about, and the people with each name field."""
+
+    counts: Mapping[tuple[str, str], int] = field(default_factory=dict)
+    totals: Mapping[str, float] = field(default_factory=dict)
+
+    def exact_u(self, name: str, key: str, average: float) -> float:
+        """How often two different people share this very name (shrunk toward ``average``)."""
+        people = self.totals.get(name, 0.0)
+        if people <= 0:
+            return average
+        holders = max(self.counts.get((name, key), 0), 1)
+        return shrunk(holders / people, people, average)
+
+    def adjustment(self, name: str, key: str, average: float) -> float:
+        """Bits to add to the exact level's weight for this name: + for a rare one."""
+        return math.log2(average / self.exact_u(name, key, average))
+
+
+NAME_LEVELS = ((0, "first_name"), (1, "last_name"))
+
+
+class Scorer:
+    """Compares in both name orders and keeps the better one, so swapped names still match; an
+    exact name weighs by how many people hold it (``frequencies``)."""
+
+    def __init__(
+        self, model: FellegiSunterModel, frequencies: NameFrequencies | None = None
+    ) -> None:
         self.model = model
+        self.frequencies = frequencies or NameFrequencies()
+
+    def weights(self, levels: Levels, record: Identity) -> tuple[float | None, ...]:
+        """Each field's weight; an exact name's adjusted by that name's own frequency."""
+        weights = list(self.model.field_weights(levels))
+        for index, name in NAME_LEVELS:
+            key = record.first_key if index == 0 else record.last_key
+            weight = weights[index]
+            if levels[index] == 0 and key is not None and weight is not None:
+                average = self.model.fields[name].u[0]
+                weights[index] = weight + self.frequencies.adjustment(name, key, average)
+        return tuple(weights)
 
     def score(self, question: Identity, record: Identity) -> Scored:
         straight = compare(question, record)
-        straight_weight = self.model.match_weight(straight)
-        levels, weight, names_swapped = straight, straight_weight, False
+        straight_weights = self.weights(straight, record)
+        levels, weights, names_swapped = straight, straight_weights, False
         if question.first_key is not None:
             turned = compare(swapped(question), record)
-            turned_weight = self.model.match_weight(turned)
-            if turned_weight > straight_weight:
-                levels, weight, names_swapped = turned, turned_weight, True
+            turned_weights = self.weights(turned, record)
+            if _total(turned_weights) > _total(straight_weights):
+                levels, weights, names_swapped = turned, turned_weights, True
+        weight = _total(weights)
         return Scored(
             levels=levels,
-            field_weights=self.model.field_weights(levels),
+            field_weights=weights,
             match_weight=weight,
             probability=self.model.probability(weight),
             names_swapped=names_swapped,
             complete=not names_swapped and is_complete(question, straight),
         )
+
+
+def _total(weights: tuple[float | None, ...]) -> float:
+    return sum(weight for weight in weights if weight is not None)
 
 
 @dataclass(frozen=True, slots=True)

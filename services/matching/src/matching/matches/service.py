@@ -4,7 +4,6 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import cache
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,9 +12,9 @@ from common.database import allow_bulk_statements
 from matching.audit.service import AuditService, Tally
 from matching.config import Settings
 from matching.identities import question_identity
+from matching.linkage.service import LinkageModel, LinkageService
 from matching.matches.comparison import Identity, swapped
 from matching.matches.disclosure import disclosed_weight
-from matching.matches.fellegi_sunter import FellegiSunterModel
 from matching.matches.questions import Question, question
 from matching.matches.repository import BlockingQuestion, CandidateRepository, CandidateRow
 from matching.matches.schemas import CohortMember, PersonQuery
@@ -43,11 +42,11 @@ class PersonMatches:
 @dataclass(frozen=True)
 class Answers:
     """What a batch asked and what was found: each person as asked, and their matches, in the
-    order asked; ``model`` weighed them."""
+    order asked; ``linkage`` weighed them."""
 
     questions: list[Question]
     found: list[PersonMatches]
-    model: FellegiSunterModel
+    linkage: LinkageModel
 
     def tally(self) -> Tally:
         found = self.found
@@ -105,15 +104,14 @@ class MatchingService:
         self,
         session: AsyncSession,
         hasher: SsnHasher,
-        model: FellegiSunterModel,
         rules: MatchingRules,
         guard: ProbeGuard,
     ) -> None:
         self.session = session
         self.candidates = CandidateRepository(session)
         self.audit = AuditService(session)
+        self.linkage = LinkageService(session)
         self.hasher = hasher
-        self.scorer = Scorer(model)
         self.rules = rules
         self.guard = guard
 
@@ -129,30 +127,34 @@ class MatchingService:
             ssn=person.ssn,
         )
 
-    async def find(self, questions: Sequence[Question], caller: Principal) -> list[PersonMatches]:
+    async def find(
+        self, questions: Sequence[Question], caller: Principal
+    ) -> tuple[list[PersonMatches], LinkageModel]:
         """Complete and partial matches of each person, in the order given (none for a person
-        that cannot be asked about). Every question passes the probe guard first, here and
-        only here, so whatever asks (a request, a job) is counted alike; a refused question is
-        not searched for."""
+        that cannot be asked about), and the model that weighed them. Every question passes the
+        probe guard first, here and only here, so whatever asks (a request, a job) is counted
+        alike; a refused question is not searched for."""
         # Hashing and scoring are CPU work: a thread keeps the event loop answering meanwhile.
         identities = await asyncio.to_thread(lambda: [self._identity(q) for q in questions])
         refusals = await self.guard.screen(caller.subject, identities)
         admitted = [None if number in refusals else q for number, q in enumerate(identities)]
         await allow_bulk_statements(self.session)
         rows = await self.candidates.candidates(blocking_questions(admitted))
-        matches = await asyncio.to_thread(self._classify, admitted, rows)
+        linkage = await self.linkage.current()
+        scorer = Scorer(linkage.model, await self.linkage.frequencies(linkage, admitted))
+        matches = await asyncio.to_thread(self._classify, scorer, admitted, rows)
         for number, refusal in refusals.items():
             matches[number].refusal = refusal
-        return matches
+        return matches, linkage
 
     def _classify(
-        self, identities: Sequence[Identity | None], rows: Sequence[CandidateRow]
+        self, scorer: Scorer, identities: Sequence[Identity | None], rows: Sequence[CandidateRow]
     ) -> list[PersonMatches]:
         matches = [PersonMatches() for _ in identities]
         for row in rows:
             identity = identities[row.number]
             assert identity is not None
-            scored = self.scorer.score(identity, record_identity(row))
+            scored = scorer.score(identity, record_identity(row))
             if scored.complete:
                 matches[row.number].complete.append(Found(row, scored))
             elif scored.match_weight >= self.rules.partial_min_weight:
@@ -172,7 +174,8 @@ class MatchingService:
         """Each person as asked (an ``asked`` each) and their matches, without an audit row (a
         job records one when it is done)."""
         questions = await asyncio.to_thread(lambda: [question(raw, asked) for raw in people])
-        return Answers(questions, await self.find(questions, caller), self.scorer.model)
+        found, linkage = await self.find(questions, caller)
+        return Answers(questions, found, linkage)
 
     async def matches(self, people: Sequence[object], caller: Principal) -> Answers:
         """Each person's matches, or why they were not asked about; every other person is
@@ -201,11 +204,6 @@ class MatchingService:
         return answers
 
 
-@cache
-def _default_model() -> FellegiSunterModel:
-    return FellegiSunterModel.default()
-
-
 def matching_service(
     session: AsyncSession,
     settings: Settings,
@@ -223,4 +221,4 @@ def matching_service(
     )
     hasher = SsnHasher(settings.ssn_key_bytes())
     probes = guard(session, hasher, ProbeLimits.of(settings), now)
-    return MatchingService(session, hasher, _default_model(), rules, probes)
+    return MatchingService(session, hasher, rules, probes)

@@ -1,0 +1,1 @@
+"""The linkage model the service learns from the enrollments it holds."""

@@ -1,0 +1,89 @@
+"""The linkage tables: counting what the enrollments hold, storing and reading a model."""
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Result, TextClause, text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from matching.linkage.models import TrainedModel
+
+# People are (organization, client): a client's many stays count once.
+_PEOPLE_SQL = text(
+    "SELECT count(*) AS enrollments, count(DISTINCT (organization_id, client_id)) AS people "
+    "FROM enrollments"
+)
+_FREQUENCIES_SQL = text(
+    """
+    INSERT INTO name_frequencies (model_id, field, key, people)
+    SELECT CAST(:model AS bigint), 'first_name', first_key,
+           count(DISTINCT (organization_id, client_id))
+    FROM enrollments WHERE first_key IS NOT NULL GROUP BY first_key
+    UNION ALL
+    SELECT CAST(:model AS bigint), 'last_name', last_key,
+           count(DISTINCT (organization_id, client_id))
+    FROM enrollments WHERE last_key IS NOT NULL GROUP BY last_key
+    """
+)
+_SQUARES_SQL = text(
+    """
+    SELECT field, sum(people)::float8 AS total, sum(people::float8 * people) AS squares
+    FROM name_frequencies WHERE model_id = :model GROUP BY field
+    UNION ALL
+    SELECT 'dob', sum(people)::float8, sum(people::float8 * people)
+    FROM (
+        SELECT count(DISTINCT (organization_id, client_id)) AS people
+        FROM enrollments WHERE dob IS NOT NULL GROUP BY dob
+    ) AS per_dob
+    """
+)
+_LOOKUP_SQL = text(
+    "SELECT field, key, people FROM name_frequencies "
+    "WHERE model_id = :model AND key = ANY(CAST(:keys AS text[]))"
+)
+
+
+class LinkageRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def _execute(
+        self, statement: TextClause, parameters: dict[str, Any] | None = None
+    ) -> Result[Any]:
+        connection = await self.session.connection()
+        return await connection.execute(statement, parameters or {})
+
+    async def counts(self) -> tuple[int, int]:
+        """The enrollments and the people (organization and client) held."""
+        row = (await self._execute(_PEOPLE_SQL)).one()
+        return int(row.enrollments), int(row.people)
+
+    async def add(self, enrollments: int, people: int, parameters: dict[str, Any]) -> TrainedModel:
+        model = TrainedModel(enrollments=enrollments, people=people, parameters=parameters)
+        self.session.add(model)
+        await self.session.flush()
+        return model
+
+    async def count_names(self, model_id: int) -> dict[str, tuple[float, float]]:
+        """Each name field's (and the date of birth's) people and sum of squared counts."""
+        await self._execute(_FREQUENCIES_SQL, {"model": model_id})
+        rows = (await self._execute(_SQUARES_SQL, {"model": model_id})).all()
+        return {row.field: (row.total or 0.0, row.squares or 0.0) for row in rows}
+
+    async def newest(self) -> TrainedModel | None:
+        result = await self._execute(text("SELECT * FROM linkage_models ORDER BY id DESC LIMIT 1"))
+        row = result.mappings().one_or_none()
+        return None if row is None else TrainedModel(**row)
+
+    async def drop_older_than(self, model_id: int) -> None:
+        await self._execute(
+            text("DELETE FROM linkage_models WHERE id < :model"), {"model": model_id}
+        )
+
+    async def frequencies(self, model_id: int, keys: Iterable[str]) -> dict[tuple[str, str], int]:
+        """The people holding each of ``keys``, per name field, as model ``model_id`` counted."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        result = await self._execute(_LOOKUP_SQL, {"model": model_id, "keys": wanted})
+        return {(row.field, row.key): int(row.people) for row in result}

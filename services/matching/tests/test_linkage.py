@@ -1,0 +1,108 @@
+"""The model the service learns from its enrollments: term frequencies, versions, the task."""
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from matching.linkage.service import LinkageService
+from matching.linkage.training import train_if_grown
+
+from .conftest import MatchingApi, enrollment
+
+COMMON, RARE = "Garcia", "Quist"
+
+
+def _person(number: int, last_name: str) -> dict[str, Any]:
+    return enrollment(
+        number,
+        first_name=f"Name{chr(65 + number % 26)}{chr(65 + number // 26)}",
+        last_name=last_name,
+        dob=f"19{50 + number % 40}-0{1 + number % 9}-1{number % 9}",
+        ssn=f"{100 + number}-4{number % 10}-{1000 + number}",
+    )
+
+
+async def _upload_population(api: MatchingApi) -> None:
+    """Forty people share the common surname; the rare one is held by one person."""
+    await api.organization("Shelter One", "provider-1")
+    await api.upload([_person(number, COMMON) for number in range(1, 41)] + [_person(41, RARE)])
+
+
+def _last_name_weight(result: dict[str, Any]) -> float:
+    [match] = result["complete_matches"] + result["partial_matches"]
+    weight: float = match["agreement"]["last_name"]["weight"]
+    return weight
+
+
+async def _train(app: FastAPI) -> int:
+    async with app.state.db.sessions.begin() as session:
+        return (await LinkageService(session).train()).version
+
+
+def _asked(number: int, last_name: str) -> dict[str, Any]:
+    person = _person(number, last_name)
+    return {key: person[key] for key in ("first_name", "last_name", "dob", "ssn")}
+
+
+async def test_a_rare_surname_weighs_more_than_a_common_one_once_learned(
+    api: MatchingApi, app: FastAPI
+) -> None:
+    await _upload_population(api)
+    before = await api.match(_asked(1, COMMON), _asked(41, RARE))
+    assert _last_name_weight(before[0]) == _last_name_weight(before[1])  # the starting model
+    assert {m["model_version"] for r in before for m in r["complete_matches"]} == {0}
+
+    version = await _train(app)
+    after = await api.match(_asked(1, COMMON), _asked(41, RARE))
+    assert _last_name_weight(after[1]) > _last_name_weight(after[0])
+    assert _last_name_weight(after[0]) < _last_name_weight(before[0])  # 40 of 41 share it
+    assert {m["model_version"] for r in after for m in r["complete_matches"]} == {version}
+    frequencies = await api.execute(
+        "SELECT key, people FROM matching.name_frequencies WHERE field = 'last_name' ORDER BY key"
+    )
+    assert [tuple(row) for row in frequencies] == [("garcia", 40), ("quist", 1)]
+
+
+async def test_a_clients_many_stays_count_as_one_person(api: MatchingApi, app: FastAPI) -> None:
+    await api.organization("Shelter One", "provider-1")
+    stays = [
+        enrollment(number, client_id="C1", entry_date=f"202{number}-01-01", exit_date=None)
+        for number in range(1, 4)
+    ]
+    await api.upload([{k: v for k, v in stay.items() if k != "exit_destination"} for stay in stays])
+    await _train(app)
+    [row] = await api.execute("SELECT enrollments, people FROM matching.linkage_models")
+    assert tuple(row) == (3, 1)
+    [(people,)] = await api.execute(
+        "SELECT people FROM matching.name_frequencies WHERE field = 'last_name'"
+    )
+    assert people == 1
+
+
+async def test_the_model_is_learned_again_only_when_the_enrollments_changed(
+    api: MatchingApi, app: FastAPI
+) -> None:
+    await _upload_population(api)
+    first = await train_if_grown(app.state.db)
+    assert first is not None
+    assert await train_if_grown(app.state.db) is None  # nothing changed
+    await api.upload([_person(42, RARE)])
+    second = await train_if_grown(app.state.db)
+    assert second is not None
+    assert second > first
+    # Only the newest version is kept, with its own frequencies.
+    assert await api.count("linkage_models") == 1
+    assert await api.count("name_frequencies", "model_id <> :newest", newest=second) == 0
+    [result] = await api.match(_asked(41, RARE))
+    assert [m["model_version"] for m in result["complete_matches"]] == [second]
+
+
+async def test_nothing_held_trains_a_model_that_changes_nothing(
+    api: MatchingApi, app: FastAPI
+) -> None:
+    version = await _train(app)
+    assert version >= 1
+    await api.organization("Shelter One", "provider-1")
+    await api.upload([enrollment(1)])
+    [result] = await api.match({"first_name": "Maria", "last_name": "Garcia Lopez"})
+    assert result["complete_matches"] == result["partial_matches"] == []
