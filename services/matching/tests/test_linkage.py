@@ -2,10 +2,12 @@
 
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 
 from matching.linkage.service import LinkageService
 from matching.linkage.training import train_if_grown
+from matching.matches.fellegi_sunter import FellegiSunterModel
 
 from .conftest import MatchingApi, enrollment
 
@@ -106,3 +108,48 @@ async def test_nothing_held_trains_a_model_that_changes_nothing(
     await api.upload([enrollment(1)])
     [result] = await api.match({"first_name": "Maria", "last_name": "Garcia Lopez"})
     assert result["complete_matches"] == result["partial_matches"] == []
+
+
+async def test_every_pair_compared_is_counted_by_its_levels_only(api: MatchingApi) -> None:
+    await _upload_population(api)
+    await api.match(_asked(1, COMMON), _asked(41, RARE))
+    rows = await api.execute("SELECT * FROM matching.comparison_patterns")
+    assert sum(row.pairs for row in rows) >= 2  # each question met at least its own stay
+    assert {column for row in rows for column in row._fields} == {
+        "first_name",
+        "last_name",
+        "dob",
+        "ssn",
+        "pairs",
+    }
+    assert (0, 0, 0, 0) in {tuple(row[:4]) for row in rows}  # the exact pairs
+    await api.match(_asked(1, COMMON))
+    again = await api.execute("SELECT sum(pairs) FROM matching.comparison_patterns")
+    assert again[0][0] > sum(row.pairs for row in rows)
+
+
+async def test_m_is_learned_from_the_pairs_compared(api: MatchingApi, app: FastAPI) -> None:
+    """Same people whose first names disagree a third of the time: m of 'different' learns it."""
+    patterns = {
+        (0, 0, 0, 0): 4000,  # the same person, everything agrees
+        (3, 0, 0, 0): 2000,  # the same person under another first name
+        (3, 4, 0, 3): 6000,  # different people born the same day
+        (0, 0, 3, 3): 3000,  # namesakes
+    }
+    for (first, last, dob, ssn), pairs in patterns.items():
+        await api.execute(
+            "INSERT INTO matching.comparison_patterns VALUES (:first, :last, :dob, :ssn, :pairs)",
+            first=first,
+            last=last,
+            dob=dob,
+            ssn=ssn,
+            pairs=pairs,
+        )
+    await api.organization("Shelter One", "provider-1")
+    await api.upload([enrollment(1)])
+    await _train(app)
+    [(parameters,)] = await api.execute("SELECT parameters FROM matching.linkage_models")
+    starting = FellegiSunterModel.default().fields["first_name"].m
+    learned = parameters["fields"]["first_name"]["m"]
+    assert learned[3] == pytest.approx(1 / 3, abs=0.05)
+    assert learned[3] > 5 * starting[3]

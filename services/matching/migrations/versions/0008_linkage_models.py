@@ -1,4 +1,5 @@
-"""linkage_models and name_frequencies: the model learned from the enrollments held
+"""linkage_models, name_frequencies and comparison_patterns: the model learned from the
+enrollments held and from the pairs the service compared
 
 Revision ID: 0008
 Revises: 0007
@@ -15,6 +16,8 @@ revision: str = "0008"
 down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+LEVEL_COLUMNS = ("first_name", "last_name", "dob", "ssn")
 
 
 def upgrade() -> None:
@@ -41,7 +44,16 @@ def upgrade() -> None:
         schema="matching",
     )
 
+    op.create_table(
+        "comparison_patterns",
+        *(sa.Column(name, sa.SmallInteger(), nullable=False) for name in LEVEL_COLUMNS),
+        sa.Column("pairs", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint(*LEVEL_COLUMNS),
+        schema="matching",
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("comparison_patterns", schema="matching")
     op.drop_table("name_frequencies", schema="matching")
     op.drop_table("linkage_models", schema="matching")

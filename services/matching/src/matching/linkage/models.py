@@ -4,7 +4,17 @@ people beyond the normalized name keys the enrollments already hold)."""
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Identity, Integer, Text, func
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Integer,
+    SmallInteger,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field
 
@@ -43,3 +53,16 @@ class NameFrequency(Table, table=True):
     field: str = Field(sa_column=Column(Text, primary_key=True))
     key: str = Field(sa_column=Column(Text, primary_key=True))
     people: int = Field(sa_column=Column(Integer, nullable=False))
+
+
+class ComparisonPattern(Table, table=True):
+    """How many compared pairs reached one combination of levels (-1: a field either side
+    lacked): what expectation maximisation learns ``m`` from. Levels only, no identifiers."""
+
+    __tablename__ = "comparison_patterns"
+
+    first_name: int = Field(sa_column=Column(SmallInteger, primary_key=True))
+    last_name: int = Field(sa_column=Column(SmallInteger, primary_key=True))
+    dob: int = Field(sa_column=Column(SmallInteger, primary_key=True))
+    ssn: int = Field(sa_column=Column(SmallInteger, primary_key=True))
+    pairs: int = Field(sa_column=Column(BigInteger, nullable=False))

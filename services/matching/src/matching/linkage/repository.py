@@ -1,12 +1,13 @@
 """The linkage tables: counting what the enrollments hold, storing and reading a model."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Result, TextClause, text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from matching.linkage.models import TrainedModel
+from matching.matches.comparison import Levels
 
 # People are (organization, client): a client's many stays count once.
 _PEOPLE_SQL = text(
@@ -41,6 +42,19 @@ _LOOKUP_SQL = text(
     "SELECT field, key, people FROM name_frequencies "
     "WHERE model_id = :model AND key = ANY(CAST(:keys AS text[]))"
 )
+
+
+_REMEMBER_SQL = text(
+    """
+    INSERT INTO comparison_patterns AS seen (first_name, last_name, dob, ssn, pairs)
+    SELECT * FROM unnest(
+        CAST(:first AS smallint[]), CAST(:last AS smallint[]), CAST(:dob AS smallint[]),
+        CAST(:ssn AS smallint[]), CAST(:pairs AS bigint[])
+    )
+    ON CONFLICT (first_name, last_name, dob, ssn) DO UPDATE SET pairs = seen.pairs + excluded.pairs
+    """
+)
+MISSING_LEVEL = -1
 
 
 class LinkageRepository:
@@ -87,3 +101,35 @@ class LinkageRepository:
             return {}
         result = await self._execute(_LOOKUP_SQL, {"model": model_id, "keys": wanted})
         return {(row.field, row.key): int(row.people) for row in result}
+
+    async def remember(self, patterns: Mapping[Levels, int]) -> None:
+        """Add the pairs compared, counted by their levels, to those compared before."""
+        if not patterns:
+            return
+        columns = list(zip(*(_stored(levels) for levels in patterns), strict=True))
+        await self._execute(
+            _REMEMBER_SQL,
+            {
+                "first": list(columns[0]),
+                "last": list(columns[1]),
+                "dob": list(columns[2]),
+                "ssn": list(columns[3]),
+                "pairs": list(patterns.values()),
+            },
+        )
+
+    async def patterns(self) -> dict[Levels, int]:
+        """Every combination of levels compared so far and how many pairs reached it."""
+        result = await self._execute(
+            text("SELECT first_name, last_name, dob, ssn, pairs FROM comparison_patterns")
+        )
+        return {_levels(row[:4]): int(row.pairs) for row in result}
+
+
+def _stored(levels: Levels) -> tuple[int, ...]:
+    return tuple(MISSING_LEVEL if level is None else level for level in levels)
+
+
+def _levels(stored: Sequence[int]) -> Levels:
+    first, last, dob, ssn = (None if level == MISSING_LEVEL else level for level in stored)
+    return (first, last, dob, ssn)

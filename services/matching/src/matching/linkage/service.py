@@ -2,14 +2,17 @@
 
 What the data says is learned from it: ``u`` of each exact level (how often two different people
 share a first name, a last name, a date of birth: the sum of squared shares of the values the
-enrollments hold) and each name's own frequency (term frequency: agreeing on a rare surname is
-stronger evidence than agreeing on a common one, as Splink adjusts). ``m``, the near-miss levels'
-shape and the prior come from the starting model (``matching estimate-model`` on the generator).
-With few enrollments their counts say little, so each learned ``u`` is shrunk toward the starting
-model's as if ``scoring.SHRINKAGE_PEOPLE`` people had agreed with it.
+enrollments hold), each name's own frequency (term frequency: agreeing on a rare surname is
+stronger evidence than agreeing on a common one, as Splink adjusts), and ``m`` (how often the
+same person agrees at a level) by expectation maximisation over the pairs the service compared
+(their levels only, counted). The near-miss levels' u and the prior come from the starting model
+(``matching estimate-model`` on the generator). With few enrollments counts say little, so each
+learned ``u`` is shrunk toward the starting model's as if ``scoring.SHRINKAGE_PEOPLE`` people
+had agreed with it.
 """
 
-from collections.abc import Iterable, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +20,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from matching.linkage.models import TrainedModel
 from matching.linkage.repository import LinkageRepository
-from matching.matches.comparison import Identity
-from matching.matches.fellegi_sunter import FellegiSunterModel, FieldParameters
+from matching.matches.comparison import Identity, Levels
+from matching.matches.estimation import keeping_only
+from matching.matches.fellegi_sunter import (
+    FellegiSunterModel,
+    FieldParameters,
+    expectation_maximisation,
+)
 from matching.matches.scoring import NameFrequencies, shrunk
 
 NAME_FIELDS = ("first_name", "last_name")
@@ -43,6 +51,48 @@ def learned_model(
             observed = squares / (people * people)
             fields[name] = with_exact_u(fields[name], shrunk(observed, people, fields[name].u[0]))
     return FellegiSunterModel(fields, starting.prior)
+
+
+MIN_PAIRS_PER_RULE = 1000
+"""Fewer compared pairs than this in a training rule's share leave its fields' m as they were."""
+
+
+def _equal_dates_of_birth(levels: Levels) -> bool:
+    return levels[2] == 0
+
+
+def _equal_names(levels: Levels) -> bool:
+    return levels[0] == 0 and levels[1] == 0
+
+
+# (the pairs a rule keeps, the fields whose m it learns): as Splink trains m once per blocking
+# rule, leaving out the fields the rule makes agree.
+TRAINING_RULES: tuple[tuple[Callable[[Levels], bool], tuple[str, ...]], ...] = (
+    (_equal_dates_of_birth, ("first_name", "last_name", "ssn")),
+    (_equal_names, ("dob", "ssn")),
+)
+
+
+def learned_m(model: FellegiSunterModel, patterns: Mapping[Levels, int]) -> FellegiSunterModel:
+    """``model`` with m learned by expectation maximisation over the pairs compared, u held
+    fixed, once per training rule (a field trained by both rules: their mean)."""
+    u = {name: parameters.u for name, parameters in model.fields.items()}
+    trained: dict[str, list[tuple[float, ...]]] = defaultdict(list)
+    for keeps, fields in TRAINING_RULES:
+        share: Counter[Levels] = Counter()
+        for levels, pairs in patterns.items():
+            if keeps(levels):
+                share[keeping_only(levels, fields)] += pairs
+        if share.total() < MIN_PAIRS_PER_RULE:
+            continue
+        estimated = expectation_maximisation(share, u)
+        for name in fields:
+            trained[name].append(estimated.fields[name].m)
+    parameters = dict(model.fields)
+    for name, estimates in trained.items():
+        m = tuple(sum(values) / len(values) for values in zip(*estimates, strict=True))
+        parameters[name] = FieldParameters(m, parameters[name].u)
+    return FellegiSunterModel(parameters, model.prior)
 
 
 @dataclass(frozen=True)
@@ -77,7 +127,7 @@ class LinkageService:
         row = await self.linkage.add(enrollments, people, _parameters(starting, {}))
         assert row.id is not None
         counts = await self.linkage.count_names(row.id)
-        model = learned_model(starting, counts)
+        model = learned_m(learned_model(starting, counts), await self.linkage.patterns())
         totals = {name: counts[name][0] for name in NAME_FIELDS if name in counts}
         row.parameters = _parameters(model, totals)
         await self.linkage.session.flush()
@@ -91,6 +141,10 @@ class LinkageService:
         if newest is not None and newest.enrollments == enrollments:
             return None
         return await self.train()
+
+    async def remember(self, patterns: Mapping[Levels, int]) -> None:
+        """Count the pairs a question was compared with, by their levels (no identifiers)."""
+        await self.linkage.remember(patterns)
 
     async def current(self) -> LinkageModel:
         """The newest model, or the starting one when nothing was learned yet."""

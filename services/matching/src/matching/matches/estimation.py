@@ -78,7 +78,8 @@ def random_pair_levels(
     return [compare(chooser.choice(questions), chooser.choice(records)) for _ in range(count)]
 
 
-def _only(levels: Levels, fields: tuple[str, ...]) -> Levels:
+def keeping_only(levels: Levels, fields: tuple[str, ...]) -> Levels:
+    """``levels`` with every field but ``fields`` left out (None)."""
     kept = [level if name in fields else None for name, level in zip(FIELDS, levels, strict=True)]
     return (kept[0], kept[1], kept[2], kept[3])
 
@@ -100,7 +101,7 @@ def estimate_model(
     trained: dict[str, list[tuple[float, ...]]] = defaultdict(list)
     for key_of, fields in TRAINING_RULES:
         pairs = rule_pairs(questions, records, key_of)
-        levels = [_only(compare(questions[q], records[r]), fields) for q, r in pairs]
+        levels = [keeping_only(compare(questions[q], records[r]), fields) for q, r in pairs]
         model = expectation_maximisation(levels, u)
         for name in fields:
             trained[name].append(model.fields[name].m)

@@ -133,7 +133,7 @@ def _initial_m(level_count: int) -> np.ndarray:
 
 
 def expectation_maximisation(
-    blocked_pairs: Sequence[Levels],
+    blocked_pairs: Sequence[Levels] | Mapping[Levels, int],
     u: Mapping[str, Sequence[float]],
     *,
     iterations: int = 200,
@@ -142,9 +142,10 @@ def expectation_maximisation(
     """m and the prior by EM over the candidate pairs, u held fixed.
 
     The fields a blocking rule makes agree must be left out (None) of ``blocked_pairs``: their m
-    says nothing there, and the non-matches of those pairs do not follow their u.
+    says nothing there, and the non-matches of those pairs do not follow their u. The pairs may
+    come counted (levels: pairs).
     """
-    patterns = Counter(blocked_pairs)
+    patterns = blocked_pairs if isinstance(blocked_pairs, Mapping) else Counter(blocked_pairs)
     matrix = np.array(
         [[-1 if level is None else level for level in pattern] for pattern in patterns],
         dtype=np.int64,

@@ -1,6 +1,7 @@
 """Matching people against every organization's enrollments; the original's request; reports."""
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -13,7 +14,7 @@ from matching.audit.service import AuditService, Tally
 from matching.config import Settings
 from matching.identities import question_identity
 from matching.linkage.service import LinkageModel, LinkageService
-from matching.matches.comparison import Identity, swapped
+from matching.matches.comparison import Identity, Levels, swapped
 from matching.matches.disclosure import disclosed_weight
 from matching.matches.questions import Question, question
 from matching.matches.repository import BlockingQuestion, CandidateRepository, CandidateRow
@@ -142,19 +143,24 @@ class MatchingService:
         rows = await self.candidates.candidates(blocking_questions(admitted))
         linkage = await self.linkage.current()
         scorer = Scorer(linkage.model, await self.linkage.frequencies(linkage, admitted))
-        matches = await asyncio.to_thread(self._classify, scorer, admitted, rows)
+        matches, compared = await asyncio.to_thread(self._classify, scorer, admitted, rows)
+        await self.linkage.remember(compared)
         for number, refusal in refusals.items():
             matches[number].refusal = refusal
         return matches, linkage
 
     def _classify(
         self, scorer: Scorer, identities: Sequence[Identity | None], rows: Sequence[CandidateRow]
-    ) -> list[PersonMatches]:
+    ) -> tuple[list[PersonMatches], Counter[Levels]]:
+        """Each person's matches, and the pairs compared counted by their levels (what the
+        model learns m from)."""
         matches = [PersonMatches() for _ in identities]
+        compared: Counter[Levels] = Counter()
         for row in rows:
             identity = identities[row.number]
             assert identity is not None
             scored = scorer.score(identity, record_identity(row))
+            compared[scored.levels] += 1
             if scored.complete:
                 matches[row.number].complete.append(Found(row, scored))
             elif scored.match_weight >= self.rules.partial_min_weight:
@@ -166,7 +172,7 @@ class MatchingService:
             person.partial.sort(key=lambda found: -found.scored.match_weight)
             del person.partial[self.rules.max_partial_matches :]
             person.partial.sort(key=lambda found: -disclosed_weight(found.scored))  # as shown
-        return matches
+        return matches, compared
 
     async def answers(
         self, people: Sequence[object], caller: Principal, asked: type[PersonQuery] = PersonQuery
