@@ -161,9 +161,7 @@ async def test_ssns_of_different_people_one_digit_apart_weaken_a_one_digit_agree
     """Short ids made SSNs (as FEBRL's) put different people one digit apart far more often
     than SSNs spread over all 10^9: the learned u of that level says so."""
     await api.organization("Shelter One", "provider-1")
-    near = [
-        _person(number, COMMON) | {"ssn": f"123-45-{6700 + number}"} for number in range(1, 81)
-    ]
+    near = [_person(number, COMMON) | {"ssn": f"123-45-{6700 + number}"} for number in range(1, 81)]
     await api.upload(near)
     await _train(app)
     [(parameters,)] = await api.execute("SELECT parameters FROM matching.linkage_models")
