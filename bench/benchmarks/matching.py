@@ -27,7 +27,11 @@ from matching.config import Settings
 from matching.generator import Generator
 from matching.names import name_key, phonetic_code
 
-ENROLLMENTS = int(os.environ.get("MATCHING_BENCH_ENROLLMENTS", "1000000"))
+GENERATOR_SIZES = sorted(
+    int(size) for size in os.environ.get("MATCHING_BENCH_ENROLLMENTS", "100000,1000000").split(",")
+)
+"""The generator's table sizes (enrollments), comma-separated; the largest stays in the run's
+database for the modules that run beside it."""
 PEOPLE = 10_000
 UPLOAD_ROWS = 10_000
 WARM_UP = 50
@@ -104,11 +108,21 @@ def run(ctx: Context) -> Section:
         ):
             service = _service(ctx, matching, database_url, tokens, name, task)
         measured.append(Measured(name, task, service, _splink(ctx, name, task)))
-    task = _generated()
-    # The generator's enrollments stay in the run's database: matching_probe runs beside them.
+    for size in GENERATOR_SIZES[:-1]:
+        name, task = f"{GENERATOR}-{size // 1000}k", _generated(size)
+        with (
+            ctx.scratch_database(name) as database_url,
+            ctx.service("matching", env=env, database_url=database_url) as matching,
+        ):
+            service = _service(ctx, matching, database_url, tokens, name, task)
+        measured.append(Measured(name, task, service, _splink(ctx, name, task)))
+    largest = GENERATOR_SIZES[-1]
+    name, task = f"{GENERATOR}-{largest // 1000}k", _generated(largest)
+    # The largest generator's enrollments stay in the run's database: matching_probe and
+    # matching_skew run beside them.
     with ctx.service("matching", env=env) as matching:
-        service = _service(ctx, matching, ctx.database_url, tokens, GENERATOR, task)
-    measured.append(Measured(GENERATOR, task, service, _splink(ctx, GENERATOR, task)))
+        service = _service(ctx, matching, ctx.database_url, tokens, name, task)
+    measured.append(Measured(name, task, service, _splink(ctx, name, task)))
     return Section(
         title="matching beside Splink: FEBRL1-3 and the generator, through the HTTP API",
         method=_method(measured),
@@ -117,11 +131,11 @@ def run(ctx: Context) -> Section:
     )
 
 
-def _generated() -> LinkTask:
-    """The generator's ENROLLMENTS enrollments and PEOPLE people, half of them enrolled."""
-    clients = int(ENROLLMENTS / 1.6)
+def _generated(enrollments: int) -> LinkTask:
+    """The generator's ``enrollments`` enrollments and PEOPLE people, half of them enrolled."""
+    clients = int(enrollments / 1.6)
     data = Generator(SEED).dataset(clients=clients, cohort=PEOPLE, linked_share=0.5)
-    records = data.enrollments[:ENROLLMENTS]
+    records = data.enrollments[:enrollments]
     kept = {row["enrollment_id"] for row in records}
     people = [
         {key: value for key, value in member.items() if key != "account_closed_on"}
@@ -304,6 +318,7 @@ def _splink(ctx: Context, label: str, task: LinkTask) -> SplinkFigures:
 
 def _method(measured: list[Measured]) -> str:
     settings = Settings()
+    sizes = " and ".join(f"{size:,}" for size in GENERATOR_SIZES)
     steps = {", ".join(m.splink.training) for m in measured}
     training = (
         f"{steps.pop()} on every data set"
@@ -318,11 +333,11 @@ def _method(measured: list[Measured]) -> str:
         "its org (`bench/febrl.py` prepares them once: names as given, an impossible date of "
         "birth missing, the 7-digit soc_sec_id made a 9-digit SSN `1ab1cdefg` that keeps a "
         "one-digit typo one digit). The generator (`matching generate`, seed "
-        f"{SEED}) makes {ENROLLMENTS:,} enrollments of about {int(ENROLLMENTS / 1.6):,} clients "
-        f"(1 to 3 enrollments each) and {PEOPLE:,} people, half of them clients, half of them "
+        f"{SEED}) makes {sizes} enrollments (about 1.6 per client: 1 to 3 each) and "
+        f"{PEOPLE:,} people, half of them clients, half of them "
         "with one or two errors (typos, swapped names, nicknames, compound names, formatting, "
         "missing fields, day/month swaps, wrong year digit, last four of the SSN only, a wrong "
-        "or transposed SSN digit); set MATCHING_BENCH_ENROLLMENTS for another size. "
+        "or transposed SSN digit); MATCHING_BENCH_ENROLLMENTS sets other sizes (comma-separated). "
         "The matching service runs as one uvicorn worker with its default settings (partial "
         f"matches from {settings.partial_min_weight:g} bits, at most "
         f"{settings.max_partial_matches} per person), a fresh process and an empty database for "
