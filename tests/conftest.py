@@ -3,6 +3,8 @@
 import contextlib
 import json
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -56,6 +58,20 @@ def stack(
     """Every service in its own uvicorn behind nginx, on free ports, with the session database."""
     with stack_in(tmp_path_factory.mktemp("stack"), database_url) as running:
         yield running
+
+
+def create_admin(stack: Stack, email: str, password: str) -> None:
+    """``customers create-admin`` against the stack's database, as an operator would run it."""
+    command = [str(Path(sys.executable).parent / "customers"), "create-admin", "--email", email]
+    done = subprocess.run(  # noqa: S603 (our own CLI)
+        [*command, "--password", password],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
 
 
 class AccessLog:

@@ -4,17 +4,15 @@ An admin made with the customers CLI grants roles; a receptionist books for a pa
 patient and the doctor see it; a second booking of the slot is refused; the patient cancels.
 """
 
-import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from gateway.stack import Stack
+from tests.conftest import create_admin
 
 pytestmark = pytest.mark.e2e
 
@@ -31,15 +29,6 @@ def bearer(http: httpx.Client, email: str, password: str) -> dict[str, str]:
     tokens = http.post("/auth/login", json={"email": email, "password": password})
     assert tokens.status_code == 200, tokens.text
     return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
-
-
-def create_admin(stack: Stack, email: str, password: str) -> None:
-    """``customers create-admin`` against the stack's database, as an operator would run it."""
-    command = [str(Path(sys.executable).parent / "customers"), "create-admin", "--email", email]
-    done = subprocess.run(  # noqa: S603 (our own CLI)
-        [*command, "--password", password], env=stack.env, capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@ and an organization up, a provider uploads 10,000 enrollments (past the 1 MiB pl
 a utility gets matches and an outcome report, and the admin reads the audit log."""
 
 import json
-import subprocess
-import sys
 import time
 import uuid
 from typing import Any
@@ -14,28 +12,12 @@ import pytest
 
 from gateway.stack import Stack
 from matching.generator import Generator
+from tests.conftest import create_admin
 
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "violet-harbor-quilt-1987"
 ONE_MIB = 1024 * 1024
-
-
-def _create_admin(stack: Stack, email: str) -> None:
-    command = [
-        sys.executable,
-        "-c",
-        "import sys; from customers.cli import main; sys.exit(main())",
-        "create-admin",
-        "--email",
-        email,
-        "--password",
-        PASSWORD,
-    ]
-    done = subprocess.run(  # noqa: S603 (our own command line, no shell)
-        command, env=stack.env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
 
 
 def _login(http: httpx.Client, email: str) -> dict[str, str]:
@@ -64,7 +46,7 @@ def test_a_utility_learns_which_ex_customers_entered_homeless_services(
 ) -> None:
     run = uuid.uuid4().hex[:8]
     admin_email = f"admin-{run}@example.com"
-    _create_admin(stack, admin_email)
+    create_admin(stack, admin_email, PASSWORD)
     admin = _login(http, admin_email)
     provider_id = _account_with_role(http, admin, f"provider-{run}@example.com", "provider")
     _account_with_role(http, admin, f"utility-{run}@example.com", "utility")
@@ -216,7 +198,7 @@ def _name(number: int) -> str:
 def test_a_cohort_larger_than_one_request_runs_as_a_job(stack: Stack, http: httpx.Client) -> None:
     run = uuid.uuid4().hex[:8]
     admin_email = f"admin-jobs-{run}@example.com"
-    _create_admin(stack, admin_email)
+    create_admin(stack, admin_email, PASSWORD)
     admin = _login(http, admin_email)
     _account_with_role(http, admin, f"utility-jobs-{run}@example.com", "utility")
     _account_with_role(http, admin, f"utility-other-{run}@example.com", "utility")

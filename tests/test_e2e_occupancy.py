@@ -8,8 +8,6 @@ through the gateway sees both actions, and the day's CSV file lands in the stack
 import asyncio
 import datetime as dt
 import json
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -19,6 +17,7 @@ import httpx
 import pytest
 
 from gateway.stack import Stack
+from tests.conftest import create_admin
 
 pytestmark = pytest.mark.e2e
 
@@ -45,16 +44,7 @@ def http(stack: Stack) -> httpx.Client:
 def admin(stack: Stack, http: httpx.Client) -> dict[str, str]:
     """An admin created with ``customers create-admin`` against the stack's database."""
     email = f"occupancy-admin-{uuid.uuid4().hex[:8]}@example.com"
-    command = "from customers.cli import main; raise SystemExit(main())"
-    result = subprocess.run(  # noqa: S603 (our own command)
-        [sys.executable, "-c", command, "create-admin", "--email", email, "--password", PASSWORD],
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
+    create_admin(stack, email, PASSWORD)
     return bearer(login(http, email))
 
 

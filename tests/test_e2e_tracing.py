@@ -23,7 +23,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 
 from gateway.stack import READY_TIMEOUT_SECONDS, Stack
-from tests.test_e2e_appointments import People, bearer, create_admin, new_email, new_password
+from tests.conftest import create_admin
+from tests.test_e2e_appointments import People, bearer, new_email, new_password
 
 pytestmark = pytest.mark.e2e
 TRACED = ("customers", "appointments")

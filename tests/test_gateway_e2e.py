@@ -1,10 +1,7 @@
 """Through the real nginx: every service in its own process, as `make stack` runs them."""
 
 import re
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +11,7 @@ import pytest
 from common.settings import CommonSettings
 from gateway.devserver import routing_table
 from gateway.stack import Stack, service_ports
+from tests.conftest import create_admin
 
 pytestmark = pytest.mark.e2e
 
@@ -54,13 +52,7 @@ def admin(stack: Stack, http: httpx.Client) -> tuple[str, dict[str, str]]:
     """An admin made with customers' command line, as the README says: its email and headers."""
     email = f"e2e-admin-{uuid.uuid4().hex[:12]}@example.com"
     password = f"admin-{uuid.uuid4().hex}"
-    command = Path(sys.executable).with_name("customers")
-    subprocess.run(  # noqa: S603 (our own command)
-        [command, "create-admin", "--email", email, "--password", password],
-        env=stack.env,
-        check=True,
-        capture_output=True,
-    )
+    create_admin(stack, email, password)
     login = http.post("/auth/login", json={"email": email, "password": password})
     assert login.status_code == 200, login.text
     return email, {"Authorization": f"Bearer {login.json()['access_token']}"}

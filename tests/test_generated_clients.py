@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from gateway.stack import Stack, service_ports
-from tests.test_e2e_appointments import create_admin
+from tests.conftest import create_admin
 
 pytestmark = pytest.mark.e2e
 SERVICES = list(service_ports())

@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 
 from common.testing.processes import free_port
 from gateway.stack import Stack
-from tests.conftest import stack_in
+from tests.conftest import create_admin, stack_in
 from tests.test_e2e_occupancy import bucket_object, sse_events
 
 pytestmark = pytest.mark.e2e
@@ -93,16 +93,7 @@ def bearer(http: httpx.Client, email: str) -> dict[str, str]:
 def admin(replicas: Stack, http: httpx.Client) -> dict[str, str]:
     """An admin made with ``customers create-admin`` against the stack's database."""
     email = f"scaleout-admin-{uuid.uuid4().hex[:8]}@example.com"
-    command = [str(Path(sys.executable).parent / "customers"), "create-admin", "--email", email]
-    done = subprocess.run(  # noqa: S603 (our own CLI)
-        [*command, "--password", PASSWORD],
-        env=replicas.env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
+    create_admin(replicas, email, PASSWORD)
     return bearer(http, email)
 
 

@@ -27,7 +27,11 @@ from matching.config import Settings
 from matching.generator import Generator
 from matching.names import name_key, phonetic_code
 
-ENROLLMENTS = int(os.environ.get("MATCHING_BENCH_ENROLLMENTS", "1000000"))
+GENERATOR_SIZES = sorted(
+    int(size) for size in os.environ.get("MATCHING_BENCH_ENROLLMENTS", "100000,1000000").split(",")
+)
+"""The generator's table sizes (enrollments), comma-separated; the largest stays in the run's
+database for the modules that run beside it."""
 PEOPLE = 10_000
 UPLOAD_ROWS = 10_000
 WARM_UP = 50
@@ -63,7 +67,9 @@ class ServiceFigures:
     match_seconds: float
     peak_rss_mib: float
     answered: Quality
-    """Complete and partial matches: the service's answer."""
+    """Complete and partial matches: the service's answer, once its model also learned m."""
+    first_answered: Quality
+    """The same, asked first, when the model had learned u and term frequencies only."""
     complete: Quality
     refused: dict[str, int]
     """People answered with an error of their own instead of matches, by the error's title
@@ -102,11 +108,21 @@ def run(ctx: Context) -> Section:
         ):
             service = _service(ctx, matching, database_url, tokens, name, task)
         measured.append(Measured(name, task, service, _splink(ctx, name, task)))
-    task = _generated()
-    # The generator's enrollments stay in the run's database: matching_probe runs beside them.
+    for size in GENERATOR_SIZES[:-1]:
+        name, task = f"{GENERATOR}-{size // 1000}k", _generated(size)
+        with (
+            ctx.scratch_database(name) as database_url,
+            ctx.service("matching", env=env, database_url=database_url) as matching,
+        ):
+            service = _service(ctx, matching, database_url, tokens, name, task)
+        measured.append(Measured(name, task, service, _splink(ctx, name, task)))
+    largest = GENERATOR_SIZES[-1]
+    name, task = f"{GENERATOR}-{largest // 1000}k", _generated(largest)
+    # The largest generator's enrollments stay in the run's database: matching_probe and
+    # matching_skew run beside them.
     with ctx.service("matching", env=env) as matching:
-        service = _service(ctx, matching, ctx.database_url, tokens, GENERATOR, task)
-    measured.append(Measured(GENERATOR, task, service, _splink(ctx, GENERATOR, task)))
+        service = _service(ctx, matching, ctx.database_url, tokens, name, task)
+    measured.append(Measured(name, task, service, _splink(ctx, name, task)))
     return Section(
         title="matching beside Splink: FEBRL1-3 and the generator, through the HTTP API",
         method=_method(measured),
@@ -115,11 +131,11 @@ def run(ctx: Context) -> Section:
     )
 
 
-def _generated() -> LinkTask:
-    """The generator's ENROLLMENTS enrollments and PEOPLE people, half of them enrolled."""
-    clients = int(ENROLLMENTS / 1.6)
+def _generated(enrollments: int) -> LinkTask:
+    """The generator's ``enrollments`` enrollments and PEOPLE people, half of them enrolled."""
+    clients = int(enrollments / 1.6)
     data = Generator(SEED).dataset(clients=clients, cohort=PEOPLE, linked_share=0.5)
-    records = data.enrollments[:ENROLLMENTS]
+    records = data.enrollments[:enrollments]
     kept = {row["enrollment_id"] for row in records}
     people = [
         {key: value for key, value in member.items() if key != "account_closed_on"}
@@ -137,7 +153,7 @@ def _service(
     task: LinkTask,
 ) -> ServiceFigures:
     with ctx.load_generator():
-        upload_seconds, match_seconds, results = asyncio.run(
+        upload_seconds, match_seconds, first, results = asyncio.run(
             _upload_and_match(
                 matching.base_url, tokens, label, task, lambda: train_model(database_url)
             )
@@ -153,6 +169,7 @@ def _service(
         match_seconds=match_seconds,
         peak_rss_mib=_peak_rss_mib(matching.pid),
         answered=_quality(results, task, ("complete_matches", "partial_matches")),
+        first_answered=_quality(first, task, ("complete_matches", "partial_matches")),
         complete=_quality(results, task, ("complete_matches",)),
         refused=Counter(person["error"]["title"] for person in refused),
     )
@@ -197,10 +214,12 @@ async def _upload_and_match(
     label: str,
     task: LinkTask,
     train: Callable[[], int],
-) -> tuple[float, float, list[dict[str, Any]]]:
+) -> tuple[float, float, list[dict[str, Any]], list[dict[str, Any]]]:
     """One organization uploads the records and the service learns its model from them (its
     periodic task would, later); a utility asks for every question in one request (after a
-    warm-up by another caller, so that the probe limits count the questions once)."""
+    warm-up by another caller, so that the probe limits count the questions once); the service
+    learns again, now m from the pairs it compared, and another utility asks the same (timed).
+    The upload's and the matching's seconds, the first answer and the second."""
     admin = tokens.auth("bench-admin", ["admin"])
     provider = tokens.auth(f"bench-{label}-provider", ["provider"])
     async with httpx.AsyncClient(base_url=base_url, timeout=600) as http:
@@ -220,6 +239,13 @@ async def _upload_and_match(
             headers=tokens.auth(f"bench-{label}-warm-up", ["utility"]),
         )
         warm_up.raise_for_status()
+        first = await http.post(
+            "/matching/matches",
+            json={"people": task.questions},
+            headers=tokens.auth(f"bench-{label}-first-utility", ["utility"]),
+        )
+        first.raise_for_status()
+        train()
         started = time.perf_counter()
         matched = await http.post(
             "/matching/matches",
@@ -228,7 +254,7 @@ async def _upload_and_match(
         )
         match_seconds = time.perf_counter() - started
         matched.raise_for_status()
-    return upload_seconds, match_seconds, matched.json()["results"]
+    return upload_seconds, match_seconds, first.json()["results"], matched.json()["results"]
 
 
 def _quality(results: list[dict[str, Any]], task: LinkTask, lists: tuple[str, ...]) -> Quality:
@@ -294,6 +320,7 @@ def _splink(ctx: Context, label: str, task: LinkTask) -> SplinkFigures:
 
 def _method(measured: list[Measured]) -> str:
     settings = Settings()
+    sizes = " and ".join(f"{size:,}" for size in GENERATOR_SIZES)
     steps = {", ".join(m.splink.training) for m in measured}
     training = (
         f"{steps.pop()} on every data set"
@@ -308,11 +335,11 @@ def _method(measured: list[Measured]) -> str:
         "its org (`bench/febrl.py` prepares them once: names as given, an impossible date of "
         "birth missing, the 7-digit soc_sec_id made a 9-digit SSN `1ab1cdefg` that keeps a "
         "one-digit typo one digit). The generator (`matching generate`, seed "
-        f"{SEED}) makes {ENROLLMENTS:,} enrollments of about {int(ENROLLMENTS / 1.6):,} clients "
-        f"(1 to 3 enrollments each) and {PEOPLE:,} people, half of them clients, half of them "
+        f"{SEED}) makes {sizes} enrollments (about 1.6 per client: 1 to 3 each) and "
+        f"{PEOPLE:,} people, half of them clients, half of them "
         "with one or two errors (typos, swapped names, nicknames, compound names, formatting, "
         "missing fields, day/month swaps, wrong year digit, last four of the SSN only, a wrong "
-        "or transposed SSN digit); set MATCHING_BENCH_ENROLLMENTS for another size. "
+        "or transposed SSN digit); MATCHING_BENCH_ENROLLMENTS sets other sizes (comma-separated). "
         "The matching service runs as one uvicorn worker with its default settings (partial "
         f"matches from {settings.partial_min_weight:g} bits, at most "
         f"{settings.max_partial_matches} per person), a fresh process and an empty database for "
@@ -322,8 +349,11 @@ def _method(measured: list[Measured]) -> str:
         "another caller). The service's pairs are its complete and partial matches (a person it "
         "refuses, such as a fourth date of birth asked with one SSN under its default probe "
         "limits, finds nothing); after the upload the service learns its model from what it "
-        "holds (`matching train-model`, as its periodic task would); its seconds are upload, "
-        "training and matching, client-side; its memory "
+        "holds (`matching train-model`, as its periodic task would: u and term frequencies), "
+        "is asked everything once, learns again (now m too, from the pairs it compared) and is "
+        "asked everything again by another utility: that second answer is the service's row, "
+        "the first one the row 'asked first'. Its seconds are upload, first training and the "
+        "second matching, client-side; its memory "
         "the worker's peak RSS. Splink 5 (DuckDB, `bench/splink_link.py`, its own process on "
         "the load CPUs) gets the same records, names normalized as matching normalizes them: "
         "NameComparison on first and last name with term-frequency adjustments, "
@@ -375,6 +405,13 @@ def _quality_table(measured: list[Measured]) -> Table:
                 service.answered,
                 f"{service.seconds:.2f}",
                 f"{service.peak_rss_mib:,.0f}",
+            ),
+            _quality_row(
+                m.name,
+                "this service, asked first (m not yet learned)",
+                service.first_answered,
+                "",
+                "",
             ),
             _quality_row(m.name, "this service, complete matches only", service.complete, "", ""),
             _quality_row(

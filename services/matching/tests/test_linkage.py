@@ -153,3 +153,21 @@ async def test_m_is_learned_from_the_pairs_compared(api: MatchingApi, app: FastA
     learned = parameters["fields"]["first_name"]["m"]
     assert learned[3] == pytest.approx(1 / 3, abs=0.05)
     assert learned[3] > 5 * starting[3]
+
+
+async def test_ssns_of_different_people_one_digit_apart_weaken_a_one_digit_agreement(
+    api: MatchingApi, app: FastAPI
+) -> None:
+    """Short ids made SSNs (as FEBRL's) put different people one digit apart far more often
+    than SSNs spread over all 10^9: the learned u of that level says so."""
+    await api.organization("Shelter One", "provider-1")
+    near = [_person(number, COMMON) | {"ssn": f"123-45-{6700 + number}"} for number in range(1, 81)]
+    await api.upload(near)
+    await _train(app)
+    [(parameters,)] = await api.execute("SELECT parameters FROM matching.linkage_models")
+    starting = FellegiSunterModel.default().fields["ssn"].u
+    learned = parameters["fields"]["ssn"]["u"]
+    # Serials 6701 to 6780: hundreds of the 3,160 pairs of people are one digit apart.
+    assert learned[1] > 100 * starting[1]
+    assert learned[0] == pytest.approx(starting[0], rel=0.5)  # no two share a full SSN
+    assert sum(learned) == pytest.approx(1.0)

@@ -1,6 +1,7 @@
 """The linkage tables: counting what the enrollments hold, storing and reading a model."""
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Result, TextClause, text
@@ -8,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from matching.linkage.models import TrainedModel
 from matching.matches.comparison import Levels
+from matching.ssn import MASKED_HASH_BYTES
 
 # People are (organization, client): a client's many stays count once.
 _PEOPLE_SQL = text(
@@ -38,6 +40,34 @@ _SQUARES_SQL = text(
     ) AS per_dob
     """
 )
+# People sharing a full SSN, sharing all but its n-th digit (n = 1..9: one masked hash each), and
+# sharing its last four, as sums of "pairs of people" per shared hash (c people: c(c-1)/2 pairs).
+_SSN_PAIRS_SQL = text(
+    """
+    WITH people AS (
+        SELECT DISTINCT ON (organization_id, client_id) ssn_hash, ssn_last4_hash, ssn_masked_hashes
+        FROM enrollments WHERE ssn_last4_hash IS NOT NULL
+        ORDER BY organization_id, client_id, entry_date DESC
+    ),
+    masked AS (
+        SELECT substring(ssn_masked_hashes FROM position * :size + 1 FOR :size) AS hash, position
+        FROM people CROSS JOIN generate_series(0, 8) AS position
+        WHERE ssn_masked_hashes IS NOT NULL
+    )
+    SELECT
+        (SELECT count(*) FROM people WHERE ssn_hash IS NOT NULL)::float8 AS full_people,
+        (SELECT count(*) FROM people)::float8 AS last4_people,
+        (SELECT coalesce(sum(c * (c - 1) / 2), 0) FROM (
+            SELECT count(*)::float8 AS c FROM people WHERE ssn_hash IS NOT NULL GROUP BY ssn_hash
+        ) AS g)::float8 AS full_pairs,
+        (SELECT coalesce(sum(c * (c - 1) / 2), 0) FROM (
+            SELECT count(*)::float8 AS c FROM masked GROUP BY position, hash
+        ) AS g)::float8 AS masked_pairs,
+        (SELECT coalesce(sum(c * (c - 1) / 2), 0) FROM (
+            SELECT count(*)::float8 AS c FROM people GROUP BY ssn_last4_hash
+        ) AS g)::float8 AS last4_pairs
+    """
+)
 _LOOKUP_SQL = text(
     "SELECT field, key, people FROM name_frequencies "
     "WHERE model_id = :model AND key = ANY(CAST(:keys AS text[]))"
@@ -55,6 +85,20 @@ _REMEMBER_SQL = text(
     """
 )
 MISSING_LEVEL = -1
+
+
+@dataclass(frozen=True)
+class SsnPairs:
+    full_people: float
+    """People holding a full SSN (their newest stay's)."""
+    last4_people: float
+    """People holding at least its last four."""
+    full: float
+    """Pairs of them with the same full SSN."""
+    one_digit: float
+    """Pairs whose full SSNs differ in one digit."""
+    last4: float
+    """Pairs with the same last four."""
 
 
 class LinkageRepository:
@@ -83,6 +127,18 @@ class LinkageRepository:
         await self._execute(_FREQUENCIES_SQL, {"model": model_id})
         rows = (await self._execute(_SQUARES_SQL, {"model": model_id})).all()
         return {row.field: (row.total or 0.0, row.squares or 0.0) for row in rows}
+
+    async def ssn_pairs(self) -> SsnPairs:
+        """How many pairs of people the held SSNs make, and how many agree at each level."""
+        row = (await self._execute(_SSN_PAIRS_SQL, {"size": MASKED_HASH_BYTES})).one()
+        return SsnPairs(
+            full_people=row.full_people,
+            last4_people=row.last4_people,
+            full=row.full_pairs,
+            # A pair with equal SSNs shares all nine masked hashes; one digit apart, one.
+            one_digit=max(row.masked_pairs - 9 * row.full_pairs, 0.0),
+            last4=row.last4_pairs,
+        )
 
     async def newest(self) -> TrainedModel | None:
         result = await self._execute(text("SELECT * FROM linkage_models ORDER BY id DESC LIMIT 1"))

@@ -5,10 +5,11 @@ share a first name, a last name, a date of birth: the sum of squared shares of t
 enrollments hold), each name's own frequency (term frequency: agreeing on a rare surname is
 stronger evidence than agreeing on a common one, as Splink adjusts), and ``m`` (how often the
 same person agrees at a level) by expectation maximisation over the pairs the service compared
-(their levels only, counted). The near-miss levels' u and the prior come from the starting model
-(``matching estimate-model`` on the generator). With few enrollments counts say little, so each
-learned ``u`` is shrunk toward the starting model's as if ``scoring.SHRINKAGE_PEOPLE`` people
-had agreed with it.
+(their levels only, counted); the SSN's levels' u from the pairs of people whose held SSNs agree
+at each level (hash to hash). The names' and date of birth's near-miss levels' u and the prior
+come from the starting model (``matching estimate-model`` on the generator). With few
+enrollments counts say little, so each learned ``u`` is shrunk toward the starting model's as if
+``scoring.SHRINKAGE_PEOPLE`` people had agreed with it.
 """
 
 from collections import Counter, defaultdict
@@ -19,7 +20,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from matching.linkage.models import TrainedModel
-from matching.linkage.repository import LinkageRepository
+from matching.linkage.repository import LinkageRepository, SsnPairs
 from matching.matches.comparison import Identity, Levels
 from matching.matches.estimation import keeping_only
 from matching.matches.fellegi_sunter import (
@@ -27,7 +28,7 @@ from matching.matches.fellegi_sunter import (
     FieldParameters,
     expectation_maximisation,
 )
-from matching.matches.scoring import NameFrequencies, shrunk
+from matching.matches.scoring import SHRINKAGE_PEOPLE, NameFrequencies, shrunk
 
 NAME_FIELDS = ("first_name", "last_name")
 STARTING_VERSION = 0
@@ -41,15 +42,35 @@ def with_exact_u(parameters: FieldParameters, exact: float) -> FieldParameters:
     return FieldParameters(parameters.m, (exact, *(u * scale for u in parameters.u[1:])))
 
 
+def pair_share(agreeing: float, people: float, starting: float) -> float:
+    """The share of pairs of ``people`` that agree (``agreeing`` of them), pulled toward
+    ``starting`` as if SHRINKAGE_PEOPLE people's pairs had agreed with it."""
+    pairs = people * (people - 1) / 2
+    prior_pairs = SHRINKAGE_PEOPLE * (SHRINKAGE_PEOPLE - 1) / 2
+    return (agreeing + starting * prior_pairs) / (pairs + prior_pairs)
+
+
+def learned_ssn_u(starting: FieldParameters, pairs: SsnPairs) -> FieldParameters:
+    """u of the SSN's levels from the pairs of people the held SSNs make (the starting model's
+    are those of SSNs spread evenly over all 10^9, which real data, or a short id made an SSN,
+    need not be: near misses between different people may be far more common)."""
+    full = pair_share(pairs.full, pairs.full_people, starting.u[0])
+    one_digit = pair_share(pairs.one_digit, pairs.full_people, starting.u[1])
+    last4 = pair_share(pairs.last4, pairs.last4_people, starting.u[2])
+    return FieldParameters(starting.m, (full, one_digit, last4, 1 - full - one_digit - last4))
+
+
 def learned_model(
-    starting: FellegiSunterModel, counts: Mapping[str, tuple[float, float]]
+    starting: FellegiSunterModel, counts: Mapping[str, tuple[float, float]], ssn: SsnPairs
 ) -> FellegiSunterModel:
-    """``starting`` with each exact level's u from (people, sum of squared counts) per field."""
+    """``starting`` with each exact level's u from (people, sum of squared counts) per field,
+    and the SSN's levels' u from the pairs of its values."""
     fields = dict(starting.fields)
     for name, (people, squares) in counts.items():
         if people > 0 and name in fields:
             observed = squares / (people * people)
             fields[name] = with_exact_u(fields[name], shrunk(observed, people, fields[name].u[0]))
+    fields["ssn"] = learned_ssn_u(fields["ssn"], ssn)
     return FellegiSunterModel(fields, starting.prior)
 
 
@@ -127,7 +148,8 @@ class LinkageService:
         row = await self.linkage.add(enrollments, people, _parameters(starting, {}))
         assert row.id is not None
         counts = await self.linkage.count_names(row.id)
-        model = learned_m(learned_model(starting, counts), await self.linkage.patterns())
+        learned_u = learned_model(starting, counts, await self.linkage.ssn_pairs())
+        model = learned_m(learned_u, await self.linkage.patterns())
         totals = {name: counts[name][0] for name in NAME_FIELDS if name in counts}
         row.parameters = _parameters(model, totals)
         await self.linkage.session.flush()
