@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from matching.linkage.service import LinkageService
 from matching.linkage.training import train_if_grown
 from matching.matches.fellegi_sunter import FellegiSunterModel
+from matching.matches.service import MatchingRules
 
 from .conftest import MatchingApi, enrollment
 
@@ -133,8 +134,11 @@ async def test_m_is_learned_from_the_pairs_compared(api: MatchingApi, app: FastA
     patterns = {
         (0, 0, 0, 0): 4000,  # the same person, everything agrees
         (3, 0, 0, 0): 2000,  # the same person under another first name
-        (3, 4, 0, 3): 6000,  # different people born the same day
+        (3, 4, 0, 2): 3000,  # born the same day, the same last four by chance
         (0, 0, 3, 3): 3000,  # namesakes
+        # Found because a name and the date of birth agree: no training rule's pairs, so they
+        # must not teach EM that the same person's SSN or surname often differs.
+        (3, 0, 0, 3): 20000,
     }
     for (first, last, dob, ssn), pairs in patterns.items():
         await api.execute(
@@ -153,6 +157,7 @@ async def test_m_is_learned_from_the_pairs_compared(api: MatchingApi, app: FastA
     learned = parameters["fields"]["first_name"]["m"]
     assert learned[3] == pytest.approx(1 / 3, abs=0.05)
     assert learned[3] > 5 * starting[3]
+    assert parameters["fields"]["ssn"]["m"][3] < 0.05
 
 
 async def test_ssns_of_different_people_one_digit_apart_weaken_a_one_digit_agreement(
@@ -171,3 +176,17 @@ async def test_ssns_of_different_people_one_digit_apart_weaken_a_one_digit_agree
     assert learned[1] > 100 * starting[1]
     assert learned[0] == pytest.approx(starting[0], rel=0.5)  # no two share a full SSN
     assert sum(learned) == pytest.approx(1.0)
+
+
+def test_the_more_people_held_the_more_evidence_a_partial_match_needs() -> None:
+    rules = MatchingRules(
+        partial_min_weight=18.0,
+        partial_min_probability=0.8,
+        max_partial_matches=5,
+        report_min_count=10,
+        report_rounding=5,
+    )
+    assert rules.partial_threshold(0) == 18.0  # the starting model: the floor
+    assert rules.partial_threshold(50_000) == 18.0
+    # Odds of 1 to 999,999 raised to 4 to 1 (0.8): log2(999,999 x 4) bits.
+    assert rules.partial_threshold(1_000_000) == pytest.approx(21.93, abs=0.01)

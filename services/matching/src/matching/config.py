@@ -27,6 +27,14 @@ class Settings(CommonSettings):
     partial_min_weight: float = Field(
         18.0, description="Least match weight (bits) of a partial match; README says why 18"
     )
+    partial_min_probability: float = Field(
+        0.8,
+        gt=0,
+        lt=1,
+        description="Least probability of a partial match, one stored person in all the people "
+        "held being the one asked about: with many people held, more bits than "
+        "partial_min_weight",
+    )
     max_partial_matches: int = Field(5, ge=1, le=50, description="Partial matches per person")
     max_people_per_request: int = Field(
         20_000, ge=1, description="People answered in one request; a larger cohort runs as a job"

@@ -1,6 +1,7 @@
 """Matching people against every organization's enrollments; the original's request; reports."""
 
 import asyncio
+import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -63,9 +64,18 @@ class Answers:
 @dataclass(frozen=True)
 class MatchingRules:
     partial_min_weight: float
+    partial_min_probability: float
     max_partial_matches: int
     report_min_count: int
     report_rounding: int
+
+    def partial_threshold(self, people: int) -> float:
+        """The least weight of a partial match among ``people``: a question is about one of
+        them, so its evidence must overcome prior odds of 1 to people - 1 up to
+        ``partial_min_probability``, and never fall under ``partial_min_weight``."""
+        odds = self.partial_min_probability / (1 - self.partial_min_probability)
+        needed = math.log2(max(people - 1, 1) * odds)
+        return max(self.partial_min_weight, needed)
 
 
 def record_identity(row: CandidateRow) -> Identity:
@@ -143,14 +153,21 @@ class MatchingService:
         rows = await self.candidates.candidates(blocking_questions(admitted))
         linkage = await self.linkage.current()
         scorer = Scorer(linkage.model, await self.linkage.frequencies(linkage, admitted))
-        matches, compared = await asyncio.to_thread(self._classify, scorer, admitted, rows)
+        threshold = self.rules.partial_threshold(linkage.people)
+        matches, compared = await asyncio.to_thread(
+            self._classify, scorer, threshold, admitted, rows
+        )
         await self.linkage.remember(compared)
         for number, refusal in refusals.items():
             matches[number].refusal = refusal
         return matches, linkage
 
     def _classify(
-        self, scorer: Scorer, identities: Sequence[Identity | None], rows: Sequence[CandidateRow]
+        self,
+        scorer: Scorer,
+        threshold: float,
+        identities: Sequence[Identity | None],
+        rows: Sequence[CandidateRow],
     ) -> tuple[list[PersonMatches], Counter[Levels]]:
         """Each person's matches, and the pairs compared counted by their levels (what the
         model learns m from)."""
@@ -163,7 +180,7 @@ class MatchingService:
             compared[scored.levels] += 1
             if scored.complete:
                 matches[row.number].complete.append(Found(row, scored))
-            elif scored.match_weight >= self.rules.partial_min_weight:
+            elif scored.match_weight >= threshold:
                 matches[row.number].partial.append(Found(row, scored))
         for person in matches:
             person.complete.sort(key=stay_order)
@@ -221,6 +238,7 @@ def matching_service(
     ``JobStepGuard``)."""
     rules = MatchingRules(
         partial_min_weight=settings.partial_min_weight,
+        partial_min_probability=settings.partial_min_probability,
         max_partial_matches=settings.max_partial_matches,
         report_min_count=settings.report_min_count,
         report_rounding=settings.report_rounding,
