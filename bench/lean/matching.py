@@ -15,11 +15,12 @@ The SQL the service writes as text is imported from its modules (rendered as the
 driver renders it, so neither can drift); what the ORM renders is written here as the ORM renders
 it. The domain work is the service's own, called directly: the question's identity and SSN
 hashes (``question_identity``, ``SsnHasher``), the guard's keys and admission (``ProbeGuard``'s
-checks, ``_admit``, ``_wait``), the blocking values, the scoring and the split into complete and
-partial matches (``Scorer``, ``MatchingService._classify``) and the answer's shape
-(``match_out``): the twin differs in what carries the request (no ORM, session, middleware,
-logging, metrics or threads), not in the domain's work. Only the happy path: a refused question
-is answered with its error as the service answers it, a spent budget is a bare 429.
+checks, ``_admit``, ``_wait``), the blocking values, the scoring, the partial threshold for the
+people held and the split into complete and partial matches (``Scorer``, ``MatchingRules``,
+``MatchingService._classify``) and the answer's shape (``match_out``): the twin differs in what
+carries the request (no ORM, session, middleware, logging, metrics or threads), not in the
+domain's work. Only the happy path: a refused question is answered with its error as the
+service answers it, a spent budget is a bare 429.
 """
 
 import json
@@ -126,7 +127,7 @@ def _linkage(row: asyncpg.Record | None) -> LinkageModel:
         return starting_model()
     parameters = json.loads(row["parameters"])
     model = FellegiSunterModel.from_json(parameters)
-    return LinkageModel(row["id"], model, parameters.get("name_totals", {}))
+    return LinkageModel(row["id"], model, parameters.get("name_totals", {}), row["people"])
 
 
 class Matching:
@@ -231,7 +232,8 @@ def _routes(app: FastAPI) -> None:
                 admitted = None if refusal else identity
                 rows, linkage, frequencies = await matching.search(connection, admitted)
                 scorer = Scorer(linkage.model, frequencies)
-                [found], compared = matching.service._classify(scorer, [admitted], rows)
+                threshold = matching.service.rules.partial_threshold(linkage.people)
+                [found], compared = matching.service._classify(scorer, threshold, [admitted], rows)
                 if compared:
                     columns = list(zip(*(_stored(levels) for levels in compared), strict=True))
                     values = {
