@@ -117,13 +117,14 @@ async def test_every_pair_compared_is_counted_by_its_levels_only(api: MatchingAp
     rows = await api.execute("SELECT * FROM matching.comparison_patterns")
     assert sum(row.pairs for row in rows) >= 2  # each question met at least its own stay
     assert {column for row in rows for column in row._fields} == {
+        "id",
         "first_name",
         "last_name",
         "dob",
         "ssn",
         "pairs",
     }
-    assert (0, 0, 0, 0) in {tuple(row[:4]) for row in rows}  # the exact pairs
+    assert (0, 0, 0, 0) in {tuple(row[1:5]) for row in rows}  # the exact pairs
     await api.match(_asked(1, COMMON))
     again = await api.execute("SELECT sum(pairs) FROM matching.comparison_patterns")
     assert again[0][0] > sum(row.pairs for row in rows)
@@ -142,7 +143,8 @@ async def test_m_is_learned_from_the_pairs_compared(api: MatchingApi, app: FastA
     }
     for (first, last, dob, ssn), pairs in patterns.items():
         await api.execute(
-            "INSERT INTO matching.comparison_patterns VALUES (:first, :last, :dob, :ssn, :pairs)",
+            "INSERT INTO matching.comparison_patterns (first_name, last_name, dob, ssn, pairs) "
+            "VALUES (:first, :last, :dob, :ssn, :pairs)",
             first=first,
             last=last,
             dob=dob,
@@ -190,3 +192,24 @@ def test_the_more_people_held_the_more_evidence_a_partial_match_needs() -> None:
     assert rules.partial_threshold(50_000) == 18.0
     # Odds of 1 to 999,999 raised to 4 to 1 (0.8): log2(999,999 x 4) bits.
     assert rules.partial_threshold(1_000_000) == pytest.approx(21.93, abs=0.01)
+
+
+async def test_requests_append_their_counts_and_training_adds_them_up(
+    api: MatchingApi, app: FastAPI
+) -> None:
+    await _upload_population(api)
+    for _ in range(3):
+        await api.match(_asked(1, COMMON))
+    appended = await api.execute(
+        "SELECT first_name, last_name, dob, ssn, sum(pairs) AS pairs, count(*) AS rows "
+        "FROM matching.comparison_patterns GROUP BY 1, 2, 3, 4"
+    )
+    assert max(row.rows for row in appended) == 3  # one row per request, none updated
+    await train_if_grown(app.state.db)
+    assert await train_if_grown(app.state.db) is None  # unchanged: only adds the rows up
+    compacted = await api.execute(
+        "SELECT first_name, last_name, dob, ssn, sum(pairs) AS pairs, count(*) AS rows "
+        "FROM matching.comparison_patterns GROUP BY 1, 2, 3, 4"
+    )
+    assert {row.rows for row in compacted} == {1}
+    assert {tuple(row[:5]) for row in compacted} == {tuple(row[:5]) for row in appended}

@@ -46,9 +46,10 @@ def upgrade() -> None:
 
     op.create_table(
         "comparison_patterns",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), nullable=False),
         *(sa.Column(name, sa.SmallInteger(), nullable=False) for name in LEVEL_COLUMNS),
         sa.Column("pairs", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint(*LEVEL_COLUMNS),
+        sa.PrimaryKeyConstraint("id"),
         schema="matching",
     )
 

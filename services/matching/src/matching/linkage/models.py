@@ -56,13 +56,18 @@ class NameFrequency(Table, table=True):
 
 
 class ComparisonPattern(Table, table=True):
-    """How many compared pairs reached one combination of levels (-1: a field either side
-    lacked): what expectation maximisation learns ``m`` from. Levels only, no identifiers."""
+    """How many pairs one request (or, once compacted, many) compared at one combination of
+    levels (-1: a field either side lacked): what expectation maximisation learns ``m`` from.
+    Levels only, no identifiers. Requests only append, so that concurrent ones never wait on
+    each other's rows; the training task adds the rows up."""
 
     __tablename__ = "comparison_patterns"
 
-    first_name: int = Field(sa_column=Column(SmallInteger, primary_key=True))
-    last_name: int = Field(sa_column=Column(SmallInteger, primary_key=True))
-    dob: int = Field(sa_column=Column(SmallInteger, primary_key=True))
-    ssn: int = Field(sa_column=Column(SmallInteger, primary_key=True))
+    id: int | None = Field(
+        default=None, sa_column=Column(BigInteger, Identity(always=True), primary_key=True)
+    )
+    first_name: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    last_name: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    dob: int = Field(sa_column=Column(SmallInteger, nullable=False))
+    ssn: int = Field(sa_column=Column(SmallInteger, nullable=False))
     pairs: int = Field(sa_column=Column(BigInteger, nullable=False))

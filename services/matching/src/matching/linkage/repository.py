@@ -76,12 +76,21 @@ _LOOKUP_SQL = text(
 
 _REMEMBER_SQL = text(
     """
-    INSERT INTO comparison_patterns AS seen (first_name, last_name, dob, ssn, pairs)
+    INSERT INTO comparison_patterns (first_name, last_name, dob, ssn, pairs)
     SELECT * FROM unnest(
         CAST(:first AS smallint[]), CAST(:last AS smallint[]), CAST(:dob AS smallint[]),
         CAST(:ssn AS smallint[]), CAST(:pairs AS bigint[])
     )
-    ON CONFLICT (first_name, last_name, dob, ssn) DO UPDATE SET pairs = seen.pairs + excluded.pairs
+    """
+)
+# One row per combination of levels, of every row this transaction sees (rows appended meanwhile
+# stay for the next time).
+_COMPACT_SQL = text(
+    """
+    WITH taken AS (DELETE FROM comparison_patterns RETURNING first_name, last_name, dob, ssn, pairs)
+    INSERT INTO comparison_patterns (first_name, last_name, dob, ssn, pairs)
+    SELECT first_name, last_name, dob, ssn, sum(pairs) FROM taken
+    GROUP BY first_name, last_name, dob, ssn
     """
 )
 MISSING_LEVEL = -1
@@ -159,7 +168,8 @@ class LinkageRepository:
         return {(row.field, row.key): int(row.people) for row in result}
 
     async def remember(self, patterns: Mapping[Levels, int]) -> None:
-        """Add the pairs compared, counted by their levels, to those compared before."""
+        """Append the pairs compared, counted by their levels (no row of another request is
+        touched, so concurrent requests never wait on each other here)."""
         if not patterns:
             return
         columns = list(zip(*(_stored(levels) for levels in patterns), strict=True))
@@ -175,7 +185,9 @@ class LinkageRepository:
         )
 
     async def patterns(self) -> dict[Levels, int]:
-        """Every combination of levels compared so far and how many pairs reached it."""
+        """Every combination of levels compared so far and how many pairs reached it; the rows
+        requests appended are added up into one per combination first."""
+        await self._execute(_COMPACT_SQL)
         result = await self._execute(
             text("SELECT first_name, last_name, dob, ssn, pairs FROM comparison_patterns")
         )
