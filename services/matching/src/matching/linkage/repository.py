@@ -184,10 +184,13 @@ class LinkageRepository:
             },
         )
 
-    async def patterns(self) -> dict[Levels, int]:
-        """Every combination of levels compared so far and how many pairs reached it; the rows
-        requests appended are added up into one per combination first."""
+    async def compact_patterns(self) -> None:
+        """Add up the rows requests appended into one per combination of levels."""
         await self._execute(_COMPACT_SQL)
+
+    async def patterns(self) -> dict[Levels, int]:
+        """Every combination of levels compared so far and how many pairs reached it."""
+        await self.compact_patterns()
         result = await self._execute(
             text("SELECT first_name, last_name, dob, ssn, pairs FROM comparison_patterns")
         )

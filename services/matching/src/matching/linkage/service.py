@@ -172,7 +172,7 @@ class LinkageService:
         newest = await self.linkage.newest()
         enrollments, _ = await self.linkage.counts()
         if newest is not None and newest.enrollments == enrollments:
-            await self.linkage.patterns()  # keeps the requests' rows added up
+            await self.linkage.compact_patterns()
             return None
         return await self.train()
 
