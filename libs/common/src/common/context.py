@@ -24,5 +24,13 @@ def set_current_request(context: RequestContext | None) -> Token[RequestContext 
     return _current.set(context)
 
 
+def note_commit() -> None:
+    """A COMMIT is about to be sent for the request being served: from now on it is not safe
+    to run that attempt again (the COMMIT may take effect although its answer is lost)."""
+    context = _current.get()
+    if context:
+        context.committed = True
+
+
 def reset_current_request(token: Token[RequestContext | None]) -> None:
     _current.reset(token)

@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from common.context import current_request
+from common.context import note_commit
 from common.embedded import embedded_database_url
 from common.settings import CommonSettings
+from common.sql import DriverPool
 
 ModelT = TypeVar("ModelT", bound=SQLModel)
 UNIQUE_VIOLATION = "23505"
@@ -80,6 +81,9 @@ class Database:
             info={BULK_TIMEOUT: bulk_statement_timeout_ms},
         )
         event.listen(self.engine.sync_engine, "commit", _note_commit)
+        self.bulk_statement_timeout_ms = bulk_statement_timeout_ms
+        self.driver = DriverPool(url, server_settings, size=pool_size * 2)
+        """The same database without the ORM: ``common.sql``'s transactions."""
 
     async def ping(self, within_seconds: float = 2.0) -> None:
         """Raise unless the database answers ``SELECT 1`` in time."""
@@ -87,15 +91,12 @@ class Database:
             await connection.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        await self.driver.close()
         await self.engine.dispose()
 
 
 def _note_commit(_connection: object) -> None:
-    """A COMMIT is about to be sent for the request being served: from now on it is not safe
-    to run that attempt again (the COMMIT may take effect although its answer is lost)."""
-    context = current_request()
-    if context:
-        context.committed = True
+    note_commit()
 
 
 async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:

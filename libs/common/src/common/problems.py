@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
+from asyncpg import IntegrityConstraintViolationError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -126,7 +127,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     )
 
 
-def integrity_problem(error: IntegrityError, registered: ConstraintProblems) -> ProblemError | None:
+def integrity_problem(error: Exception, registered: ConstraintProblems) -> ProblemError | None:
     """The problem for a refused write: the one registered for its constraint, else a Conflict
     for a unique or exclusion violation; None for a check or foreign key nobody registered (a bug).
     """
@@ -140,7 +141,6 @@ def integrity_problem(error: IntegrityError, registered: ConstraintProblems) -> 
 
 def _integrity_handler(registered: ConstraintProblems) -> Any:
     async def on_integrity_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, IntegrityError)
         problem = integrity_problem(exc, registered)
         if problem is None:
             logger.error(
@@ -160,7 +160,9 @@ def install_problem_handlers(
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(IntegrityError, _integrity_handler(constraint_problems or {}))
+    on_integrity_error = _integrity_handler(constraint_problems or {})
+    app.add_exception_handler(IntegrityError, on_integrity_error)  # the ORM's
+    app.add_exception_handler(IntegrityConstraintViolationError, on_integrity_error)  # the driver's
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -12,7 +12,7 @@ import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator
 
-import asyncpg  # type: ignore[import-untyped]
+import asyncpg
 from pydantic import ValidationError
 
 from common.database import Database
@@ -84,9 +84,9 @@ class EventHub:
             if not self.subscriptions[room]:
                 del self.subscriptions[room]
 
-    def _on_notification(self, connection: object, pid: int, channel: str, payload: str) -> None:
+    def _on_notification(self, connection: object, pid: int, channel: str, payload: object) -> None:
         try:
-            event = OccupancyEvent.model_validate_json(payload)
+            event = OccupancyEvent.model_validate_json(str(payload))
         except ValidationError:
             logger.error("unreadable event notification ignored")
             return

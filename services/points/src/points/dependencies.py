@@ -13,8 +13,8 @@ from pydantic import BaseModel
 from pydantic_core import to_json
 
 from common.auth import CurrentUser
-from common.database import DbSession
 from common.dependencies import settings_dependency
+from common.sql import DbTransaction
 from points.config import Settings
 from points.models import ACCOUNT_ID_PATTERN
 from points.repository import RememberedResponse
@@ -33,8 +33,8 @@ PointsSettings = Annotated[Settings, Depends(settings_dependency(Settings))]
 AccountIdPath = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, max_length=128)]
 
 
-async def _ledger(session: DbSession) -> Ledger:
-    return Ledger(session)
+async def _ledger(transaction: DbTransaction) -> Ledger:
+    return Ledger(transaction)
 
 
 Ledgers = Annotated[Ledger, Depends(_ledger)]
@@ -94,7 +94,7 @@ class Idempotency:
 
 async def _idempotency(
     settings: PointsSettings,
-    session: DbSession,
+    transaction: DbTransaction,
     key: Annotated[
         str | None,
         Header(
@@ -108,7 +108,7 @@ async def _idempotency(
         ),
     ] = None,
 ) -> Idempotency:
-    requests = IdempotentRequests(session, ttl_seconds=settings.idempotency_key_ttl_seconds)
+    requests = IdempotentRequests(transaction, ttl_seconds=settings.idempotency_key_ttl_seconds)
     return Idempotency(requests, key.strip('"') if key else None)
 
 

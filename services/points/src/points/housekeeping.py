@@ -10,8 +10,8 @@ from points.service import IdempotentRequests
 
 
 async def forget_expired_keys(database: Database, settings: Settings) -> int:
-    async with database.sessions() as session, session.begin():
-        requests = IdempotentRequests(session, ttl_seconds=settings.idempotency_key_ttl_seconds)
+    async with database.driver.transaction() as transaction:
+        requests = IdempotentRequests(transaction, ttl_seconds=settings.idempotency_key_ttl_seconds)
         return await requests.forget_expired()
 
 

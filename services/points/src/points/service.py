@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from common.auth import Principal
 from common.errors import Conflict, Forbidden, NotFound, Unprocessable
+from common.sql import Transaction
 from points.models import ACCOUNT_ID_PATTERN
 from points.repository import (
     FIRST_LOT_BATCH,
@@ -100,8 +99,8 @@ class SpendPlan:
 class Ledger:
     """One account's points: transactions, spends, balances and history."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self.repository = LedgerRepository(session)
+    def __init__(self, transaction: Transaction) -> None:
+        self.repository = LedgerRepository(transaction)
 
     async def add(
         self, account_id: str, payer: str, points: int, timestamp: datetime
@@ -179,8 +178,8 @@ class IdempotentRequests:
     with the request's fingerprint, in the same transaction as its effect, and replayed to a
     retry; a failed request leaves nothing behind, so its key can be used again."""
 
-    def __init__(self, session: AsyncSession, *, ttl_seconds: int) -> None:
-        self.repository = LedgerRepository(session)
+    def __init__(self, transaction: Transaction, *, ttl_seconds: int) -> None:
+        self.repository = LedgerRepository(transaction)
         self.ttl_seconds = ttl_seconds
 
     async def claim(self, account_id: str, key: str, fingerprint: str) -> RememberedResponse | None:

@@ -1,0 +1,231 @@
+"""The request's transaction on a driver connection: SQL straight to asyncpg, for hot paths.
+
+A route that needs no ORM entity takes ``DbTransaction`` instead of ``DbSession``: its
+statements go to an asyncpg connection with no ORM, no SQLAlchemy execution layer and no
+greenlet in between (the ORM's session costs a request about as much as its whole database
+work). The unit of work is the same: begun at the first statement, committed when the
+endpoint returns, rolled back when anything raises; nothing is sent for a request that runs no
+statement. A route uses one of the two, never both (they would be two transactions).
+
+Statements are ``Sql`` constants: SQL with ``:name`` parameters, compiled once into asyncpg's
+``$n`` form by SQLAlchemy's compiler. Errors keep PostgreSQL's SQLSTATE and constraint name, so
+``common.database``'s predicates, the middleware's retries and the constraint problems read them
+as they read the ORM's. A pooled connection found dead is ``StaleConnection``: the middleware
+runs the request again, unless its COMMIT had been sent.
+"""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeAlias
+
+import asyncpg
+import asyncpg.pool
+from fastapi import Depends, Request
+from sqlalchemy import Executable, text
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.engine import make_url
+
+from common.context import note_commit
+
+_DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
+Record = asyncpg.Record
+Connection: TypeAlias = "asyncpg.pool.PoolConnectionProxy[Record]"
+
+
+@dataclass(frozen=True)
+class Sql:
+    """A statement compiled once: asyncpg's text and the parameter names in ``$n`` order."""
+
+    text: str
+    names: tuple[str, ...]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    """Values a Core statement carries itself (``column == "literal"``)."""
+
+    @classmethod
+    def of(cls, statement: str | Executable) -> "Sql":
+        """``statement``: SQL with ``:name`` parameters, or a Core statement."""
+        clause = text(statement) if isinstance(statement, str) else statement
+        compiled = clause.compile(dialect=_DIALECT)  # type: ignore[attr-defined]
+        names = tuple(compiled.positiontup or ())
+        defaults = {name: value for name, value in compiled.params.items() if value is not None}
+        return cls(str(compiled), names, defaults)
+
+    def arguments(self, parameters: Mapping[str, Any]) -> list[Any]:
+        """The values in ``$n`` order; a missing one is a KeyError naming it."""
+        given = {**self.defaults, **parameters}
+        return [given[name] for name in self.names]
+
+
+class StaleConnection(Exception):
+    """A pooled connection was dead when the request used it (the server restarted)."""
+
+    connection_invalidated = True  # what common.database.is_stale_connection looks for
+
+
+class DriverPool:
+    """The asyncpg pool of one service: opened at first use, the schema as search_path."""
+
+    def __init__(self, url: str, server_settings: Mapping[str, str], size: int) -> None:
+        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self._server_settings = dict(server_settings)
+        self._size = size
+        self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+
+    async def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._opening:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self._dsn,
+                        min_size=0,
+                        max_size=self._size,
+                        server_settings=self._server_settings,
+                        timeout=5,
+                        init=_decode_json,
+                    )
+        return self._pool
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @asynccontextmanager
+    async def transaction(self, bulk_timeout_ms: int = 0) -> AsyncIterator["Transaction"]:
+        """A unit of work: committed when the block ends, rolled back when it raises."""
+        transaction = Transaction(self, bulk_timeout_ms)
+        try:
+            yield transaction
+        except BaseException:
+            await transaction.end(commit=False)
+            raise
+        await transaction.end(commit=True)
+
+
+async def _decode_json(connection: asyncpg.Connection) -> None:
+    """json and jsonb as Python values both ways, as the ORM's JSON columns are."""
+    for name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+class Transaction:
+    """One unit of work on one pooled driver connection, taken at its first statement."""
+
+    def __init__(self, pool: DriverPool, bulk_timeout_ms: int) -> None:
+        self._pool = pool
+        self._bulk_timeout_ms = bulk_timeout_ms
+        self._connection: Connection | None = None
+        self._transaction: Any = None  # asyncpg's Transaction, once begun
+        self._from: asyncpg.Pool | None = None
+
+    async def fetch(self, statement: Sql, **parameters: Any) -> list[Record]:
+        connection = await self._begun()
+        rows: list[Record] = await self._guarded(
+            connection.fetch(statement.text, *statement.arguments(parameters))
+        )
+        return rows
+
+    async def fetchrow(self, statement: Sql, **parameters: Any) -> Record | None:
+        connection = await self._begun()
+        row: Record | None = await self._guarded(
+            connection.fetchrow(statement.text, *statement.arguments(parameters))
+        )
+        return row
+
+    async def fetchval(self, statement: Sql, **parameters: Any) -> Any:
+        """The first column of the first row (None when there is no row)."""
+        connection = await self._begun()
+        return await self._guarded(
+            connection.fetchval(statement.text, *statement.arguments(parameters))
+        )
+
+    async def execute(self, statement: Sql, **parameters: Any) -> str:
+        """Run a statement; PostgreSQL's status line (``DELETE 3``)."""
+        connection = await self._begun()
+        status: str = await self._guarded(
+            connection.execute(statement.text, *statement.arguments(parameters))
+        )
+        return status
+
+    async def allow_bulk_statements(self) -> None:
+        """The bulk statement timeout for the rest of this unit of work (``SET LOCAL``)."""
+        await self.execute(_BULK_TIMEOUT, timeout=str(self._bulk_timeout_ms))
+
+    async def _begun(self) -> Connection:
+        if self._connection is None:
+            self._from = await self._pool.pool()
+            connection = await self._from.acquire()
+            self._connection = connection
+            transaction = connection.transaction()
+            await self._guarded(transaction.start())
+            self._transaction = transaction
+        return self._connection
+
+    async def _guarded(self, operation: Any) -> Any:
+        """Await a driver call; a connection that turns out dead is a StaleConnection."""
+        try:
+            return await operation
+        except asyncpg.PostgresError as exc:  # the server's answer, or its last words
+            if isinstance(exc, asyncpg.PostgresConnectionError) or self._closed():
+                raise StaleConnection("a pooled database connection was dead") from exc
+            raise
+        except (asyncpg.InterfaceError, asyncpg.InternalClientError, OSError) as exc:
+            # The connection is in no state to be used again (a server that ended it while it
+            # sat in the pool shows up so): it is closed, not pooled again.
+            if self._connection is not None and not self._closed():
+                self._connection.terminate()
+            raise StaleConnection("a pooled database connection was dead") from exc
+
+    def _closed(self) -> bool:
+        return self._connection is None or _is_closed(self._connection)
+
+    async def end(self, *, commit: bool) -> None:
+        """Commit (or roll back) and give the connection back; nothing when nothing began."""
+        connection, pool = self._connection, self._from
+        if connection is None or pool is None:
+            return
+        try:
+            if self._transaction is not None and not _is_closed(connection):
+                if commit:
+                    note_commit()
+                    await self._guarded(self._transaction.commit())
+                else:
+                    await _rolled_back(connection, self._transaction)
+        finally:
+            self._connection = self._transaction = None
+            await pool.release(connection)
+
+
+def _is_closed(connection: Connection) -> bool:
+    try:
+        return connection.is_closed()
+    except asyncpg.InterfaceError:  # the pool took it back already: it saw it close
+        return True
+
+
+async def _rolled_back(connection: Connection, transaction: Any) -> None:
+    """Roll back; a connection that cannot even do that is closed, not pooled again."""
+    try:
+        await transaction.rollback()
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        connection.terminate()
+
+
+_BULK_TIMEOUT = Sql.of("SELECT set_config('statement_timeout', :timeout, true)")
+
+
+async def _request_transaction(request: Request) -> AsyncIterator[Transaction]:
+    """The request's unit of work on the driver (see the module's docstring)."""
+    database = request.app.state.db
+    async with database.driver.transaction(database.bulk_statement_timeout_ms) as transaction:
+        yield transaction
+
+
+DbTransaction = Annotated[Transaction, Depends(_request_transaction, scope="function")]
+"""The request's driver transaction; ``scope="function"`` commits before the response is sent."""
