@@ -244,9 +244,9 @@ def _appointments(ctx: Context, tokens: TokenFactory, env: dict[str, str]) -> li
 def _matching(ctx: Context, tokens: TokenFactory, env: dict[str, str]) -> list[Measured]:
     """One person per request beside ENROLLMENTS generated enrollments and the model learned from
     them: person n mod PEOPLE (the generator's, half of them enrolled; those the service answers
-    without a warning, so that both answer the same) asked by caller n mod CALLERS. Many
-    callers, because the guard reads every request of the caller's last day: one caller's history
-    would grow all through the run."""
+    without a warning, so that both answer the same) asked by caller n mod CALLERS (many callers,
+    as a utility's staff would be; each caller's guard reads two of its rows whatever its
+    history, so their number no longer steers the figures)."""
     data = Generator(SEED).dataset(clients=ENROLLMENTS * 5 // 8, cohort=PEOPLE)  # 1.6 stays each
     asked = [
         {key: value for key, value in member.items() if key != "account_closed_on"}
@@ -363,10 +363,11 @@ def _method() -> str:
         f"matching answers one person per request beside {ENROLLMENTS:,} generated enrollments "
         f"(seed {SEED}, in a scratch database) and the model learned from them (`matching "
         f"train-model`): request n asks about person n mod {PEOPLE:,} (the generator's, half of "
-        f"them enrolled, those answered without a warning) as caller n mod {CALLERS} (its guard "
-        "reads every request of the caller's last day, so one caller's history would grow "
-        "through the run); both get probe budgets and variant limits the run never reaches, and "
+        f"them enrolled, those answered without a warning) as caller n mod {CALLERS}; both get "
+        "probe budgets and variant limits the run never reaches, and "
         "the job worker's poll and the model's training once an hour. Its twin calls the "
         "service's own domain code (identity and SSN hashes, the guard's checks, scoring, the "
-        "answer's shape) and commits the guard's work before the search, as the service does."
+        "answer's shape), sends the service's own statements (services/matching/tests/"
+        "test_lean_twin.py checks both send the same and answer the same) and commits the "
+        "guard's work before the search, as the service does."
     )

@@ -10,7 +10,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -22,8 +22,13 @@ from jose.backends.base import Key
 POOL_SIZE = 10
 
 
-def lean_app(schema: str, setup: Callable[[FastAPI], None]) -> FastAPI:
-    """A FastAPI app with an asyncpg pool on ``schema`` and the routes ``setup`` adds."""
+def lean_app(
+    schema: str,
+    setup: Callable[[FastAPI], None],
+    init: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+) -> FastAPI:
+    """A FastAPI app with an asyncpg pool on ``schema`` and the routes ``setup`` adds; ``init``
+    sets up each new connection of the pool (type codecs), as the service's pool does."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -33,6 +38,7 @@ def lean_app(schema: str, setup: Callable[[FastAPI], None]) -> FastAPI:
             min_size=POOL_SIZE,
             max_size=POOL_SIZE,
             server_settings={"search_path": schema},
+            init=init,
         )
         app.state.key = _public_key(os.environ["AUTH_PUBLIC_KEY"])
         try:

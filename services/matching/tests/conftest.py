@@ -1,7 +1,10 @@
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -108,3 +111,45 @@ def api(
     client: httpx.AsyncClient, admin_engine: AsyncEngine, token_factory: TokenFactory
 ) -> MatchingApi:
     return MatchingApi(client, admin_engine, token_factory)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One statement as the driver sent it: asyncpg's text (``$n``) and its arguments."""
+
+    query: str
+    args: tuple[Any, ...]
+
+
+_SENT: ContextVar[list[Sent] | None] = ContextVar("matching_tests_sent", default=None)
+Capturing = Callable[[], AbstractContextManager[list[Sent]]]
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> Capturing:
+    """``with sent() as statements:``: every statement the code run inside the block (and the
+    tasks it starts) sends through asyncpg, in order, BEGIN and COMMIT included; the app's
+    background tasks, started before, are left out."""
+    for name in ("execute", "fetch", "fetchrow", "fetchval"):
+        original = getattr(asyncpg.connection.Connection, name)
+
+        def recorded(
+            self: asyncpg.Connection, query: str, *args: Any, _original: Any = original, **kw: Any
+        ) -> Any:
+            statements = _SENT.get()
+            if statements is not None:
+                statements.append(Sent(query, args))
+            return _original(self, query, *args, **kw)
+
+        monkeypatch.setattr(asyncpg.connection.Connection, name, recorded)
+
+    @contextmanager
+    def capturing() -> Iterator[list[Sent]]:
+        statements: list[Sent] = []
+        token = _SENT.set(statements)
+        try:
+            yield statements
+        finally:
+            _SENT.reset(token)
+
+    return capturing

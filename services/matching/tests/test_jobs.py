@@ -481,10 +481,10 @@ async def test_two_workers_never_run_one_job_at_once(
 ) -> None:
     await submit(api, people_of(cohort))
     database = app.state.db
-    async with database.sessions() as one, one.begin():
+    async with database.driver.transaction() as one:
         claimed = await JobRunner(one, settings).claim()
         assert claimed is not None
-        async with database.sessions() as two, two.begin():
+        async with database.driver.transaction() as two:
             assert await JobRunner(two, settings).claim() is None  # skipped, not waited on
     # Workers racing over the whole job: every person answered once.
     workers = [JobWorker(database, settings) for _ in range(3)]

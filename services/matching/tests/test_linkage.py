@@ -1,14 +1,18 @@
 """The model the service learns from its enrollments: term frequencies, versions, the task."""
 
+from datetime import date
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 
-from matching.linkage.service import LinkageService
-from matching.linkage.training import train_if_grown
+from matching.config import DEVELOPMENT_SSN_KEY
+from matching.identities import question_identity
+from matching.linkage.service import STARTING_VERSION, LinkageModel, LinkageService, ModelCache
+from matching.linkage.training import train, train_if_grown
 from matching.matches.fellegi_sunter import FellegiSunterModel
 from matching.matches.service import MatchingRules
+from matching.ssn import SsnHasher
 
 from .conftest import MatchingApi, enrollment
 
@@ -38,8 +42,17 @@ def _last_name_weight(result: dict[str, Any]) -> float:
 
 
 async def _train(app: FastAPI) -> int:
-    async with app.state.db.sessions.begin() as session:
-        return (await LinkageService(session).train()).version
+    return await train(app.state.db)
+
+
+def _identity(number: int, last_name: str) -> dict[str, Any]:
+    person = _person(number, last_name)
+    return {
+        "first_name": person["first_name"],
+        "last_name": person["last_name"],
+        "dob": date.fromisoformat(person["dob"]),
+        "ssn": person["ssn"],
+    }
 
 
 def _asked(number: int, last_name: str) -> dict[str, Any]:
@@ -213,3 +226,37 @@ async def test_requests_append_their_counts_and_training_adds_them_up(
     )
     assert {row.rows for row in compacted} == {1}
     assert {tuple(row[:5]) for row in compacted} == {tuple(row[:5]) for row in appended}
+
+
+async def test_a_process_holds_the_model_until_a_newer_one_is_trained(
+    api: MatchingApi, app: FastAPI
+) -> None:
+    """Each process (here: each ModelCache) parses a version once, and every request asks
+    whether the newest model is still the one it holds: one trained by any process, or a new
+    one under a version number that came back, is read at the next request."""
+    database = app.state.db
+    asked = [question_identity(SsnHasher(DEVELOPMENT_SSN_KEY.encode()), **_identity(41, RARE))]
+
+    async def current(cache: ModelCache) -> LinkageModel:
+        async with database.driver.transaction() as transaction:
+            model, _ = await LinkageService(transaction, cache).current(asked)
+        return model
+
+    one, two = ModelCache(), ModelCache()
+    assert (await current(one)).version == STARTING_VERSION
+    await _upload_population(api)
+    first = await _train(app)
+    held = await current(one)
+    assert held.version == first
+    assert held is await current(one)  # parsed once, then held
+    assert (await current(two)).version == first
+    await api.upload([_person(42, RARE)])
+    second = await train(database)
+    assert (await current(one)).version == second
+    # Emptied with its identities restarted, and trained from other people: version 1 again.
+    await api.execute("TRUNCATE matching.linkage_models RESTART IDENTITY CASCADE")
+    await api.execute("DELETE FROM matching.enrollments WHERE last_name = :name", name=COMMON)
+    assert await _train(app) == first
+    fresh = await current(ModelCache())
+    assert fresh.model != held.model
+    assert (await current(two)).model == fresh.model  # two held version 1's old model

@@ -284,6 +284,32 @@ async def test_over_budget_is_429_with_retry_after_and_changes_nothing(
     assert_problem(too_many, 422)  # could never fit: not a matter of waiting
 
 
+@pytest.mark.parametrize("settings_overrides", [{"people_per_day": 50}])
+async def test_the_budget_counts_what_housekeeping_left_and_nothing_older(
+    api: MatchingApi, moved_clock: Clock
+) -> None:
+    """Each request keeps the caller's running total: the people within a window are the
+    newest total less the total before the window's oldest request, whatever was dropped."""
+    assert len(await ask(api, _strangers(20))) == 20
+    moved_clock.advance(timedelta(hours=23))
+    assert len(await ask(api, _strangers(20, 20))) == 20
+    moved_clock.advance(timedelta(hours=2))  # the first request is more than a day old
+    # As housekeeping drops it (by its own clock, the real one: here by hand).
+    await api.execute(
+        "DELETE FROM matching.probe_asked_people WHERE asked_at < :before",
+        before=moved_clock.now - timedelta(days=1),
+    )
+    assert await api.count("probe_asked_people") == 1
+    assert len(await ask(api, _strangers(25, 40))) == 25  # 20 + 25 within the day
+    over = await api.client.post(
+        "/matching/matches", json={"people": _strangers(10, 65)}, headers=api.utility
+    )
+    assert_problem(over, 429)
+    assert over.headers["retry-after"] == str(22 * 3600)  # when the second request is a day old
+    moved_clock.advance(timedelta(hours=22, seconds=1))
+    assert len(await ask(api, _strangers(10, 65))) == 10  # 25 + 10 within the day
+
+
 @pytest.mark.parametrize("settings_overrides", [{"people_per_hour": 100}])
 async def test_parallel_requests_cannot_overrun_the_budget(api: MatchingApi) -> None:
     async def one(number: int) -> int:

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from matching.matches.repository import MAX_CANDIDATES_PER_KEY
 
-from .conftest import MARIA, MatchingApi, enrollment
+from .conftest import MARIA, Capturing, MatchingApi, enrollment
 
 SKEWED = 500_000
 TWIN = {**MARIA, "ssn": "987-65-4321"}
@@ -65,21 +64,6 @@ async def skewed(api: MatchingApi) -> None:
     await api.execute("ANALYZE matching.enrollments")
 
 
-@pytest.fixture
-def searches(app: FastAPI) -> Iterator[list[tuple[str, Any]]]:
-    """Each candidate search the service runs, as sent to PostgreSQL (statement, parameters)."""
-    sent: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        if "CROSS JOIN LATERAL" in statement:
-            sent.append((statement, parameters))
-
-    engine = app.state.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", capture)
-    yield sent
-    event.remove(engine, "before_cursor_execute", capture)
-
-
 def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield plan
     for child in plan.get("Plans", []):
@@ -88,23 +72,25 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 @pytest.mark.usefixtures("skewed")
 async def test_a_key_shared_by_most_rows_is_read_by_its_index_and_capped(
-    api: MatchingApi, app: FastAPI, searches: list[tuple[str, Any]]
+    api: MatchingApi, app: FastAPI, sent: Capturing
 ) -> None:
     assert await api.count("enrollments") == SKEWED + 2
-    maria, twin = await api.match(MARIA, TWIN)
+    with sent() as statements:
+        maria, twin = await api.match(MARIA, TWIN)
     # Maria's name and date of birth are the skewed rows' keys, each capped at its most recent
     # stays; her oldest stay is found by her date of birth and last four, which no skewed row has.
     assert [match["enrollment_id"] for match in maria["complete_matches"]] == ["E1"]
     assert twin["complete_matches"]
 
-    [(statement, parameters)] = searches
-    async with app.state.db.engine.begin() as connection:
-        explained = await connection.exec_driver_sql(
-            f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters
+    [search] = [statement for statement in statements if "CROSS JOIN LATERAL" in statement.query]
+    pool = await app.state.db.driver.pool()
+    async with pool.acquire() as connection:
+        explained = await connection.fetchval(
+            f"EXPLAIN (ANALYZE, FORMAT JSON) {search.query}", *search.args
         )
-        nodes = list(_nodes(explained.scalar_one()[0]["Plan"]))
-        found = await connection.exec_driver_sql(statement, parameters)
-        per_question = Counter(row.number for row in found)
+        nodes = list(_nodes(explained[0]["Plan"]))
+        found = await connection.fetch(search.query, *search.args)
+        per_question = Counter(row["number"] for row in found)
 
     forms = 4  # two questions, each in both name orders
     bound = forms * 7 * MAX_CANDIDATES_PER_KEY

@@ -14,7 +14,7 @@ from common.database import Database, resolve_database_url
 from matching.config import SERVICE_DIR, Settings
 from matching.generator import Generator
 from matching.identities import question_identity
-from matching.linkage.service import LinkageService
+from matching.linkage import training
 from matching.matches.comparison import Identity
 from matching.matches.estimation import estimate_model
 from matching.matches.fellegi_sunter import DEFAULT_MODEL_PATH
@@ -65,11 +65,9 @@ def _train_model(args: argparse.Namespace) -> int:
         settings = Settings()
         database = Database(resolve_database_url(settings), schema="matching")
         try:
-            async with database.sessions.begin() as session:
-                trained = await LinkageService(session).train()
+            return await training.train(database)
         finally:
             await database.dispose()
-        return trained.version
 
     print(json.dumps({"model_version": asyncio.run(train())}))
     return 0

@@ -4,12 +4,12 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from common.database import DbSession
+from common.sql import DbTransaction
 from matching.audit.service import AuditService
 
 
-async def _audit_service(session: DbSession) -> AuditService:
-    return AuditService(session)
+async def _audit_service(transaction: DbTransaction) -> AuditService:
+    return AuditService(transaction)
 
 
 Audit = Annotated[AuditService, Depends(_audit_service)]

@@ -1,21 +1,28 @@
-"""All SQL about the audit log."""
+"""All SQL about the audit log (sent straight to the driver, ``common.sql``)."""
 
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from common.pagination import paginate_sql
+from common.sql import Record, Sql, Transaction
 
-from common.pagination import paginate
-from matching.audit.models import AuditEntry
+_ADD = Sql.of(
+    "INSERT INTO audit_log (subject, roles, action, people, matched, complete_matches, "
+    "partial_matches, probes_refused) VALUES (:subject, :roles, :action, :people, :matched, "
+    ":complete_matches, :partial_matches, :probes_refused)"
+)
+_PAGE = Sql.of(
+    "SELECT id, at, subject, roles, action, people, matched, complete_matches, partial_matches, "
+    "probes_refused FROM audit_log ORDER BY id DESC LIMIT :limit OFFSET :offset"
+)
+_COUNT = Sql.of("SELECT count(*) FROM audit_log")
 
 
 class AuditRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, transaction: Transaction) -> None:
+        self.transaction = transaction
 
-    async def add(self, entry: AuditEntry) -> None:
-        self.session.add(entry)
-        await self.session.flush()
+    async def add(self, **values: int | str) -> None:
+        """One row: subject, roles, action and the counts (``_ADD``'s parameters)."""
+        await self.transaction.execute(_ADD, **values)
 
-    async def page(self, *, limit: int, offset: int) -> tuple[list[AuditEntry], int]:
+    async def page(self, *, limit: int, offset: int) -> tuple[list[Record], int]:
         """Newest first."""
-        statement = select(AuditEntry).order_by(col(AuditEntry.id).desc())
-        return await paginate(self.session, statement, limit=limit, offset=offset)
+        return await paginate_sql(self.transaction, _PAGE, _COUNT, limit=limit, offset=offset)

@@ -19,4 +19,4 @@ async def list_audit(
     audit: Audit,
 ) -> Page[AuditOut]:
     items, total = await audit.page(limit=query.limit, offset=query.offset)
-    return Page.of([AuditOut.model_validate(item) for item in items], total, query)
+    return Page.of([AuditOut.model_validate(dict(item)) for item in items], total, query)

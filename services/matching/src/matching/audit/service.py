@@ -2,10 +2,8 @@
 
 from dataclasses import dataclass
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from common.auth import Principal
-from matching.audit.models import AuditEntry
+from common.sql import Record, Transaction
 from matching.audit.repository import AuditRepository
 
 
@@ -21,24 +19,27 @@ class Tally:
     """People not answered because the caller asked about them with too many variants."""
 
 
+def audit_row(caller: Principal, action: str, tally: Tally) -> dict[str, int | str]:
+    """The audit row of one request (``AuditEntry``'s columns): who asked, what, how many."""
+    return {
+        "subject": caller.subject,
+        "roles": ",".join(sorted(caller.roles)),
+        "action": action,
+        "people": tally.people,
+        "matched": tally.matched,
+        "complete_matches": tally.complete_matches,
+        "partial_matches": tally.partial_matches,
+        "probes_refused": tally.probes_refused,
+    }
+
+
 class AuditService:
-    def __init__(self, session: AsyncSession) -> None:
-        self.entries = AuditRepository(session)
+    def __init__(self, transaction: Transaction) -> None:
+        self.entries = AuditRepository(transaction)
 
     async def record(self, caller: Principal, action: str, tally: Tally) -> None:
         """One audit row, in the request's unit of work: no answer without its record."""
-        await self.entries.add(
-            AuditEntry(
-                subject=caller.subject,
-                roles=",".join(sorted(caller.roles)),
-                action=action,
-                people=tally.people,
-                matched=tally.matched,
-                complete_matches=tally.complete_matches,
-                partial_matches=tally.partial_matches,
-                probes_refused=tally.probes_refused,
-            )
-        )
+        await self.entries.add(**audit_row(caller, action, tally))
 
-    async def page(self, *, limit: int, offset: int) -> tuple[list[AuditEntry], int]:
+    async def page(self, *, limit: int, offset: int) -> tuple[list[Record], int]:
         return await self.entries.page(limit=limit, offset=offset)

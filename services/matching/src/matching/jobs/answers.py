@@ -1,7 +1,6 @@
 """What a job keeps of each person it matches: their answer as it will be given (a matches job),
 or what the outcome report needs of them (a report job, whose report is made at the end)."""
 
-import asyncio
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -12,6 +11,7 @@ from matching.matches.reports import CohortOutcome, MatchedStay
 from matching.matches.responses import cohort_members, cohort_report, person_results
 from matching.matches.schemas import CohortMember, PersonError
 from matching.matches.service import MatchingRules, MatchingService
+from matching.offload import INLINE_PEOPLE, off_the_loop
 
 
 def _member_json(member: CohortOutcome | PersonError) -> dict[str, Any]:
@@ -51,7 +51,9 @@ async def answer_chunk(
     """What a job of ``kind`` keeps of each person of a chunk, and the chunk's counts."""
     if kind == "matches":
         answers = await matching.answers(people, owner)
-        results = await asyncio.to_thread(person_results, answers)
+        results = await off_the_loop(
+            lambda: person_results(answers), len(answers.found), INLINE_PEOPLE
+        )
         return [result.model_dump(mode="json") for result in results], answers.tally()
     answers = await matching.answers(people, owner, CohortMember)
     return [_member_json(member) for member in cohort_members(answers)], answers.tally()

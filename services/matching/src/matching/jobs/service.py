@@ -6,13 +6,13 @@ import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-from sqlmodel.ext.asyncio.session import AsyncSession
+from functools import lru_cache
 
 from common.auth import Principal
 from common.database import Database
 from common.errors import Conflict, NotFound
 from common.schemas import field_error
+from common.sql import Transaction
 from matching.audit.service import AuditService, Tally
 from matching.config import Settings
 from matching.jobs.answers import answer_chunk, report_json
@@ -46,16 +46,22 @@ class JobLimits:
 
 
 def sealer_of(settings: Settings) -> Sealer:
-    return Sealer(settings.ssn_key_bytes())
+    return _sealer(settings.ssn_key_bytes())
+
+
+@lru_cache(maxsize=4)
+def _sealer(secret: bytes) -> Sealer:
+    """One per key: every request asks for the jobs' service, most never seal anything."""
+    return Sealer(secret)
 
 
 class JobService:
     """What an owner does with jobs: submit a cohort, follow it, read and delete its results."""
 
     def __init__(
-        self, session: AsyncSession, sealer: Sealer, limits: JobLimits, guard: ProbeGuard
+        self, transaction: Transaction, sealer: Sealer, limits: JobLimits, guard: ProbeGuard
     ) -> None:
-        self.jobs = JobRepository(session)
+        self.jobs = JobRepository(transaction)
         self.sealer = sealer
         self.limits = limits
         self.guard = guard
@@ -86,7 +92,7 @@ class JobService:
             await self._seal(job, chunk)
         # The whole cohort counts against the owner's budget now (429 or 422 stores nothing).
         await self.guard.charge(caller.subject, job.total)
-        await self.jobs.add(job)
+        await self.jobs.save(job)
         return job
 
     async def _seal(self, job: Job, people: list[object]) -> None:
@@ -140,8 +146,8 @@ class JobService:
 async def stream_results(database: Database, job_id: uuid.UUID) -> AsyncIterator[JobResult]:
     """Every result of a job in order, from one snapshot in a session of its own: the stream
     outlives the request's unit of work, and a job deleted meanwhile is still read whole."""
-    async with database.sessions() as session, session.begin():
-        jobs = JobRepository(session)
+    async with database.driver.transaction() as transaction:
+        jobs = JobRepository(transaction)
         await jobs.snapshot()
         async for row in jobs.every_result(job_id):
             yield row
@@ -155,12 +161,12 @@ def owner_of(job: Job) -> Principal:
 class JobRunner:
     """One step of the worker: the next chunk of the oldest job no other worker holds."""
 
-    def __init__(self, session: AsyncSession, settings: Settings) -> None:
-        self.session = session
+    def __init__(self, transaction: Transaction, settings: Settings) -> None:
+        self.transaction = transaction
         self.settings = settings
-        self.jobs = JobRepository(session)
+        self.jobs = JobRepository(transaction)
         self.sealer = sealer_of(settings)
-        self.matching = matching_service(session, settings, guard=JobStepGuard)
+        self.matching = matching_service(transaction, settings, guard=JobStepGuard)
 
     async def claim(self) -> Job | None:
         """The oldest unfinished job no other worker holds, locked for this unit of work."""
@@ -175,7 +181,7 @@ class JobRunner:
             await self._match(job, chunk)
         if job.done >= job.total:
             await self._finish(job)
-        await self.jobs.add(job)
+        await self.jobs.save(job)
 
     async def _match(self, job: Job, chunk: JobChunk) -> None:
         people = self.sealer.open(job.id, chunk.number, chunk.sealed)
@@ -199,7 +205,7 @@ class JobRunner:
         tally = Tally(
             job.total, job.matched, job.complete_matches, job.partial_matches, job.probes_refused
         )
-        await AuditService(self.session).record(owner_of(job), job.kind, tally)
+        await AuditService(self.transaction).record(owner_of(job), job.kind, tally)
         logger.info("job done", extra={"job": str(job.id), "people": job.total})
 
     async def record_failure(self, job_id: uuid.UUID, reason: str) -> None:
@@ -214,7 +220,7 @@ class JobRunner:
         await self.jobs.delete_chunks(job_id)
         await self.jobs.delete_results(job_id)
         job.status, job.finished_at, job.error = "failed", now(), reason
-        await self.jobs.add(job)
+        await self.jobs.save(job)
 
     async def unfinished(self) -> int:
         return await self.jobs.unfinished()

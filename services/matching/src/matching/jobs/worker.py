@@ -13,8 +13,10 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 
 from common.database import Database
+from common.sql import Transaction
 from common.tasks import periodically
 from matching.config import Settings
 from matching.jobs.service import JobRunner
@@ -28,12 +30,17 @@ class JobWorker:
         self.database = database
         self.settings = settings
 
+    def _transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """A unit of work of the worker's (a step matches a chunk: bulk statements allowed)."""
+        database = self.database
+        return database.driver.transaction(database.bulk_statement_timeout_ms)
+
     async def step(self) -> bool:
         """Run one step of some job; False when no job waits."""
         claimed: list[uuid.UUID] = []
         try:
-            async with self.database.sessions() as session, session.begin():
-                runner = JobRunner(session, self.settings)
+            async with self._transaction() as transaction:
+                runner = JobRunner(transaction, self.settings)
                 job = await runner.claim()
                 if job is None:
                     return False
@@ -47,8 +54,8 @@ class JobWorker:
             logger.error(
                 "a job step failed", extra={"job": str(claimed[0]), "error": type(exc).__name__}
             )
-            async with self.database.sessions() as session, session.begin():
-                await JobRunner(session, self.settings).record_failure(claimed[0], FAILED_STEP)
+            async with self._transaction() as transaction:
+                await JobRunner(transaction, self.settings).record_failure(claimed[0], FAILED_STEP)
         return True
 
     async def run(self) -> None:
@@ -70,14 +77,14 @@ class JobWorker:
         """Say at start how many unfinished jobs (those a restart interrupted among them) this
         worker and its peers will resume."""
         with contextlib.suppress(Exception):
-            async with self.database.sessions() as session:
-                waiting = await JobRunner(session, self.settings).unfinished()
+            async with self._transaction() as transaction:
+                waiting = await JobRunner(transaction, self.settings).unfinished()
             if waiting:
                 logger.info("resuming unfinished jobs", extra={"jobs": waiting})
 
     async def delete_expired(self) -> int:
-        async with self.database.sessions() as session, session.begin():
-            deleted = await JobRunner(session, self.settings).delete_expired()
+        async with self._transaction() as transaction:
+            deleted = await JobRunner(transaction, self.settings).delete_expired()
         if deleted:
             logger.info("deleted jobs past their retention", extra={"jobs": deleted})
         return deleted

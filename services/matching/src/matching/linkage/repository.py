@@ -1,22 +1,21 @@
-"""The linkage tables: counting what the enrollments hold, storing and reading a model."""
+"""The linkage tables: counting what the enrollments hold, storing and reading a model (all
+sent straight to the driver, ``common.sql``)."""
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Result, TextClause, text
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from matching.linkage.models import TrainedModel
+from common.sql import Record, Sql, Transaction
 from matching.matches.comparison import Levels
 from matching.ssn import MASKED_HASH_BYTES
 
 # People are (organization, client): a client's many stays count once.
-_PEOPLE_SQL = text(
+_PEOPLE_SQL = Sql.of(
     "SELECT count(*) AS enrollments, count(DISTINCT (organization_id, client_id)) AS people "
     "FROM enrollments"
 )
-_FREQUENCIES_SQL = text(
+_FREQUENCIES_SQL = Sql.of(
     """
     INSERT INTO name_frequencies (model_id, field, key, people)
     SELECT CAST(:model AS bigint), 'first_name', first_key,
@@ -28,7 +27,7 @@ _FREQUENCIES_SQL = text(
     FROM enrollments WHERE last_key IS NOT NULL GROUP BY last_key
     """
 )
-_SQUARES_SQL = text(
+_SQUARES_SQL = Sql.of(
     """
     SELECT field, sum(people)::float8 AS total, sum(people::float8 * people) AS squares
     FROM name_frequencies WHERE model_id = :model GROUP BY field
@@ -42,7 +41,7 @@ _SQUARES_SQL = text(
 )
 # People sharing a full SSN, sharing all but its n-th digit (n = 1..9: one masked hash each), and
 # sharing its last four, as sums of "pairs of people" per shared hash (c people: c(c-1)/2 pairs).
-_SSN_PAIRS_SQL = text(
+_SSN_PAIRS_SQL = Sql.of(
     """
     WITH people AS (
         SELECT DISTINCT ON (organization_id, client_id) ssn_hash, ssn_last4_hash, ssn_masked_hashes
@@ -68,13 +67,32 @@ _SSN_PAIRS_SQL = text(
         ) AS g)::float8 AS last4_pairs
     """
 )
-_LOOKUP_SQL = text(
-    "SELECT field, key, people FROM name_frequencies "
-    "WHERE model_id = :model AND key = ANY(CAST(:keys AS text[]))"
+# The newest model (its parameters only when it is not the one the caller holds already: they
+# change only when a model is trained) and, from the same snapshot, the people holding each of
+# the names asked as that model counted them. No row: nothing was learned yet.
+_CURRENT_SQL = Sql.of(
+    """
+    SELECT newest.id, newest.trained_at, newest.people,
+           CASE WHEN newest.id = :known_id AND newest.trained_at = :known_at THEN NULL
+                ELSE newest.parameters END AS parameters,
+           f.field, f.key, f.people AS holders
+    FROM (SELECT * FROM linkage_models ORDER BY id DESC LIMIT 1) AS newest
+    LEFT JOIN name_frequencies f
+      ON f.model_id = newest.id AND f.field IN ('first_name', 'last_name')
+     AND f.key = ANY(CAST(:keys AS text[]))
+    """
 )
+_ADD_SQL = Sql.of(
+    "INSERT INTO linkage_models (enrollments, people, parameters) "
+    "VALUES (:enrollments, :people, :parameters) RETURNING id"
+)
+_SET_PARAMETERS_SQL = Sql.of("UPDATE linkage_models SET parameters = :parameters WHERE id = :model")
+_NEWEST_SQL = Sql.of("SELECT id, enrollments FROM linkage_models ORDER BY id DESC LIMIT 1")
+_DROP_OLDER_SQL = Sql.of("DELETE FROM linkage_models WHERE id < :model")
+_PATTERNS_SQL = Sql.of("SELECT first_name, last_name, dob, ssn, pairs FROM comparison_patterns")
 
 
-_REMEMBER_SQL = text(
+_REMEMBER_SQL = Sql.of(
     """
     INSERT INTO comparison_patterns (first_name, last_name, dob, ssn, pairs)
     SELECT * FROM unnest(
@@ -85,7 +103,7 @@ _REMEMBER_SQL = text(
 )
 # One row per combination of levels, of every row this transaction sees (rows appended meanwhile
 # stay for the next time).
-_COMPACT_SQL = text(
+_COMPACT_SQL = Sql.of(
     """
     WITH taken AS (DELETE FROM comparison_patterns RETURNING first_name, last_name, dob, ssn, pairs)
     INSERT INTO comparison_patterns (first_name, last_name, dob, ssn, pairs)
@@ -110,91 +128,119 @@ class SsnPairs:
     """Pairs with the same last four."""
 
 
-class LinkageRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+@dataclass(frozen=True)
+class NewestModel:
+    """The newest model's row as ``current`` reads it: ``parameters`` None when it is the model
+    the caller said it holds."""
 
-    async def _execute(
-        self, statement: TextClause, parameters: dict[str, Any] | None = None
-    ) -> Result[Any]:
-        connection = await self.session.connection()
-        return await connection.execute(statement, parameters or {})
+    id: int
+    trained_at: datetime
+    people: int
+    parameters: dict[str, Any] | None
+    holders: dict[tuple[str, str], int]
+    """The people holding each name asked (field, key), as this model counted them."""
+
+
+class LinkageRepository:
+    def __init__(self, transaction: Transaction) -> None:
+        self.transaction = transaction
 
     async def counts(self) -> tuple[int, int]:
         """The enrollments and the people (organization and client) held."""
-        row = (await self._execute(_PEOPLE_SQL)).one()
-        return int(row.enrollments), int(row.people)
+        row = await self.transaction.fetchrow(_PEOPLE_SQL)
+        assert row is not None
+        return int(row["enrollments"]), int(row["people"])
 
-    async def add(self, enrollments: int, people: int, parameters: dict[str, Any]) -> TrainedModel:
-        model = TrainedModel(enrollments=enrollments, people=people, parameters=parameters)
-        self.session.add(model)
-        await self.session.flush()
-        return model
+    async def add(self, enrollments: int, people: int, parameters: dict[str, Any]) -> int:
+        """A new model's row; its id (its version)."""
+        model_id: int = await self.transaction.fetchval(
+            _ADD_SQL, enrollments=enrollments, people=people, parameters=parameters
+        )
+        return model_id
+
+    async def set_parameters(self, model_id: int, parameters: dict[str, Any]) -> None:
+        await self.transaction.execute(_SET_PARAMETERS_SQL, model=model_id, parameters=parameters)
 
     async def count_names(self, model_id: int) -> dict[str, tuple[float, float]]:
         """Each name field's (and the date of birth's) people and sum of squared counts."""
-        await self._execute(_FREQUENCIES_SQL, {"model": model_id})
-        rows = (await self._execute(_SQUARES_SQL, {"model": model_id})).all()
-        return {row.field: (row.total or 0.0, row.squares or 0.0) for row in rows}
+        await self.transaction.execute(_FREQUENCIES_SQL, model=model_id)
+        rows = await self.transaction.fetch(_SQUARES_SQL, model=model_id)
+        return {row["field"]: (row["total"] or 0.0, row["squares"] or 0.0) for row in rows}
 
     async def ssn_pairs(self) -> SsnPairs:
         """How many pairs of people the held SSNs make, and how many agree at each level."""
-        row = (await self._execute(_SSN_PAIRS_SQL, {"size": MASKED_HASH_BYTES})).one()
+        row = await self.transaction.fetchrow(_SSN_PAIRS_SQL, size=MASKED_HASH_BYTES)
+        assert row is not None
         return SsnPairs(
-            full_people=row.full_people,
-            last4_people=row.last4_people,
-            full=row.full_pairs,
+            full_people=row["full_people"],
+            last4_people=row["last4_people"],
+            full=row["full_pairs"],
             # A pair with equal SSNs shares all nine masked hashes; one digit apart, one.
-            one_digit=max(row.masked_pairs - 9 * row.full_pairs, 0.0),
-            last4=row.last4_pairs,
+            one_digit=max(row["masked_pairs"] - 9 * row["full_pairs"], 0.0),
+            last4=row["last4_pairs"],
         )
 
-    async def newest(self) -> TrainedModel | None:
-        result = await self._execute(text("SELECT * FROM linkage_models ORDER BY id DESC LIMIT 1"))
-        row = result.mappings().one_or_none()
-        return None if row is None else TrainedModel(**row)
+    async def newest_enrollments(self) -> int | None:
+        """The enrollments the newest model was trained from (None: none was)."""
+        row = await self.transaction.fetchrow(_NEWEST_SQL)
+        return None if row is None else int(row["enrollments"])
+
+    async def current(
+        self, known: tuple[int, datetime] | None, keys: Iterable[str]
+    ) -> NewestModel | None:
+        """The newest model (its parameters left out when it is ``known``: (id, trained_at))
+        and the people holding each of ``keys`` as it counted them; None when there is none."""
+        rows = await self.transaction.fetch(_CURRENT_SQL, **current_parameters(known, keys))
+        return newest_model(rows)
 
     async def drop_older_than(self, model_id: int) -> None:
-        await self._execute(
-            text("DELETE FROM linkage_models WHERE id < :model"), {"model": model_id}
-        )
-
-    async def frequencies(self, model_id: int, keys: Iterable[str]) -> dict[tuple[str, str], int]:
-        """The people holding each of ``keys``, per name field, as model ``model_id`` counted."""
-        wanted = sorted(set(keys))
-        if not wanted:
-            return {}
-        result = await self._execute(_LOOKUP_SQL, {"model": model_id, "keys": wanted})
-        return {(row.field, row.key): int(row.people) for row in result}
+        await self.transaction.execute(_DROP_OLDER_SQL, model=model_id)
 
     async def remember(self, patterns: Mapping[Levels, int]) -> None:
         """Append the pairs compared, counted by their levels (no row of another request is
         touched, so concurrent requests never wait on each other here)."""
         if not patterns:
             return
-        columns = list(zip(*(_stored(levels) for levels in patterns), strict=True))
-        await self._execute(
-            _REMEMBER_SQL,
-            {
-                "first": list(columns[0]),
-                "last": list(columns[1]),
-                "dob": list(columns[2]),
-                "ssn": list(columns[3]),
-                "pairs": list(patterns.values()),
-            },
-        )
+        await self.transaction.execute(_REMEMBER_SQL, **remembered(patterns))
 
     async def compact_patterns(self) -> None:
         """Add up the rows requests appended into one per combination of levels."""
-        await self._execute(_COMPACT_SQL)
+        await self.transaction.execute(_COMPACT_SQL)
 
     async def patterns(self) -> dict[Levels, int]:
         """Every combination of levels compared so far and how many pairs reached it."""
         await self.compact_patterns()
-        result = await self._execute(
-            text("SELECT first_name, last_name, dob, ssn, pairs FROM comparison_patterns")
-        )
-        return {_levels(row[:4]): int(row.pairs) for row in result}
+        rows = await self.transaction.fetch(_PATTERNS_SQL)
+        return {_levels(tuple(row)[:4]): int(row["pairs"]) for row in rows}
+
+
+def current_parameters(known: tuple[int, datetime] | None, keys: Iterable[str]) -> dict[str, Any]:
+    """The parameters of ``_CURRENT_SQL``: the model held (id, trained_at), the names asked."""
+    known_id, known_at = known or (None, None)
+    return {"known_id": known_id, "known_at": known_at, "keys": sorted(set(keys))}
+
+
+def newest_model(rows: Sequence[Record]) -> NewestModel | None:
+    """The newest model's row from ``_CURRENT_SQL``'s rows (one per name found, at least one)."""
+    if not rows:
+        return None
+    first = rows[0]
+    holders = {(row["field"], row["key"]): int(row["holders"]) for row in rows if row["field"]}
+    return NewestModel(
+        first["id"], first["trained_at"], first["people"], first["parameters"], holders
+    )
+
+
+def remembered(patterns: Mapping[Levels, int]) -> dict[str, list[int]]:
+    """The parameters of ``_REMEMBER_SQL`` for ``patterns``: one array per column."""
+    columns = list(zip(*(_stored(levels) for levels in patterns), strict=True))
+    return {
+        "first": list(columns[0]),
+        "last": list(columns[1]),
+        "dob": list(columns[2]),
+        "ssn": list(columns[3]),
+        "pairs": list(patterns.values()),
+    }
 
 
 def _stored(levels: Levels) -> tuple[int, ...]:

@@ -15,12 +15,11 @@ enrollments counts say little, so each learned ``u`` is shrunk toward the starti
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from matching.linkage.models import TrainedModel
-from matching.linkage.repository import LinkageRepository, SsnPairs
+from common.sql import Transaction
+from matching.linkage.repository import LinkageRepository, NewestModel, SsnPairs
 from matching.matches.comparison import Identity, Levels
 from matching.matches.estimation import keeping_only
 from matching.matches.fellegi_sunter import (
@@ -142,36 +141,81 @@ def _parameters(model: FellegiSunterModel, totals: Mapping[str, float]) -> dict[
     return {**model.to_json(), "name_totals": dict(totals)}
 
 
-def _linkage_model(row: TrainedModel) -> LinkageModel:
-    assert row.id is not None
-    model = FellegiSunterModel.from_json(row.parameters)
-    return LinkageModel(row.id, model, row.parameters.get("name_totals", {}), row.people)
+@dataclass(frozen=True)
+class HeldModel:
+    """A model as parsed, and the (id, trained_at) of the row it was parsed from."""
+
+    key: tuple[int, datetime]
+    model: LinkageModel
+
+
+@dataclass
+class ModelCache:
+    """The newest model this process read, parsed once per version.
+
+    A model's parameters change only when it is trained (its row is written once, in the
+    training's transaction), so a request sends the key of the model held and gets the
+    parameters back only when the newest model is another: every request still scores with the
+    newest model committed when it asks (each worker and replica checks on every request, in
+    the statement that reads the names' frequencies; nothing expires late), and parses it only
+    once per version. ``trained_at`` beside the id: a version number may come back (a database
+    restored, or emptied with its identities restarted)."""
+
+    held: HeldModel | None = None
+
+    def newest(self, row: NewestModel, held: HeldModel | None) -> LinkageModel:
+        """The model of the newest row: ``held`` (what the request asked with) when the row
+        left its parameters out, else the row's, parsed and held from now on."""
+        if row.parameters is None:
+            assert held is not None, "parameters are left out only for the model held"
+            return held.model
+        model = FellegiSunterModel.from_json(row.parameters)
+        totals = row.parameters.get("name_totals", {})
+        linkage = LinkageModel(row.id, model, totals, row.people)
+        self.held = HeldModel((row.id, row.trained_at), linkage)
+        return linkage
+
+
+MODELS = ModelCache()
+"""This process's (one per worker: each reads the newest version on every request)."""
+
+
+def name_keys(identities: Iterable[Identity | None]) -> list[str]:
+    """Every name key the questions hold, in either field (names swap), sorted."""
+    return sorted(
+        {
+            key
+            for identity in identities
+            if identity is not None
+            for key in (identity.first_key, identity.last_key)
+            if key is not None
+        }
+    )
 
 
 class LinkageService:
-    def __init__(self, session: AsyncSession) -> None:
-        self.linkage = LinkageRepository(session)
+    def __init__(self, transaction: Transaction, models: ModelCache = MODELS) -> None:
+        self.linkage = LinkageRepository(transaction)
+        self.models = models
 
     async def train(self) -> LinkageModel:
         """A new version learned from the enrollments held now; older versions are dropped."""
         enrollments, people = await self.linkage.counts()
         starting = FellegiSunterModel.default()
-        row = await self.linkage.add(enrollments, people, _parameters(starting, {}))
-        assert row.id is not None
-        counts = await self.linkage.count_names(row.id)
+        version = await self.linkage.add(enrollments, people, _parameters(starting, {}))
+        counts = await self.linkage.count_names(version)
         learned_u = learned_model(starting, counts, await self.linkage.ssn_pairs())
         model = learned_m(learned_u, await self.linkage.patterns())
         totals = {name: counts[name][0] for name in NAME_FIELDS if name in counts}
-        row.parameters = _parameters(model, totals)
-        await self.linkage.session.flush()
-        await self.linkage.drop_older_than(row.id)
-        return LinkageModel(row.id, model, totals, people)
+        await self.linkage.set_parameters(version, _parameters(model, totals))
+        await self.linkage.drop_older_than(version)
+        return LinkageModel(version, model, totals, people)
 
     async def train_if_grown(self) -> LinkageModel | None:
         """Train again when the enrollments changed since the newest model (None: unchanged)."""
-        newest = await self.linkage.newest()
+        trained_from = await self.linkage.newest_enrollments()
         enrollments, _ = await self.linkage.counts()
-        if newest is not None and newest.enrollments == enrollments:
+        if trained_from == enrollments:
             await self.linkage.compact_patterns()
             return None
         return await self.train()
@@ -180,23 +224,15 @@ class LinkageService:
         """Count the pairs a question was compared with, by their levels (no identifiers)."""
         await self.linkage.remember(patterns)
 
-    async def current(self) -> LinkageModel:
-        """The newest model, or the starting one when nothing was learned yet."""
-        newest = await self.linkage.newest()
-        return starting_model() if newest is None else _linkage_model(newest)
-
-    async def frequencies(
-        self, model: LinkageModel, identities: Iterable[Identity | None]
-    ) -> NameFrequencies:
-        """The frequencies of every name the questions hold (either order: names swap)."""
-        if model.version == STARTING_VERSION:
-            return NameFrequencies()
-        keys = {
-            key
-            for identity in identities
-            if identity is not None
-            for key in (identity.first_key, identity.last_key)
-            if key is not None
-        }
-        counts = await self.linkage.frequencies(model.version, keys)
-        return NameFrequencies(counts, model.name_totals)
+    async def current(
+        self, identities: Iterable[Identity | None]
+    ) -> tuple[LinkageModel, NameFrequencies]:
+        """The newest model (the starting one when nothing was learned yet) and the
+        frequencies of every name the questions hold, as it counted them: one statement."""
+        held = self.models.held  # what this request asks with, whatever others do meanwhile
+        known = None if held is None else held.key
+        newest = await self.linkage.current(known, name_keys(identities))
+        if newest is None:
+            return starting_model(), NameFrequencies()
+        model = self.models.newest(newest, held)
+        return model, NameFrequencies(newest.holders, model.name_totals)

@@ -4,15 +4,15 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from common.database import DbSession
+from common.sql import DbTransaction
 from matching.dependencies import Clock, MatchingSettings
 from matching.matches.service import MatchingService, matching_service
 
 
 async def _matching_service(
-    session: DbSession, settings: MatchingSettings, now: Clock
+    transaction: DbTransaction, settings: MatchingSettings, now: Clock
 ) -> MatchingService:
-    return matching_service(session, settings, now=now)
+    return matching_service(transaction, settings, now=now)
 
 
 Matching = Annotated[MatchingService, Depends(_matching_service)]

@@ -1,13 +1,13 @@
-"""The candidate search: enrollments sharing a blocking key with a question, in one query."""
+"""The candidate search: enrollments sharing a blocking key with a question, in one query (sent
+straight to the driver, ``common.sql``)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Protocol, cast
+from typing import Any, NamedTuple
 
-from sqlalchemy import text
-from sqlmodel.ext.asyncio.session import AsyncSession
+from common.sql import Record, Sql, Transaction
 
 
 @dataclass(frozen=True)
@@ -21,9 +21,9 @@ class BlockingQuestion:
     ssn_last4: bytes | None
 
 
-class CandidateRow(Protocol):
+class CandidateRow(NamedTuple):
     """One row of the candidate search: an enrollment, its organization's name, and the number
-    of the question it was found for (a SQLAlchemy row, read by column name)."""
+    of the question it was found for (the search's columns, in this order)."""
 
     number: int
     organization: str
@@ -75,7 +75,11 @@ _PAIRS = "\n        UNION ".join(
     f"(SELECT e.id FROM enrollments e WHERE {condition} ORDER BY {order} LIMIT :per_key) AS found"
     for condition, order in _BRANCHES
 )
-_CANDIDATES_SQL = text(
+_COLUMNS = ", ".join(
+    {"number": "pairs.number", "organization": "o.name AS organization"}.get(name, f"e.{name}")
+    for name in CandidateRow._fields
+)
+_CANDIDATES_SQL = Sql.of(
     f"""
     WITH q AS MATERIALIZED (
         SELECT * FROM unnest(
@@ -84,10 +88,7 @@ _CANDIDATES_SQL = text(
         ) AS q(number, first_code, last_code, dob, last4)
     ),
     pairs AS MATERIALIZED ({_PAIRS})
-    SELECT pairs.number, o.name AS organization, e.client_id, e.enrollment_id, e.first_name,
-           e.last_name, e.first_key, e.last_key, e.dob, e.ssn_hash, e.ssn_last4_hash,
-           e.ssn_masked_hashes, e.entry_date, e.exit_date, e.income_at_entry, e.income_at_exit,
-           e.exit_destination
+    SELECT {_COLUMNS}
     FROM pairs
     CROSS JOIN LATERAL (SELECT * FROM enrollments WHERE id = pairs.id OFFSET 0) AS e
     JOIN organizations o ON o.id = e.organization_id
@@ -95,25 +96,31 @@ _CANDIDATES_SQL = text(
 )
 
 
+def search_parameters(questions: Sequence[BlockingQuestion]) -> dict[str, Any]:
+    """The parameters of ``_CANDIDATES_SQL`` for ``questions``: one array per column."""
+    return {
+        "numbers": [question.number for question in questions],
+        "first_codes": [question.first_code for question in questions],
+        "last_codes": [question.last_code for question in questions],
+        "dobs": [question.dob for question in questions],
+        "last4s": [question.ssn_last4 for question in questions],
+        "per_key": MAX_CANDIDATES_PER_KEY,
+    }
+
+
+def candidate_rows(rows: Sequence[Record]) -> list[CandidateRow]:
+    """The search's rows, read by name (a tuple each: the columns come in CandidateRow's order)."""
+    return [CandidateRow._make(row) for row in rows]
+
+
 class CandidateRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, transaction: Transaction) -> None:
+        self.transaction = transaction
 
     async def candidates(self, questions: Sequence[BlockingQuestion]) -> list[CandidateRow]:
         """Every enrollment sharing a blocking key with a question, with the question's number
         (one row per question number and enrollment)."""
         if not questions:
             return []
-        connection = await self.session.connection()
-        result = await connection.execute(
-            _CANDIDATES_SQL,
-            {
-                "numbers": [question.number for question in questions],
-                "first_codes": [question.first_code for question in questions],
-                "last_codes": [question.last_code for question in questions],
-                "dobs": [question.dob for question in questions],
-                "last4s": [question.ssn_last4 for question in questions],
-                "per_key": MAX_CANDIDATES_PER_KEY,
-            },
-        )
-        return cast(list[CandidateRow], list(result.all()))
+        rows = await self.transaction.fetch(_CANDIDATES_SQL, **search_parameters(questions))
+        return candidate_rows(rows)

@@ -6,7 +6,6 @@ gets an error in their own result, and every other person is answered. A cohort 
 request runs as a job (matching/jobs/).
 """
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +36,7 @@ from matching.matches.schemas import (
     ReturnUserInfoRequest,
     ReturnUserInfoResponse,
 )
+from matching.offload import INLINE_PEOPLE, off_the_loop
 
 Responses = dict[int | str, dict[str, Any]]
 router = APIRouter(prefix="/matching", tags=["matches"])
@@ -61,10 +61,10 @@ COHORT_PROBLEMS: Responses = {
 }
 
 
-async def _json_response(shape: Callable[[], BaseModel]) -> Response:
-    """The answer shaped and rendered in a thread: a batch's models and JSON are CPU work the
-    event loop need not do."""
-    body = await asyncio.to_thread(lambda: shape().model_dump_json())
+async def _json_response(shape: Callable[[], BaseModel], people: int) -> Response:
+    """The answer of ``people`` shaped and rendered, in a thread for a batch: its models and
+    JSON are CPU work the event loop need not do (offload.py)."""
+    body = await off_the_loop(lambda: shape().model_dump_json(), people, INLINE_PEOPLE)
     return Response(body, media_type="application/json")
 
 
@@ -88,7 +88,7 @@ async def match_people(
     if everyone is not None:
         return accepted(await jobs.submit("matches", caller, everyone), jobs)
     answers = await matching.matches(first, caller)
-    return await _json_response(lambda: MatchResults(results=person_results(answers)))
+    return await _json_response(lambda: MatchResults(results=person_results(answers)), len(first))
 
 
 @router.post(
@@ -106,7 +106,7 @@ async def return_user_info(
     if len(body["last_name"]) != len(body["ssn"]):
         raise Unprocessable("last_name and ssn must be lists of the same length")
     answers = await matching.return_user_info(body["last_name"], body["ssn"], caller)
-    return await _json_response(lambda: original_answer(answers))
+    return await _json_response(lambda: original_answer(answers), len(answers.found))
 
 
 @router.post(
@@ -128,4 +128,6 @@ async def outcome_report(
     if everyone is not None:
         return accepted(await jobs.submit("outcome_report", caller, everyone), jobs)
     answers = await matching.outcome_report(first, caller)
-    return await _json_response(lambda: cohort_report(cohort_members(answers), matching.rules))
+    return await _json_response(
+        lambda: cohort_report(cohort_members(answers), matching.rules), len(first)
+    )

@@ -1,16 +1,13 @@
 """Matching people against every organization's enrollments; the original's request; reports."""
 
-import asyncio
 import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from common.auth import Principal
-from common.database import allow_bulk_statements
+from common.sql import Transaction
 from matching.audit.service import AuditService, Tally
 from matching.config import Settings
 from matching.identities import question_identity
@@ -21,6 +18,7 @@ from matching.matches.questions import Question, question
 from matching.matches.repository import BlockingQuestion, CandidateRepository, CandidateRow
 from matching.matches.schemas import CohortMember, PersonQuery
 from matching.matches.scoring import BlockingValues, Scored, Scorer
+from matching.offload import INLINE_PEOPLE, INLINE_ROWS, off_the_loop
 from matching.probes.service import ProbeGuard, ProbeLimits, Refusal, utc_now
 from matching.ssn import SsnHasher, SsnHashes
 
@@ -110,18 +108,22 @@ def stay_order(found: Found) -> tuple[str, date, str]:
     return (row.organization, row.entry_date, row.enrollment_id)
 
 
+BULK_PEOPLE = 1
+"""More people than this in one search is bulk work: the bulk statement timeout."""
+
+
 class MatchingService:
     def __init__(
         self,
-        session: AsyncSession,
+        transaction: Transaction,
         hasher: SsnHasher,
         rules: MatchingRules,
         guard: ProbeGuard,
     ) -> None:
-        self.session = session
-        self.candidates = CandidateRepository(session)
-        self.audit = AuditService(session)
-        self.linkage = LinkageService(session)
+        self.transaction = transaction
+        self.candidates = CandidateRepository(transaction)
+        self.audit = AuditService(transaction)
+        self.linkage = LinkageService(transaction)
         self.hasher = hasher
         self.rules = rules
         self.guard = guard
@@ -145,17 +147,20 @@ class MatchingService:
         that cannot be asked about), and the model that weighed them. Every question passes the
         probe guard first, here and only here, so whatever asks (a request, a job) is counted
         alike; a refused question is not searched for."""
-        # Hashing and scoring are CPU work: a thread keeps the event loop answering meanwhile.
-        identities = await asyncio.to_thread(lambda: [self._identity(q) for q in questions])
+        # Hashing and scoring are CPU work: a batch's go to a thread (offload.py).
+        identities = await off_the_loop(
+            lambda: [self._identity(q) for q in questions], len(questions), INLINE_PEOPLE
+        )
         refusals = await self.guard.screen(caller.subject, identities)
         admitted = [None if number in refusals else q for number, q in enumerate(identities)]
-        await allow_bulk_statements(self.session)
+        if len(questions) > BULK_PEOPLE:
+            await self.transaction.allow_bulk_statements()
         rows = await self.candidates.candidates(blocking_questions(admitted))
-        linkage = await self.linkage.current()
-        scorer = Scorer(linkage.model, await self.linkage.frequencies(linkage, admitted))
+        linkage, frequencies = await self.linkage.current(admitted)
+        scorer = Scorer(linkage.model, frequencies)
         threshold = self.rules.partial_threshold(linkage.people)
-        matches, compared = await asyncio.to_thread(
-            self._classify, scorer, threshold, admitted, rows
+        matches, compared = await off_the_loop(
+            lambda: self._classify(scorer, threshold, admitted, rows), len(rows), INLINE_ROWS
         )
         await self.linkage.remember(compared)
         for number, refusal in refusals.items():
@@ -196,7 +201,9 @@ class MatchingService:
     ) -> Answers:
         """Each person as asked (an ``asked`` each) and their matches, without an audit row (a
         job records one when it is done)."""
-        questions = await asyncio.to_thread(lambda: [question(raw, asked) for raw in people])
+        questions = await off_the_loop(
+            lambda: [question(raw, asked) for raw in people], len(people), INLINE_PEOPLE
+        )
         found, linkage = await self.find(questions, caller)
         return Answers(questions, found, linkage)
 
@@ -228,7 +235,7 @@ class MatchingService:
 
 
 def matching_service(
-    session: AsyncSession,
+    transaction: Transaction,
     settings: Settings,
     *,
     now: Callable[[], datetime] = utc_now,
@@ -244,5 +251,5 @@ def matching_service(
         report_rounding=settings.report_rounding,
     )
     hasher = SsnHasher(settings.ssn_key_bytes())
-    probes = guard(session, hasher, ProbeLimits.of(settings), now)
-    return MatchingService(session, hasher, rules, probes)
+    probes = guard(transaction, hasher, ProbeLimits.of(settings), now)
+    return MatchingService(transaction, hasher, rules, probes)

@@ -1,5 +1,6 @@
 """A background task that drops the questions no window counts any more, of every caller (one
-process of all the workers and replicas at a time); a caller's own go at its next request."""
+process of all the workers and replicas at a time). Requests never do it: what is past a window
+is not counted, and deleting it is not their work."""
 
 from contextlib import AbstractAsyncContextManager
 
@@ -12,9 +13,9 @@ from matching.ssn import SsnHasher
 
 def housekeeping(database: Database, settings: Settings) -> AbstractAsyncContextManager[None]:
     async def purge() -> None:
-        async with database.sessions.begin() as session:
+        async with database.driver.transaction() as transaction:
             hasher = SsnHasher(settings.ssn_key_bytes())
-            await ProbeGuard(session, hasher, ProbeLimits.of(settings)).forget_expired()
+            await ProbeGuard(transaction, hasher, ProbeLimits.of(settings)).forget_expired()
 
     return periodically(
         settings.probe_housekeeping_interval_seconds,

@@ -36,12 +36,21 @@ class AskedVariant(Table, table=True):
 
 
 class AskedPeople(Table, table=True):
-    """How many people one request of a caller asked about, for the hourly and daily budgets."""
+    """How many people one request of a caller asked about, for the hourly and daily budgets,
+    and how many the caller asked in all up to it (``total``): the people within a window are
+    the newest total less the total before the window's oldest request (two index lookups)."""
 
     __tablename__ = "probe_asked_people"
     __table_args__ = (
         CheckConstraint("people > 0", name="probe_asked_people_positive"),
-        Index("ix_probe_asked_people_subject_at", "subject", "asked_at"),
+        CheckConstraint("total >= people", name="probe_asked_people_total"),
+        Index(
+            "ix_probe_asked_people_subject_at_total",
+            "subject",
+            "asked_at",
+            "total",
+            postgresql_include=["people"],
+        ),
     )
 
     id: int | None = Field(
@@ -50,3 +59,5 @@ class AskedPeople(Table, table=True):
     subject: str = Field(sa_column=Column(Text, nullable=False))
     asked_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     people: int = Field(sa_column=Column(Integer, nullable=False))
+    total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    """The people the caller asked in all, this request's included (its running total)."""

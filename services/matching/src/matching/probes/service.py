@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from common.database import end_transaction_early
 from common.errors import TooManyRequests
 from common.schemas import field_error
+from common.sql import Transaction
 from matching.config import Settings
 from matching.matches.comparison import Identity
 from matching.names import phonetic_code
@@ -112,13 +110,13 @@ class _Check:
 class ProbeGuard:
     def __init__(
         self,
-        session: AsyncSession,
+        transaction: Transaction,
         hasher: SsnHasher,
         limits: ProbeLimits,
         now: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.session = session
-        self.probes = ProbeRepository(session)
+        self.transaction = transaction
+        self.probes = ProbeRepository(transaction)
         self.hasher = hasher
         self.limits = limits
         self.now = now
@@ -135,7 +133,9 @@ class ProbeGuard:
         now = await self._lock(subject)
         await self._charge_budget(subject, len(questions), now)
         refusals = await self._check_variants(subject, questions, now)
-        await end_transaction_early(self.session)  # the questions count although the request fails
+        # Committed now, the lock let go: the questions count although the request fails. The
+        # request's next statement begins its next transaction.
+        await self.transaction.end(commit=True)
         return refusals
 
     async def charge(self, subject: str, people: int) -> None:
@@ -145,11 +145,11 @@ class ProbeGuard:
         await self._charge_budget(subject, people, now)
 
     async def _lock(self, subject: str) -> datetime:
-        """Take the caller's lock and forget what is past the windows; the time counted by."""
-        now = self.now()
+        """Take the caller's lock; the time counted by, read once it is held (so a caller's
+        requests are counted in the order they held it). What is past the windows is left to
+        housekeeping (``forget_expired``): no window counts it."""
         await self.probes.lock_caller(subject)
-        await self.probes.forget_before(now - self.limits.window, now - DAY, subject)
-        return now
+        return self.now()
 
     async def _check_variants(
         self, subject: str, questions: Sequence[Identity | None], now: datetime
@@ -185,15 +185,29 @@ class ProbeGuard:
         for _, limit, name in budgets:
             if people > limit:
                 raise field_error("people", f"at most {limit} people per {name} for one caller")
-        asked = await self.probes.asked_since(subject, now - DAY)
-        for window, limit, name in budgets:
-            wait = _wait([item for item in asked if item[0] > now - window], window, limit, people)
-            if wait is not None:
+        charge = await self.probes.charge(
+            subject,
+            people,
+            now,
+            hour_since=now - HOUR,
+            day_since=now - DAY,
+            per_hour=self.limits.people_per_hour,
+            per_day=self.limits.people_per_day,
+        )
+        if charge.recorded:
+            return
+        for (window, limit, name), spent in zip(budgets, (charge.hour, charge.day), strict=True):
+            if spent + people > limit:
+                # The window's requests (oldest first) must leave it until ``people`` more fit:
+                # up to the one whose running total reaches this one's less the limit.
+                reaching = charge.total + people - limit
+                leaves = await self.probes.reaching(subject, now - window, reaching)
+                assert leaves is not None, "people <= limit, checked before"
                 raise TooManyRequests(
                     f"This caller's budget of {limit} people per {name} is spent",
-                    retry_after=math.ceil((wait - now).total_seconds()),
+                    retry_after=math.ceil((leaves + window - now).total_seconds()),
                 )
-        await self.probes.record_asked(subject, now, people)
+        raise AssertionError("a request within both budgets is recorded")
 
     def _checks(self, question: Identity, tag: Callable[[str, str], bytes]) -> list[_Check]:
         """The limits a question is counted against (none without a date of birth or SSN)."""
@@ -277,18 +291,3 @@ def _admit(
             known[check.person_key].add(check.variant)
             admitted.append((check.person_key, check.variant))
     return refusals, admitted
-
-
-def _wait(
-    asked: Sequence[tuple[datetime, int]], window: timedelta, limit: int, people: int
-) -> datetime | None:
-    """When enough of the window's requests (oldest first) have left it for ``people`` more to
-    fit under ``limit``; None when they fit now."""
-    excess = sum(count for _, count in asked) + people - limit
-    if excess <= 0:
-        return None
-    for asked_at, count in asked:
-        excess -= count
-        if excess <= 0:
-            return asked_at + window
-    raise AssertionError("people <= limit, checked before")
