@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
 from common.sql import DbTransaction
 from matching.dependencies import Clock, MatchingSettings
@@ -10,9 +10,11 @@ from matching.matches.service import MatchingService, matching_service
 
 
 async def _matching_service(
-    transaction: DbTransaction, settings: MatchingSettings, now: Clock
+    request: Request, transaction: DbTransaction, settings: MatchingSettings, now: Clock
 ) -> MatchingService:
-    return matching_service(transaction, settings, now=now)
+    """The request's: its probe guard screens in a unit of work of its own, committed at once."""
+    committed = request.app.state.db.driver.transaction
+    return matching_service(transaction, settings, now=now, committed=committed)
 
 
 Matching = Annotated[MatchingService, Depends(_matching_service)]

@@ -19,7 +19,7 @@ from matching.matches.repository import BlockingQuestion, CandidateRepository, C
 from matching.matches.schemas import CohortMember, PersonQuery
 from matching.matches.scoring import BlockingValues, Scored, Scorer
 from matching.offload import INLINE_PEOPLE, INLINE_ROWS, off_the_loop
-from matching.probes.service import ProbeGuard, ProbeLimits, Refusal, utc_now
+from matching.probes.service import ProbeGuard, ProbeLimits, Refusal, UnitsOfWork, utc_now
 from matching.ssn import SsnHasher, SsnHashes
 
 
@@ -240,9 +240,10 @@ def matching_service(
     *,
     now: Callable[[], datetime] = utc_now,
     guard: type[ProbeGuard] = ProbeGuard,
+    committed: UnitsOfWork | None = None,
 ) -> MatchingService:
-    """The matching service of a unit of work: a request's, or a job's step (``guard``
-    ``JobStepGuard``)."""
+    """The matching service of a unit of work: a request's (its guard's screening
+    ``committed`` at once), or a job's step (``guard`` ``JobStepGuard``, in the step's)."""
     rules = MatchingRules(
         partial_min_weight=settings.partial_min_weight,
         partial_min_probability=settings.partial_min_probability,
@@ -251,5 +252,5 @@ def matching_service(
         report_rounding=settings.report_rounding,
     )
     hasher = SsnHasher(settings.ssn_key_bytes())
-    probes = guard(transaction, hasher, ProbeLimits.of(settings), now)
+    probes = guard(transaction, hasher, ProbeLimits.of(settings), now, committed=committed)
     return MatchingService(transaction, hasher, rules, probes)

@@ -11,6 +11,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
@@ -107,6 +108,10 @@ class _Check:
     limit: _Limit
 
 
+UnitsOfWork = Callable[[], AbstractAsyncContextManager[Transaction]]
+"""Opens a unit of work of its own, committed when its block ends (``DriverPool.transaction``)."""
+
+
 class ProbeGuard:
     def __init__(
         self,
@@ -114,9 +119,13 @@ class ProbeGuard:
         hasher: SsnHasher,
         limits: ProbeLimits,
         now: Callable[[], datetime] = utc_now,
+        *,
+        committed: UnitsOfWork | None = None,
     ) -> None:
-        self.transaction = transaction
+        """``transaction``: the caller's unit of work (a job's charge, housekeeping);
+        ``committed``: where ``screen`` runs, committed at once (a request's guard)."""
         self.probes = ProbeRepository(transaction)
+        self.committed = committed
         self.hasher = hasher
         self.limits = limits
         self.now = now
@@ -129,40 +138,44 @@ class ProbeGuard:
         counted in the budget only); raises TooManyRequests when the caller is over budget.
         What it admits is committed at once, under a per-caller lock, so parallel requests
         cannot together ask more than one may, and a failure later in the request does not
-        give the caller its questions back."""
-        now = await self._lock(subject)
-        await self._charge_budget(subject, len(questions), now)
-        refusals = await self._check_variants(subject, questions, now)
-        # Committed now, the lock let go: the questions count although the request fails. The
-        # request's next statement begins its next transaction.
-        await self.transaction.end(commit=True)
-        return refusals
+        give the caller its questions back: in a unit of work of its own (``committed``),
+        before the request's own begins."""
+        assert self.committed is not None, "a request's screening is committed at once"
+        async with self.committed() as transaction:
+            probes = ProbeRepository(transaction)
+            now = await self._lock(probes, subject)
+            await self._charge_budget(probes, subject, len(questions), now)
+            return await self._check_variants(probes, subject, questions, now)
 
     async def charge(self, subject: str, people: int) -> None:
         """Charge a job's people to the caller's budget when it is submitted (429 or 422, as for
         one request of that size); its steps are then screened by ``JobStepGuard``."""
-        now = await self._lock(subject)
-        await self._charge_budget(subject, people, now)
+        now = await self._lock(self.probes, subject)
+        await self._charge_budget(self.probes, subject, people, now)
 
-    async def _lock(self, subject: str) -> datetime:
+    async def _lock(self, probes: ProbeRepository, subject: str) -> datetime:
         """Take the caller's lock; the time counted by, read once it is held (so a caller's
         requests are counted in the order they held it). What is past the windows is left to
         housekeeping (``forget_expired``): no window counts it."""
-        await self.probes.lock_caller(subject)
+        await probes.lock_caller(subject)
         return self.now()
 
     async def _check_variants(
-        self, subject: str, questions: Sequence[Identity | None], now: datetime
+        self,
+        probes: ProbeRepository,
+        subject: str,
+        questions: Sequence[Identity | None],
+        now: datetime,
     ) -> dict[int, Refusal]:
         tag = cache(self.hasher.tag)  # one batch asks about the same few people many times
         checks = [self._checks(question, tag) if question else [] for question in questions]
         known: defaultdict[bytes, set[bytes]] = defaultdict(set)
         keys = [check.person_key for question in checks for check in question]
         since = now - self.limits.window
-        for person_key, variant in await self.probes.variants(subject, keys, since):
+        for person_key, variant in await probes.variants(subject, keys, since):
             known[person_key].add(variant)
         refusals, admitted = _admit(checks, known)
-        await self.probes.record_variants(subject, admitted, now)
+        await probes.record_variants(subject, admitted, now)
         if refusals:
             fields = sorted({field for refusal in refusals.values() for field, _ in refusal.fields})
             logger.warning(
@@ -176,7 +189,9 @@ class ProbeGuard:
         now = self.now()
         await self.probes.forget_before(now - self.limits.window, now - DAY)
 
-    async def _charge_budget(self, subject: str, people: int, now: datetime) -> None:
+    async def _charge_budget(
+        self, probes: ProbeRepository, subject: str, people: int, now: datetime
+    ) -> None:
         """Record the request's people, or refuse it (429) while a budget is spent."""
         budgets = (
             (HOUR, self.limits.people_per_hour, "hour"),
@@ -185,7 +200,7 @@ class ProbeGuard:
         for _, limit, name in budgets:
             if people > limit:
                 raise field_error("people", f"at most {limit} people per {name} for one caller")
-        charge = await self.probes.charge(
+        charge = await probes.charge(
             subject,
             people,
             now,
@@ -201,7 +216,7 @@ class ProbeGuard:
                 # The window's requests (oldest first) must leave it until ``people`` more fit:
                 # up to the one whose running total reaches this one's less the limit.
                 reaching = charge.total + people - limit
-                leaves = await self.probes.reaching(subject, now - window, reaching)
+                leaves = await probes.reaching(subject, now - window, reaching)
                 assert leaves is not None, "people <= limit, checked before"
                 raise TooManyRequests(
                     f"This caller's budget of {limit} people per {name} is spent",
@@ -256,8 +271,8 @@ class JobStepGuard(ProbeGuard):
     async def screen(
         self, subject: str, questions: Sequence[Identity | None]
     ) -> dict[int, Refusal]:
-        now = await self._lock(subject)
-        return await self._check_variants(subject, questions, now)
+        now = await self._lock(self.probes, subject)
+        return await self._check_variants(self.probes, subject, questions, now)
 
 
 def _asked(limit: int, what: str, whom: str) -> str:
