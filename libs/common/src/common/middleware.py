@@ -14,10 +14,11 @@ import asyncio
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
@@ -32,13 +33,13 @@ from common.database import (
     is_unavailable,
     sqlstate,
 )
+from common.logging import log_access
 from common.problems import PROBLEM_JSON, problem_body
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 REPLAYABLE_BODY_BYTES = 1_048_576  # a larger body is streamed through once, never retried
 BUSY = "The database was too busy to finish the request; try again"
-access_logger = logging.getLogger("access")
 error_logger = logging.getLogger("errors")
 
 
@@ -57,10 +58,18 @@ class HttpMetrics:
             ("route",),
             registry=registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route, str(status)).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:  # prometheus_client's labels() costs more than the count itself
+            labels = (method, route, str(status))
+            children = self.requests.labels(*labels), self.latency.labels(*labels)
+            self._children[key] = children
+        count, latency = children
+        count.inc()
+        latency.observe(seconds)
 
 
 def request_id(scope: Scope) -> str:
@@ -70,7 +79,7 @@ def request_id(scope: Scope) -> str:
             candidate: str = value.decode("latin-1")
             if _VALID_REQUEST_ID.match(candidate):
                 return candidate
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def _header(scope: Scope, wanted: bytes) -> bytes | None:
@@ -279,15 +288,7 @@ class RequestContextMiddleware:
     def _record(self, scope: Scope, context: RequestContext, status: int, seconds: float) -> None:
         template = route_template(scope)
         self.metrics.observe(scope["method"], template, status, seconds)
-        access_logger.info(
-            "request",
-            extra={
-                "method": scope["method"],
-                "route": template,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 2),
-            },
-        )
+        log_access(scope["method"], template, status, round(seconds * 1000, 2))
 
 
 def _has_nul(scope: Scope) -> bool:

@@ -7,21 +7,17 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from common.auth import Principal
-from common.database import end_transaction_early
 from common.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
-from customers.auth.models import OutboxMessage
+from common.sql import Transaction
 from customers.auth.notifier import Notifier, OutboxNotifier, PasswordResetMessage
-from customers.auth.repository import AuthRepository
+from customers.auth.repository import AuthRepository, OutboxRow
 from customers.auth.schemas import SignupRequest
 from customers.auth.tokens import AccessToken, TokenIssuer, digest, new_opaque_token
 from customers.config import Settings
 from customers.keys import load_keyring
 from customers.passwords import PasswordHasher, PasswordPolicy
-from customers.records.models import Customer
-from customers.records.repository import CustomerRepository
+from customers.records.repository import CustomerRepository, CustomerRow
 from customers.records.service import new_customer_id, require_offered_language
 
 SERVICE_SUBJECT_PREFIX = "client:"  # ':' never occurs in a customer id, so subjects cannot clash
@@ -73,14 +69,14 @@ def personal_words(email: str) -> list[str]:
 
 
 class AuthService:
-    def __init__(self, session: AsyncSession, components: AuthComponents) -> None:
-        self.session = session
+    def __init__(self, transaction: Transaction, components: AuthComponents) -> None:
+        self.transaction = transaction
         self.components = components
         self.settings = components.settings
-        self.auth = AuthRepository(session)
-        self.customers = CustomerRepository(session)
+        self.auth = AuthRepository(transaction)
+        self.customers = CustomerRepository(transaction)
 
-    async def signup(self, data: SignupRequest) -> Customer:
+    async def signup(self, data: SignupRequest) -> CustomerRow:
         require_offered_language(data.language, self.settings.allowed_languages)
         if await self.customers.by_email(data.email):
             raise _email_taken()
@@ -122,14 +118,13 @@ class AuthService:
         stored, expired = found
         if stored.used_at is not None:
             await self.auth.revoke_family(stored.family_id)
-            await end_transaction_early(self.session)  # the revocation stays: the request fails
+            await self._end_transaction_early()  # the revocation stays: the request fails
             logger.warning("refresh token reused", extra={"customer_id": stored.customer_id})
             raise _invalid_refresh_token()
         if stored.revoked_at is not None or expired:
             raise _invalid_refresh_token()
         customer = await self.customers.by_id(stored.customer_id)
         assert customer is not None  # the foreign key guarantees it
-        assert stored.id is not None
         await self.auth.mark_refresh_token_used(stored.id)
         return await self._issue(customer, family_id=stored.family_id)
 
@@ -151,7 +146,7 @@ class AuthService:
         customer = await self.customers.by_id(caller.subject)
         return replace(caller, roles=frozenset(customer.roles if customer else ()))
 
-    async def me(self, caller: Principal) -> Customer:
+    async def me(self, caller: Principal) -> CustomerRow:
         customer = await self.customers.by_id(caller.subject)
         if customer is None:
             raise NotFound("The token's subject is not a customer")
@@ -170,7 +165,7 @@ class AuthService:
         ttl = timedelta(seconds=self.settings.password_reset_ttl_seconds)
         expires_at = await self.auth.add_reset_token(customer.customer_id, digest(token), ttl)
         message = PasswordResetMessage(customer.customer_id, customer.email, token, expires_at)
-        await self.components.notifier.password_reset(self.session, message)
+        await self.components.notifier.password_reset(self.transaction, message)
 
     async def confirm_password_reset(self, token: str, new_password: str) -> None:
         """Set the password, spend the token and end every session of the account."""
@@ -184,7 +179,7 @@ class AuthService:
         )
         new_hash = await self.components.hasher.hash(new_password)
         stored = await self.auth.usable_reset_token(digest(token), for_update=True)
-        if stored is None or stored.id is None:  # spent by a concurrent confirmation meanwhile
+        if stored is None:  # spent by a concurrent confirmation meanwhile
             raise _invalid_reset_token()
         await self._set_password(customer, new_hash)
         await self.auth.mark_reset_token_used(stored.id)
@@ -254,11 +249,11 @@ class AuthService:
             done.append("set the password")
         return " and ".join(done) or "nothing to do: already an admin with this password"
 
-    async def outbox(self, limit: int) -> list[OutboxMessage]:
+    async def outbox(self, limit: int) -> list[OutboxRow]:
         """The newest messages waiting in (or sent from) the outbox, newest first."""
         return await self.auth.outbox_messages(limit)
 
-    async def _issue(self, customer: Customer, *, family_id: uuid.UUID) -> TokenPair:
+    async def _issue(self, customer: CustomerRow, *, family_id: uuid.UUID) -> TokenPair:
         refresh_token = new_opaque_token()
         ttl = timedelta(seconds=self.settings.refresh_token_ttl_seconds)
         await self.auth.add_refresh_token(
@@ -269,14 +264,21 @@ class AuthService:
         )
         return TokenPair(access, refresh_token)
 
-    async def _set_password(self, customer: Customer, password_hash: str) -> None:
+    async def _set_password(self, customer: CustomerRow, password_hash: str) -> None:
         """Store the new hash and revoke every refresh token of the account."""
         await self.auth.set_password_hash(customer.customer_id, password_hash)
         await self.auth.revoke_sessions(customer.customer_id)
 
     async def _release_connection(self) -> None:
         """End the transaction so far: no pooled connection waits while a password hashes."""
-        await end_transaction_early(self.session)
+        await self._end_transaction_early()
+
+    async def _end_transaction_early(self) -> None:
+        """Commit what the unit of work holds now and give its connection back to the pool; the
+        next statement begins the rest of it on a connection taken then (the driver's form of
+        ``common.database.end_transaction_early``). Only for a change that must stay although
+        the request then fails, or so that no connection waits while a password hashes."""
+        await self.transaction.end(commit=True)
 
     async def _admit_attempt(self, email: str, client_address: str) -> None:
         """Record the attempt (committed at once, so other processes count it), then check.
@@ -285,7 +287,7 @@ class AuthService:
         both count: a burst of parallel guesses cannot slip past the limit.
         """
         attempt_id = await self.auth.record_attempt(email, client_address)
-        await end_transaction_early(self.session)
+        await self._end_transaction_early()
         wait = await self.auth.wait_before_attempt(
             email=email,
             client_address=client_address,
@@ -297,17 +299,17 @@ class AuthService:
         if wait is None:
             return
         await self.auth.forget_attempt(attempt_id)
-        await end_transaction_early(self.session)  # forgotten although the request fails
+        await self._end_transaction_early()  # forgotten although the request fails
         raise TooManyRequests(
             "Too many failed logins; try again later",
             retry_after=math.ceil(wait.total_seconds()),
         )
 
 
-async def purge_expired(session: AsyncSession, settings: Settings) -> None:
+async def purge_expired(transaction: Transaction, settings: Settings) -> None:
     """Housekeeping: drop login attempts and tokens nothing can use any more."""
     window = timedelta(seconds=settings.login_throttle_window_seconds)
-    await AuthRepository(session).purge_expired(window)
+    await AuthRepository(transaction).purge_expired(window)
 
 
 def _email_taken() -> Conflict:
