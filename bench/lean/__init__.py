@@ -33,6 +33,7 @@ def lean_app(schema: str, setup: Callable[[FastAPI], None]) -> FastAPI:
             min_size=POOL_SIZE,
             max_size=POOL_SIZE,
             server_settings={"search_path": schema},
+            reset=_no_reset_query,
         )
         app.state.key = _public_key(os.environ["AUTH_PUBLIC_KEY"])
         try:
@@ -49,6 +50,10 @@ def lean_app(schema: str, setup: Callable[[FastAPI], None]) -> FastAPI:
 
     setup(app)
     return app
+
+
+async def _no_reset_query(_connection: asyncpg.Connection) -> None:
+    """As the services' pool: no reset query when a connection goes back (common.sql)."""
 
 
 def _public_key(configured: str) -> Key:

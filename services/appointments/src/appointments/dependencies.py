@@ -15,9 +15,11 @@ from appointments.bookings.service import BookingRules, BookingService
 from appointments.config import Settings
 from appointments.people.client import CustomersClient
 from appointments.people.service import Caller, Directory
+from appointments.sql_spans import TracedTransaction
 from common.auth import CurrentUser, Principal, require_roles
-from common.database import DbSession
 from common.dependencies import settings_dependency
+from common.sql import DbTransaction, Transaction
+from common.tracing import tracing_enabled
 
 AppSettings = Annotated[Settings, Depends(settings_dependency(Settings))]
 
@@ -28,10 +30,18 @@ async def _customers(request: Request) -> CustomersClient:
     return client
 
 
+async def _statements(transaction: DbTransaction) -> Transaction:
+    """The request's unit of work on the driver; its statements are spans when traces are on."""
+    return TracedTransaction(transaction) if tracing_enabled() else transaction
+
+
+Statements = Annotated[Transaction, Depends(_statements)]
+
+
 async def _directory(
-    session: DbSession, customers: Annotated[CustomersClient, Depends(_customers)]
+    transaction: Statements, customers: Annotated[CustomersClient, Depends(_customers)]
 ) -> Directory:
-    return Directory(session, customers)
+    return Directory(transaction, customers)
 
 
 DirectoryDep = Annotated[Directory, Depends(_directory)]
@@ -42,10 +52,10 @@ async def _caller(principal: CurrentUser, directory: DirectoryDep) -> Caller:
 
 
 async def _availability(
-    session: DbSession, directory: DirectoryDep, settings: AppSettings
+    transaction: Statements, directory: DirectoryDep, settings: AppSettings
 ) -> AvailabilityService:
     return AvailabilityService(
-        session,
+        transaction,
         directory,
         slot_minutes=settings.default_length_minutes,
         max_days=settings.max_availability_days,
@@ -56,7 +66,10 @@ Availability = Annotated[AvailabilityService, Depends(_availability)]
 
 
 async def _bookings(
-    session: DbSession, directory: DirectoryDep, availability: Availability, settings: AppSettings
+    transaction: Statements,
+    directory: DirectoryDep,
+    availability: Availability,
+    settings: AppSettings,
 ) -> BookingService:
     rules = BookingRules(
         default_length=timedelta(minutes=settings.default_length_minutes),
@@ -64,7 +77,7 @@ async def _bookings(
         horizon=timedelta(days=settings.booking_horizon_days),
         patient_cutoff=timedelta(hours=settings.patient_cancel_cutoff_hours),
     )
-    return BookingService(session, directory, availability, rules)
+    return BookingService(transaction, directory, availability, rules)
 
 
 Bookings = Annotated[BookingService, Depends(_bookings)]
