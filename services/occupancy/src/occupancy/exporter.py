@@ -141,7 +141,12 @@ class LogExporter:
             try:
                 return await self._write_pending(log)
             finally:
-                await log.release_exporter_lock()
+                try:
+                    await log.release_exporter_lock()
+                except BaseException:
+                    # The pool sends no reset query: never back in it holding the lock.
+                    connection.terminate()
+                    raise
 
     async def _write_pending(self, log: ActionLog) -> int:
         pending = await log.pending_days(limit=DAYS_PER_ROUND)
