@@ -18,7 +18,7 @@ ADD_OCCUPANT = (
     "INSERT INTO occupants (room_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING name"
 )
 SET_COUNT = (
-    "UPDATE rooms SET occupant_count = $2, last_update = clock_timestamp() WHERE room_id = $1 "
+    "UPDATE rooms SET occupant_count = $1, last_update = clock_timestamp() WHERE room_id = $2 "
     "RETURNING room_id, slug, title, capacity, time_zone, public, occupant_count, last_update, "
     "created_at, updated_at"
 )
@@ -71,7 +71,7 @@ def _routes(app: FastAPI) -> None:
             if await connection.fetchval(ADD_OCCUPANT, found["room_id"], data.name) is None:
                 raise HTTPException(409, "This person is already in the room")
             count = found["occupant_count"] + 1
-            changed = await connection.fetchrow(SET_COUNT, found["room_id"], count)
+            changed = await connection.fetchrow(SET_COUNT, count, found["room_id"])
             logged = await connection.fetchrow(
                 APPEND, found["room_id"], data.name, "register", count, claims["sub"]
             )
