@@ -18,8 +18,8 @@ runs the request again, unless its COMMIT had been sent.
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeAlias
 
@@ -32,6 +32,8 @@ from sqlalchemy.engine import make_url
 
 from common.context import current_request, note_commit
 
+statement_spans: Callable[[str], AbstractContextManager[None]] | None = None
+"""A span per statement (given its text), installed by ``common.tracing`` when traces are on."""
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 Record = asyncpg.Record
 Connection: TypeAlias = "asyncpg.pool.PoolConnectionProxy[Record]"
@@ -136,33 +138,30 @@ class Transaction:
         self._ended = False
 
     async def fetch(self, statement: Sql, **parameters: Any) -> list[Record]:
-        connection = await self._begun()
-        rows: list[Record] = await self._guarded(
-            connection.fetch(statement.text, *statement.arguments(parameters))
-        )
+        rows: list[Record] = await self._run("fetch", statement, parameters)
         return rows
 
     async def fetchrow(self, statement: Sql, **parameters: Any) -> Record | None:
-        connection = await self._begun()
-        row: Record | None = await self._guarded(
-            connection.fetchrow(statement.text, *statement.arguments(parameters))
-        )
+        row: Record | None = await self._run("fetchrow", statement, parameters)
         return row
 
     async def fetchval(self, statement: Sql, **parameters: Any) -> Any:
         """The first column of the first row (None when there is no row)."""
-        connection = await self._begun()
-        return await self._guarded(
-            connection.fetchval(statement.text, *statement.arguments(parameters))
-        )
+        return await self._run("fetchval", statement, parameters)
 
     async def execute(self, statement: Sql, **parameters: Any) -> str:
         """Run a statement; PostgreSQL's status line (``DELETE 3``)."""
-        connection = await self._begun()
-        status: str = await self._guarded(
-            connection.execute(statement.text, *statement.arguments(parameters))
-        )
+        status: str = await self._run("execute", statement, parameters)
         return status
+
+    async def _run(self, method: str, statement: Sql, parameters: Mapping[str, Any]) -> Any:
+        """``connection.<method>`` of the statement, in a span of its own when traces are on."""
+        connection = await self._begun()
+        call = getattr(connection, method)(statement.text, *statement.arguments(parameters))
+        if statement_spans is None:
+            return await self._guarded(call)
+        with statement_spans(statement.text):
+            return await self._guarded(call)
 
     async def allow_bulk_statements(self) -> None:
         """The bulk statement timeout for the rest of this unit of work (``SET LOCAL``)."""
