@@ -16,7 +16,7 @@ from common.cli import ServiceCli
 from common.database import Database, resolve_database_url
 from common.errors import ProblemError
 from common.schemas import error_summary
-from common.sql import Transaction
+from common.sql import DriverPool, Transaction
 from customers.auth.notifier import masked
 from customers.auth.schemas import AdminCredentials
 from customers.auth.service import AuthComponents, AuthService, PasswordNotReplaced
@@ -30,15 +30,18 @@ EXIT_BAD_INPUT = 2
 MAX_LISTED_MESSAGES = 1000
 
 
-def _in_transaction(settings: Settings, work: Callable[[Transaction], Awaitable[T]]) -> T:
+def _in_transaction(
+    settings: Settings, work: Callable[[Transaction, DriverPool], Awaitable[T]]
+) -> T:
     """Run ``work`` as one unit of work on the database ``make dev`` uses (DATABASE_URL or
-    embedded): committed when it returns, rolled back when it raises."""
+    embedded): committed when it returns, rolled back when it raises (the driver's pool for
+    the steps an AuthService commits on their own)."""
 
     async def run() -> T:
         database = Database(resolve_database_url(settings), schema="customers")
         try:
             async with database.driver.transaction() as transaction:
-                return await work(transaction)
+                return await work(transaction, database.driver)
         finally:
             await database.dispose()
 
@@ -58,7 +61,7 @@ def create_admin(args: argparse.Namespace) -> int:
     def ensure(replace_password: bool) -> str:
         return _in_transaction(
             settings,
-            lambda transaction: AuthService(transaction, components).ensure_admin(
+            lambda transaction, driver: AuthService(transaction, components, driver).ensure_admin(
                 given.email, given.password, replace_password=replace_password
             ),
         )
@@ -91,7 +94,8 @@ def list_outbox(args: argparse.Namespace) -> int:
     settings = Settings()
     components = AuthComponents.from_settings(settings)
     messages = _in_transaction(
-        settings, lambda transaction: AuthService(transaction, components).outbox(args.limit)
+        settings,
+        lambda transaction, driver: AuthService(transaction, components, driver).outbox(args.limit),
     )
     if not messages:
         print("the outbox is empty")
@@ -121,7 +125,7 @@ def import_customers(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     settings = Settings()
 
-    async def work(transaction: Transaction) -> ImportReport:
+    async def work(transaction: Transaction, _: DriverPool) -> ImportReport:
         service = CustomerService(transaction, offered_languages=settings.allowed_languages)
         return await CustomerImport(service).run(rows, progress=_show_progress)
 

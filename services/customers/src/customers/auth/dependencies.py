@@ -20,7 +20,7 @@ from customers.keys import Keyring
 
 
 async def auth_service(request: Request, transaction: DbTransaction) -> AuthService:
-    return AuthService(transaction, request.app.state.auth)
+    return AuthService(transaction, request.app.state.auth, request.app.state.db.driver)
 
 
 Auth = Annotated[AuthService, Depends(auth_service)]

@@ -52,7 +52,8 @@ class PasswordResetRequests:
             email = await self._queue.get()
             try:
                 async with database.driver.transaction() as transaction:
-                    await AuthService(transaction, components).request_password_reset(email)
+                    service = AuthService(transaction, components, database.driver)
+                    await service.request_password_reset(email)
             except Exception:
                 logger.exception("password reset request failed")  # no email: personal data
             finally:
