@@ -205,12 +205,17 @@ class RequestContextMiddleware:
         self, scope: Scope, context: RequestContext, body: ReplayableBody, send: Send
     ) -> None:
         """Run the request; again, while nothing was sent yet, when the database asks for a
-        retry or a pooled connection was found dead before the attempt committed anything."""
+        retry or a pooled connection was found dead before the attempt committed anything.
+
+        The attempt's driver transaction (``common.sql``) ends with its answer: committed as a
+        success (status below 400) starts, rolled back for an error answer or an exception."""
         for attempt in range(1, self.attempts + 1):
             sent = False
 
             async def send_tracked(message: Message) -> None:
                 nonlocal sent
+                if message["type"] == "http.response.start":
+                    await context.end_work(commit=message["status"] < 400)
                 sent = True
                 await send(message)
 
@@ -219,6 +224,7 @@ class RequestContextMiddleware:
                 await self.app(scope, body.for_attempt(), send_tracked)
                 return
             except Exception as exc:
+                await context.end_work(commit=False)
                 stale = is_stale_connection(exc) and not context.committed
                 if sent or not body.replayable or not (stale or is_retryable(exc)):
                     raise
@@ -231,6 +237,8 @@ class RequestContextMiddleware:
                     error_logger.warning("a pooled database connection was dead; running again")
                 else:
                     self.metrics.retries.labels(route_template(scope)).inc()
+            finally:
+                await context.end_work(commit=False)  # one left open by an app that never answered
 
     def _marking(
         self, scope: Scope, context: RequestContext, response: ResponseState, send: Send

@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from common.auth import Principal, bearer_scheme, current_user, require_roles
-from common.database import DbSession
 from common.dependencies import settings_dependency
+from common.sql import DbTransaction
 from occupancy.config import Settings
 from occupancy.events import EventHub
 from occupancy.models import ROOM_SLUG_PATTERN
@@ -24,8 +24,8 @@ async def optional_user(
     return await current_user(request, token) if token else None
 
 
-async def _occupancy_service(session: DbSession) -> OccupancyService:
-    return OccupancyService(session)
+async def _occupancy_service(transaction: DbTransaction) -> OccupancyService:
+    return OccupancyService(transaction)
 
 
 Occupancy = Annotated[OccupancyService, Depends(_occupancy_service)]
