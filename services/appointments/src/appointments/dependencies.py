@@ -15,26 +15,23 @@ from appointments.bookings.service import BookingRules, BookingService
 from appointments.config import Settings
 from appointments.people.client import CustomersClient
 from appointments.people.service import Caller, Directory
-from appointments.sql_spans import TracedTransaction
 from common.auth import CurrentUser, require_roles
 from common.dependencies import settings_dependency
 from common.sql import DbTransaction
-from common.tracing import tracing_enabled
 
 AppSettings = Annotated[Settings, Depends(settings_dependency(Settings))]
 
 
 async def _directory(request: Request, transaction: DbTransaction) -> Directory:
-    """The directory on the request's unit of work (its statements spans when traces are on),
-    with the customers client main.py's lifespan made (one pool and token cache per app).
+    """The directory on the request's unit of work, with the customers client main.py's
+    lifespan made (one connection pool and token cache per app).
 
     The services below take their transaction from it: each dependency a route names is walked
     again wherever it appears (FastAPI solves a cached dependency's own dependencies before it
     looks in its cache), so the tree is kept shallow.
     """
     customers: CustomersClient = request.app.state.customers
-    statements = TracedTransaction(transaction) if tracing_enabled() else transaction
-    return Directory(statements, customers)
+    return Directory(transaction, customers)
 
 
 DirectoryDep = Annotated[Directory, Depends(_directory)]
