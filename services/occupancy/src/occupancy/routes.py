@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from common.auth import CurrentUser
+from common.auth import CurrentUser, OptionalUser
 from common.dependencies import AppDatabase
 from common.problems import documented_problem
 from common.schemas import Page, PageQuery
@@ -15,7 +15,6 @@ from occupancy.dependencies import (
     Events,
     Occupancy,
     OccupancySettings,
-    OptionalUser,
     RoomSlug,
     Staff,
 )

@@ -37,6 +37,8 @@ class Directory:
     """The participants directory, refreshed from tokens and, for emails, from customers."""
 
     def __init__(self, transaction: Transaction, customers: CustomersClient) -> None:
+        self.transaction = transaction
+        """The request's unit of work, which the other areas' services share."""
         self.participants = ParticipantRepository(transaction)
         self.customers = customers
 
