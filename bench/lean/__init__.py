@@ -39,6 +39,7 @@ def lean_app(
             max_size=POOL_SIZE,
             server_settings={"search_path": schema},
             init=init,
+            reset=_no_reset_query,
         )
         app.state.key = _public_key(os.environ["AUTH_PUBLIC_KEY"])
         try:
@@ -55,6 +56,10 @@ def lean_app(
 
     setup(app)
     return app
+
+
+async def _no_reset_query(_connection: asyncpg.Connection) -> None:
+    """As the services' pool: no reset query when a connection goes back (common.sql)."""
 
 
 def _public_key(configured: str) -> Key:

@@ -17,20 +17,19 @@ from appointments.availability.service import WeeklyHours, free_slots
 from appointments.bookings.service import new_verification_number
 from bench.lean import Claims, Pool, lean_app
 
-PARTICIPANT = "SELECT id, subject, email, roles, created_at, updated_at FROM participants"
+PARTICIPANT = "SELECT id, subject, email, roles FROM participants"
 BY_SUBJECT = f"{PARTICIPANT} WHERE subject = $1"
 BY_EMAIL = f"{PARTICIPANT} WHERE email = $1"
 WEEK = (
-    "SELECT doctor_schedules.timezone, working_hours.id, working_hours.doctor_id, "
-    "working_hours.weekday, working_hours.start_time, working_hours.end_time "
-    "FROM doctor_schedules LEFT OUTER JOIN working_hours "
+    "SELECT doctor_schedules.timezone, working_hours.weekday, working_hours.start_time, "
+    "working_hours.end_time FROM doctor_schedules LEFT OUTER JOIN working_hours "
     "ON working_hours.doctor_id = doctor_schedules.doctor_id "
     "WHERE doctor_schedules.doctor_id = $1 "
     "ORDER BY working_hours.weekday, working_hours.start_time"
 )
 TIME_OFF = (
     "SELECT id, doctor_id, starts_at, ends_at, reason FROM time_off "
-    "WHERE doctor_id = $1 AND starts_at < $3 AND ends_at > $2 ORDER BY starts_at"
+    "WHERE doctor_id = $1 AND starts_at < $2 AND ends_at > $3 ORDER BY starts_at"
 )
 OCCUPIED = (
     "SELECT starts_at, ends_at FROM appointments "
@@ -97,7 +96,7 @@ async def _week(connection: asyncpg.Connection, doctor_id: int, lock: str = "") 
     rows = await connection.fetch(WEEK + lock, doctor_id)
     if not rows:
         raise HTTPException(422, "This doctor has no working hours yet")
-    hours = [SimpleNamespace(**dict(row)) for row in rows if row["id"] is not None]
+    hours = [SimpleNamespace(**dict(row)) for row in rows if row["weekday"] is not None]
     return WeeklyHours(rows[0]["timezone"], hours)  # type: ignore[arg-type]
 
 
@@ -117,7 +116,7 @@ def _routes(app: FastAPI) -> None:
             week = await _week(connection, doctor["id"], " FOR SHARE OF doctor_schedules")
             if not week.covers(starts_at, ends_at):
                 raise HTTPException(422, "Outside the doctor's working hours")
-            if await connection.fetch(TIME_OFF, doctor["id"], starts_at, ends_at):
+            if await connection.fetch(TIME_OFF, doctor["id"], ends_at, starts_at):
                 raise HTTPException(422, "The doctor is off at this time")
             row = await connection.fetchrow(
                 INSERT,
@@ -161,7 +160,7 @@ def _routes(app: FastAPI) -> None:
             week = await _week(connection, person["id"])
             start = max(start, datetime.now(UTC))
             busy = [tuple(row) for row in await connection.fetch(OCCUPIED, person["id"], start, to)]
-            off = await connection.fetch(TIME_OFF, person["id"], start, to)
+            off = await connection.fetch(TIME_OFF, person["id"], to, start)
         busy += [(row["starts_at"], row["ends_at"]) for row in off]
         slots = free_slots(list(week.windows(start, to)), busy, SLOT, start, to)
         return AvailabilityOut(

@@ -12,19 +12,19 @@ from bench.lean import Claims, Pool, lean_app
 
 ROOM = (
     "SELECT room_id, slug, title, capacity, time_zone, public, occupant_count, last_update, "
-    "created_at FROM rooms WHERE slug = $1"
+    "created_at, updated_at FROM rooms WHERE slug = $1"
 )
 ADD_OCCUPANT = (
     "INSERT INTO occupants (room_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING name"
 )
 SET_COUNT = (
-    "UPDATE rooms SET occupant_count = $2, last_update = clock_timestamp() WHERE room_id = $1 "
+    "UPDATE rooms SET occupant_count = $1, last_update = clock_timestamp() WHERE room_id = $2 "
     "RETURNING room_id, slug, title, capacity, time_zone, public, occupant_count, last_update, "
-    "created_at"
+    "created_at, updated_at"
 )
 APPEND = (
     "INSERT INTO actions (room_id, name, action, count_after, actor, occurred_at) "
-    "VALUES ($1, $2, 'register', $3, $4, clock_timestamp()) "
+    "VALUES ($1, $2, $3, $4, $5, clock_timestamp()) "
     "RETURNING action_id, room_id, name, action, count_after, actor, occurred_at"
 )
 MARK_DAY = (
@@ -32,7 +32,7 @@ MARK_DAY = (
     "ON CONFLICT ON CONSTRAINT log_days_room_day "
     "DO UPDATE SET last_action = greatest(log_days.last_action, excluded.last_action)"
 )
-NOTIFY = "SELECT pg_notify('occupancy_events', $1)"
+NOTIFY = "SELECT pg_notify($1, $2)"
 NAMES = "SELECT name FROM occupants WHERE room_id = $1"
 Slug = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 
@@ -71,9 +71,9 @@ def _routes(app: FastAPI) -> None:
             if await connection.fetchval(ADD_OCCUPANT, found["room_id"], data.name) is None:
                 raise HTTPException(409, "This person is already in the room")
             count = found["occupant_count"] + 1
-            changed = await connection.fetchrow(SET_COUNT, found["room_id"], count)
+            changed = await connection.fetchrow(SET_COUNT, count, found["room_id"])
             logged = await connection.fetchrow(
-                APPEND, found["room_id"], data.name, count, claims["sub"]
+                APPEND, found["room_id"], data.name, "register", count, claims["sub"]
             )
             day = logged["occurred_at"].astimezone(ZoneInfo(changed["time_zone"])).date()
             await connection.execute(MARK_DAY, found["room_id"], day, logged["action_id"])
@@ -86,7 +86,7 @@ def _routes(app: FastAPI) -> None:
                 "status": "open",
                 "at": logged["occurred_at"].isoformat(),
             }
-            await connection.execute(NOTIFY, json.dumps(event))
+            await connection.execute(NOTIFY, "occupancy_events", json.dumps(event))
             names = [row["name"] for row in await connection.fetch(NAMES, found["room_id"])]
         return _status(dict(changed), names)
 

@@ -19,9 +19,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from sqlalchemy import text
 
 from common import logging as json_logging
+from common import sql
 from common.app import create_service_app
 from common.database import DbSession
 from common.settings import CommonSettings
+from common.sql import DbTransaction, Sql
 from common.testing.plugin import ServiceUnderTest
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -29,6 +31,7 @@ TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
 SECRET_IN_PATH = "alice@example.com"
 
 exporter = InMemorySpanExporter()
+LENGTH = Sql.of("SELECT length(:email)")
 
 
 def traced_router() -> APIRouter:
@@ -38,6 +41,10 @@ def traced_router() -> APIRouter:
     async def person(email: str, session: DbSession) -> dict[str, int]:
         found = await session.execute(text("SELECT length(:email)"), {"email": email})
         return {"length": int(found.scalar_one())}
+
+    @router.get("/driver/people/{email}")
+    async def person_on_the_driver(email: str, transaction: DbTransaction) -> dict[str, int]:
+        return {"length": int(await transaction.fetchval(LENGTH, email=email))}
 
     return router
 
@@ -64,6 +71,7 @@ def tracing_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     SQLAlchemyInstrumentor().uninstrument()
     HTTPXClientInstrumentor().uninstrument()
     json_logging.trace_ids = None
+    sql.statement_spans = None
 
 
 def spans_of_trace(trace_id: str) -> list[ReadableSpan]:
@@ -94,6 +102,23 @@ async def test_a_request_continues_the_callers_trace_with_its_sql_and_no_raw_pat
         json.loads(line) for line in capsys.readouterr().out.splitlines() if '"access"' in line
     ]
     assert [line["trace_id"] for line in access] == [TRACE_ID]
+    FastAPIInstrumentor.uninstrument_app(app)
+
+
+async def test_the_drivers_statements_are_spans_of_the_request_without_their_values(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    response = await client.get(
+        f"/traced/driver/people/{SECRET_IN_PATH}", headers={"traceparent": TRACEPARENT}
+    )
+    assert response.json() == {"length": len(SECRET_IN_PATH)}
+    statements = [
+        span
+        for span in spans_of_trace(TRACE_ID)
+        if span.kind == trace.SpanKind.CLIENT and span.attributes
+    ]
+    assert [span.attributes["db.statement"] for span in statements] == [LENGTH.text]
+    assert SECRET_IN_PATH not in json.dumps([dict(span.attributes or {}) for span in statements])
     FastAPIInstrumentor.uninstrument_app(app)
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Protocol
 import httpx
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -148,6 +149,12 @@ def uow_router(prefix: str, statements: Any) -> APIRouter:
             await run.rows(f"DO $$ BEGIN RAISE EXCEPTION 'probe' USING ERRCODE = '{code}'; END $$")
         return {"runs": attempts[key], "item": item.model_dump(exclude_defaults=True)}
 
+    @router.post("/items/answer-409")
+    async def add_item_then_answer_an_error(item: Item, run: Run) -> JSONResponse:
+        """An error answered, not raised, after a write."""
+        await run.rows("INSERT INTO items (name) VALUES (:name)", name=item.name)
+        return JSONResponse({"detail": "refused"}, status_code=409)
+
     @router.post("/dies-once", status_code=201)
     async def insert_after_losing_the_connection(item: Item, run: Run) -> dict[str, int]:
         """The first run's connection dies under its own statement (as in a server restart)."""
@@ -272,6 +279,15 @@ async def test_a_successful_request_commits(uow: httpx.AsyncClient, admin_engine
 
 async def test_a_failing_request_rolls_back(uow: httpx.AsyncClient, admin_engine: AsyncEngine):
     assert_problem(await uow.post("/items/then-fail", json={"name": "pen"}), 422)
+    assert await rows(admin_engine, "SELECT name FROM uow.items") == []
+
+
+async def test_the_driver_transaction_rolls_back_an_error_it_answers_without_raising(
+    uow_schema: None, client: httpx.AsyncClient, admin_engine: AsyncEngine
+) -> None:
+    """It ends with the answer: a success commits, an answer of 400 or more rolls back."""
+    response = await client.post("/uow/driver/items/answer-409", json={"name": "pen"})
+    assert response.status_code == 409
     assert await rows(admin_engine, "SELECT name FROM uow.items") == []
 
 

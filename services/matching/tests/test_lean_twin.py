@@ -49,15 +49,8 @@ def _people(data: Any) -> list[dict[str, Any]]:
     return [person for person in people if not question(person).warnings][:12]
 
 
-RESET = "SELECT pg_advisory_unlock_all();"
-"""How asyncpg's pool resets a connection given back (the service gives its connection back
-between its two transactions, ``Transaction.end``; the twin keeps it): not a statement of
-either."""
-
-
 def _normalized(statements: list[Sent], subject: str) -> list[tuple[str, tuple[Any, ...]]]:
-    """The statements with the caller's name, the clock's readings and the pool's resets left
-    out."""
+    """The statements with the caller's name and the clock's readings left out."""
 
     def value(argument: Any) -> Any:
         if isinstance(argument, datetime):
@@ -66,11 +59,7 @@ def _normalized(statements: list[Sent], subject: str) -> list[tuple[str, tuple[A
             return argument.replace(subject, "<caller>")
         return argument
 
-    return [
-        (s.query, tuple(value(argument) for argument in s.args))
-        for s in statements
-        if not s.query.startswith(RESET)
-    ]
+    return [(s.query, tuple(value(argument) for argument in s.args)) for s in statements]
 
 
 async def _ask(

@@ -104,8 +104,8 @@ async def test_a_lagging_subscription_catches_up_from_the_log(app, api) -> None:
     """On the hub directly: more events arrive than the queue holds before the stream reads."""
     await listening(app)
     hub = app.state.events
-    async with app.state.db.sessions() as session:
-        room = await OccupancyService(session).room("default", STAFF)
+    async with app.state.db.driver.transaction() as transaction:
+        room = await OccupancyService(transaction).room("default", STAFF)
     stream = room_events(hub, app.state.db, room, 0)
     first = asyncio.ensure_future(anext(stream))
     await api.eventually(lambda: _subscribers(hub, "default"), lambda count: count == 1)

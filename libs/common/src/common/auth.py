@@ -20,6 +20,7 @@ from typing import Annotated, Any, Protocol
 import httpx
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from fastapi.security.base import SecurityBase
 from jose import jwk, jws, jwt
 from jose.backends.base import Key
 from jose.exceptions import JOSEError
@@ -345,24 +346,50 @@ def _principal(claims: Mapping[str, Any]) -> Principal:
 
 # The app factory writes the configured login URL (AUTH_LOGIN_URL) into each OpenAPI document,
 # where Swagger's Authorize button reads it; this tokenUrl is only a placeholder.
-bearer_scheme = OAuth2PasswordBearer(tokenUrl="login", auto_error=False)
+_PASSWORD_FLOW = OAuth2PasswordBearer(tokenUrl="login", auto_error=False)
 
 
-async def current_user(
-    request: Request, token: Annotated[str | None, Depends(bearer_scheme)]
-) -> Principal:
-    if not token:
-        # no error attribute: the client did not try to authenticate (RFC 6750 section 3.1)
-        raise Unauthorized("A bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-    verifier: TokenVerifier = request.app.state.verifier
-    principal = await verifier.verify(token)
-    context = current_request()
-    if context:
-        context.subject = principal.subject
-    return principal
+class _BearerCaller(SecurityBase):
+    """The caller named by the request's bearer token, in one dependency that reads the header
+    and verifies it (the OAuth2 password flow in OpenAPI, under the scheme name it always had)."""
+
+    def __init__(self) -> None:
+        self.model = _PASSWORD_FLOW.model
+        self.scheme_name = "OAuth2PasswordBearer"
+
+    async def _verified(self, request: Request) -> Principal | None:
+        """The token's principal; None when no bearer token was sent."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None
+        verifier: TokenVerifier = request.app.state.verifier
+        principal = await verifier.verify(token)
+        context = current_request()
+        if context:
+            context.subject = principal.subject
+        return principal
 
 
+class _RequiredCaller(_BearerCaller):
+    async def __call__(self, request: Request) -> Principal:
+        principal = await self._verified(request)
+        if principal is None:
+            # no error attribute: the client did not try to authenticate (RFC 6750 section 3.1)
+            raise Unauthorized("A bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+        return principal
+
+
+class _OptionalCaller(_BearerCaller):
+    async def __call__(self, request: Request) -> Principal | None:
+        return await self._verified(request)
+
+
+current_user = _RequiredCaller()
+"""The caller (a 401 without a valid bearer token)."""
+optional_user = _OptionalCaller()
+"""The caller when a token is given (it must be valid); None for anonymous callers."""
 CurrentUser = Annotated[Principal, Depends(current_user)]
+OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 
 
 PrincipalDependency = Callable[..., Awaitable[Principal]]

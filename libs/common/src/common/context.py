@@ -2,6 +2,11 @@
 
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class UnitOfWork(Protocol):
+    async def end(self, *, commit: bool) -> None: ...
 
 
 @dataclass
@@ -11,6 +16,14 @@ class RequestContext:
     subject: str | None = None
     committed: bool = False
     """The attempt being run sent a COMMIT: it must not run again (``common.middleware``)."""
+    work: UnitOfWork | None = None
+    """The attempt's driver transaction (``common.sql``), which the middleware ends."""
+
+    async def end_work(self, *, commit: bool) -> None:
+        """Commit or roll back the attempt's driver transaction, if it has one."""
+        work, self.work = self.work, None
+        if work is not None:
+            await work.end(commit=commit)
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("request_context", default=None)

@@ -14,10 +14,11 @@ import asyncio
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
@@ -32,13 +33,13 @@ from common.database import (
     is_unavailable,
     sqlstate,
 )
+from common.logging import log_access
 from common.problems import PROBLEM_JSON, problem_body
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 REPLAYABLE_BODY_BYTES = 1_048_576  # a larger body is streamed through once, never retried
 BUSY = "The database was too busy to finish the request; try again"
-access_logger = logging.getLogger("access")
 error_logger = logging.getLogger("errors")
 
 
@@ -57,10 +58,18 @@ class HttpMetrics:
             ("route",),
             registry=registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route, str(status)).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:  # prometheus_client's labels() costs more than the count itself
+            labels = (method, route, str(status))
+            children = self.requests.labels(*labels), self.latency.labels(*labels)
+            self._children[key] = children
+        count, latency = children
+        count.inc()
+        latency.observe(seconds)
 
 
 def request_id(scope: Scope) -> str:
@@ -70,7 +79,7 @@ def request_id(scope: Scope) -> str:
             candidate: str = value.decode("latin-1")
             if _VALID_REQUEST_ID.match(candidate):
                 return candidate
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)
 
 
 def _header(scope: Scope, wanted: bytes) -> bytes | None:
@@ -196,12 +205,17 @@ class RequestContextMiddleware:
         self, scope: Scope, context: RequestContext, body: ReplayableBody, send: Send
     ) -> None:
         """Run the request; again, while nothing was sent yet, when the database asks for a
-        retry or a pooled connection was found dead before the attempt committed anything."""
+        retry or a pooled connection was found dead before the attempt committed anything.
+
+        The attempt's driver transaction (``common.sql``) ends with its answer: committed as a
+        success (status below 400) starts, rolled back for an error answer or an exception."""
         for attempt in range(1, self.attempts + 1):
             sent = False
 
             async def send_tracked(message: Message) -> None:
                 nonlocal sent
+                if message["type"] == "http.response.start":
+                    await context.end_work(commit=message["status"] < 400)
                 sent = True
                 await send(message)
 
@@ -210,6 +224,7 @@ class RequestContextMiddleware:
                 await self.app(scope, body.for_attempt(), send_tracked)
                 return
             except Exception as exc:
+                await context.end_work(commit=False)
                 stale = is_stale_connection(exc) and not context.committed
                 if sent or not body.replayable or not (stale or is_retryable(exc)):
                     raise
@@ -222,6 +237,8 @@ class RequestContextMiddleware:
                     error_logger.warning("a pooled database connection was dead; running again")
                 else:
                     self.metrics.retries.labels(route_template(scope)).inc()
+            finally:
+                await context.end_work(commit=False)  # one left open by an app that never answered
 
     def _marking(
         self, scope: Scope, context: RequestContext, response: ResponseState, send: Send
@@ -279,15 +296,7 @@ class RequestContextMiddleware:
     def _record(self, scope: Scope, context: RequestContext, status: int, seconds: float) -> None:
         template = route_template(scope)
         self.metrics.observe(scope["method"], template, status, seconds)
-        access_logger.info(
-            "request",
-            extra={
-                "method": scope["method"],
-                "route": template,
-                "status": status,
-                "duration_ms": round(seconds * 1000, 2),
-            },
-        )
+        log_access(scope["method"], template, status, round(seconds * 1000, 2))
 
 
 def _has_nul(scope: Scope) -> bool:

@@ -3,9 +3,11 @@
 A route that needs no ORM entity takes ``DbTransaction`` instead of ``DbSession``: its
 statements go to an asyncpg connection with no ORM, no SQLAlchemy execution layer and no
 greenlet in between (the ORM's session costs a request about as much as its whole database
-work). The unit of work is the same: begun at the first statement, committed when the
-endpoint returns, rolled back when anything raises; nothing is sent for a request that runs no
-statement. A route uses one of the two, never both (they would be two transactions).
+work). The unit of work is the same: begun at the first statement, committed before the
+response is sent, rolled back when anything raises; nothing is sent for a request that runs no
+statement. Unlike the session, it ends with the answer, which common's middleware sees: a
+success (status below 400) commits, an error answer rolls back even when the endpoint returned
+it rather than raised it. A route uses one of the two, never both (two transactions).
 
 Statements are ``Sql`` constants: SQL with ``:name`` parameters, compiled once into asyncpg's
 ``$n`` form by SQLAlchemy's compiler. Errors keep PostgreSQL's SQLSTATE and constraint name, so
@@ -16,8 +18,8 @@ runs the request again, unless its COMMIT had been sent.
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeAlias
 
@@ -28,8 +30,10 @@ from sqlalchemy import Executable, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
 
-from common.context import note_commit
+from common.context import current_request, note_commit
 
+statement_spans: Callable[[str], AbstractContextManager[None]] | None = None
+"""A span per statement (given its text), installed by ``common.tracing`` when traces are on."""
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 Record = asyncpg.Record
 Connection: TypeAlias = "asyncpg.pool.PoolConnectionProxy[Record]"
@@ -86,6 +90,7 @@ class DriverPool:
                         server_settings=self._server_settings,
                         timeout=5,
                         init=_decode_json,
+                        reset=_no_reset_query,
                     )
         return self._pool
 
@@ -114,6 +119,13 @@ async def _decode_json(connection: asyncpg.Connection) -> None:
         )
 
 
+async def _no_reset_query(_connection: asyncpg.Connection) -> None:
+    """Send nothing when a connection goes back to the pool: asyncpg itself still rolls back a
+    transaction left open, and requests change no session state (only ``SET LOCAL`` and
+    transaction-scoped locks), so its default ``RESET ALL``, ``UNLISTEN *`` and advisory unlock
+    would be one more round trip per request for nothing."""
+
+
 class Transaction:
     """One unit of work on one pooled driver connection, taken at its first statement."""
 
@@ -123,41 +135,41 @@ class Transaction:
         self._connection: Connection | None = None
         self._transaction: Any = None  # asyncpg's Transaction, once begun
         self._from: asyncpg.Pool | None = None
+        self._ended = False
 
     async def fetch(self, statement: Sql, **parameters: Any) -> list[Record]:
-        connection = await self._begun()
-        rows: list[Record] = await self._guarded(
-            connection.fetch(statement.text, *statement.arguments(parameters))
-        )
+        rows: list[Record] = await self._run("fetch", statement, parameters)
         return rows
 
     async def fetchrow(self, statement: Sql, **parameters: Any) -> Record | None:
-        connection = await self._begun()
-        row: Record | None = await self._guarded(
-            connection.fetchrow(statement.text, *statement.arguments(parameters))
-        )
+        row: Record | None = await self._run("fetchrow", statement, parameters)
         return row
 
     async def fetchval(self, statement: Sql, **parameters: Any) -> Any:
         """The first column of the first row (None when there is no row)."""
-        connection = await self._begun()
-        return await self._guarded(
-            connection.fetchval(statement.text, *statement.arguments(parameters))
-        )
+        return await self._run("fetchval", statement, parameters)
 
     async def execute(self, statement: Sql, **parameters: Any) -> str:
         """Run a statement; PostgreSQL's status line (``DELETE 3``)."""
-        connection = await self._begun()
-        status: str = await self._guarded(
-            connection.execute(statement.text, *statement.arguments(parameters))
-        )
+        status: str = await self._run("execute", statement, parameters)
         return status
+
+    async def _run(self, method: str, statement: Sql, parameters: Mapping[str, Any]) -> Any:
+        """``connection.<method>`` of the statement, in a span of its own when traces are on."""
+        connection = await self._begun()
+        call = getattr(connection, method)(statement.text, *statement.arguments(parameters))
+        if statement_spans is None:
+            return await self._guarded(call)
+        with statement_spans(statement.text):
+            return await self._guarded(call)
 
     async def allow_bulk_statements(self) -> None:
         """The bulk statement timeout for the rest of this unit of work (``SET LOCAL``)."""
         await self.execute(_BULK_TIMEOUT, timeout=str(self._bulk_timeout_ms))
 
     async def _begun(self) -> Connection:
+        if self._ended:  # a statement after the answer started (a streamed body, say)
+            raise RuntimeError("this unit of work has ended; nothing would commit it")
         if self._connection is None:
             self._from = await self._pool.pool()
             connection = await self._from.acquire()
@@ -187,6 +199,7 @@ class Transaction:
 
     async def end(self, *, commit: bool) -> None:
         """Commit (or roll back) and give the connection back; nothing when nothing began."""
+        self._ended = True
         connection, pool = self._connection, self._from
         if connection is None or pool is None:
             return
@@ -220,12 +233,19 @@ async def _rolled_back(connection: Connection, transaction: Any) -> None:
 _BULK_TIMEOUT = Sql.of("SELECT set_config('statement_timeout', :timeout, true)")
 
 
-async def _request_transaction(request: Request) -> AsyncIterator[Transaction]:
-    """The request's unit of work on the driver (see the module's docstring)."""
+async def _request_transaction(request: Request) -> Transaction:
+    """The request's unit of work on the driver (see the module's docstring). Not a generator
+    dependency (FastAPI's exit stacks cost a request more than the rest of its dependencies):
+    common's middleware ends it with the answer, committed as a success starts (status below
+    400), rolled back for an error answer or an exception."""
+    context = current_request()
+    if context is None:
+        raise RuntimeError("DbTransaction needs common's RequestContextMiddleware")
     database = request.app.state.db
-    async with database.driver.transaction(database.bulk_statement_timeout_ms) as transaction:
-        yield transaction
+    transaction = Transaction(database.driver, database.bulk_statement_timeout_ms)
+    context.work = transaction
+    return transaction
 
 
-DbTransaction = Annotated[Transaction, Depends(_request_transaction, scope="function")]
-"""The request's driver transaction; ``scope="function"`` commits before the response is sent."""
+DbTransaction = Annotated[Transaction, Depends(_request_transaction)]
+"""The request's driver transaction, committed before the response is sent."""

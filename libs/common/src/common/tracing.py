@@ -1,7 +1,8 @@
 """OpenTelemetry traces: off unless ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, and then nothing of
 OpenTelemetry is imported (a request pays nothing for traces nobody collects).
 
-When on, each app's requests, its SQL (SQLAlchemy) and its outgoing calls (httpx) become spans
+When on, each app's requests, its SQL (the ORM's through SQLAlchemy's instrumentation, the
+driver's through ``common.sql``) and its outgoing calls (httpx) become spans
 exported over OTLP/HTTP; a W3C ``traceparent`` received is continued and one sent is injected, so
 a booking's trace shows appointments, its call to customers and both services' SQL. Spans carry
 route templates, never raw paths, queries or full URLs: those hold emails (``/customers/{email}``).
@@ -9,11 +10,14 @@ The standard ``OTEL_*`` variables configure the exporter and the batching.
 """
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
 from common import logging as json_logging
+from common import sql
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -60,6 +64,7 @@ def _start_process_tracing(service: str) -> None:
     if not HTTPXClientInstrumentor().is_instrumented_by_opentelemetry:
         HTTPXClientInstrumentor().instrument(async_request_hook=_redact_client_span)
     json_logging.trace_ids = _current_trace_id
+    sql.statement_spans = _statement_span
 
 
 def _otlp_provider(service: str) -> Any:
@@ -87,6 +92,29 @@ async def _redact_client_span(span: "Span", request: Any) -> None:
         url = request.url  # an httpx.URL on httpx 0.20 and later
         span.set_attribute("url.full", f"{url.scheme}://{url.netloc.decode()}")
         span.set_attribute("http.url", REDACTED)
+
+
+@contextmanager
+def _statement_span(statement: str) -> Iterator[None]:
+    """A driver statement as SQLAlchemy's instrumentation records one: a client span named by
+    its first word, with ``db.system`` and the statement's text, never its values; an error by
+    its type only (its text may quote a value a constraint refused)."""
+    from opentelemetry import trace
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    words = statement.split(None, 1)
+    with trace.get_tracer("common.sql").start_as_current_span(
+        words[0] if words else "postgresql",
+        kind=SpanKind.CLIENT,
+        attributes={"db.system": "postgresql", "db.statement": statement},
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        try:
+            yield
+        except Exception as exc:
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            raise
 
 
 def _current_trace_id() -> str | None:

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from pydantic import ValidationError
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.cli import ServiceCli
 from common.database import Database, resolve_database_url
 from common.errors import ProblemError
 from common.schemas import error_summary
+from common.sql import DriverPool, Transaction
 from customers.auth.notifier import masked
 from customers.auth.schemas import AdminCredentials
 from customers.auth.service import AuthComponents, AuthService, PasswordNotReplaced
@@ -30,15 +30,18 @@ EXIT_BAD_INPUT = 2
 MAX_LISTED_MESSAGES = 1000
 
 
-def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+def _in_transaction(
+    settings: Settings, work: Callable[[Transaction, DriverPool], Awaitable[T]]
+) -> T:
     """Run ``work`` as one unit of work on the database ``make dev`` uses (DATABASE_URL or
-    embedded): committed when it returns, rolled back when it raises."""
+    embedded): committed when it returns, rolled back when it raises (the driver's pool for
+    the steps an AuthService commits on their own)."""
 
     async def run() -> T:
         database = Database(resolve_database_url(settings), schema="customers")
         try:
-            async with database.sessions.begin() as session:
-                return await work(session)
+            async with database.driver.transaction() as transaction:
+                return await work(transaction, database.driver)
         finally:
             await database.dispose()
 
@@ -56,9 +59,9 @@ def create_admin(args: argparse.Namespace) -> int:
     components = AuthComponents.from_settings(settings)
 
     def ensure(replace_password: bool) -> str:
-        return _in_session(
+        return _in_transaction(
             settings,
-            lambda session: AuthService(session, components).ensure_admin(
+            lambda transaction, driver: AuthService(transaction, components, driver).ensure_admin(
                 given.email, given.password, replace_password=replace_password
             ),
         )
@@ -90,8 +93,9 @@ def list_outbox(args: argparse.Namespace) -> int:
     """The development mail sink: the newest outbox messages, reset tokens included."""
     settings = Settings()
     components = AuthComponents.from_settings(settings)
-    messages = _in_session(
-        settings, lambda session: AuthService(session, components).outbox(args.limit)
+    messages = _in_transaction(
+        settings,
+        lambda transaction, driver: AuthService(transaction, components, driver).outbox(args.limit),
     )
     if not messages:
         print("the outbox is empty")
@@ -121,11 +125,11 @@ def import_customers(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     settings = Settings()
 
-    async def work(session: AsyncSession) -> ImportReport:
-        service = CustomerService(session, offered_languages=settings.allowed_languages)
+    async def work(transaction: Transaction, _: DriverPool) -> ImportReport:
+        service = CustomerService(transaction, offered_languages=settings.allowed_languages)
         return await CustomerImport(service).run(rows, progress=_show_progress)
 
-    report = _in_session(settings, work)
+    report = _in_transaction(settings, work)
     print(
         f"{report.total} rows: {report.created} created, {report.updated} updated, "
         f"{report.unchanged} unchanged, {len(report.rejected)} rejected"

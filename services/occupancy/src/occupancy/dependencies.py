@@ -8,29 +8,20 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from common.auth import Principal, bearer_scheme, current_user, require_roles
-from common.database import DbSession
+from common.auth import Principal, require_roles
 from common.dependencies import settings_dependency
+from common.sql import DbTransaction
 from occupancy.config import Settings
 from occupancy.events import EventHub
 from occupancy.models import ROOM_SLUG_PATTERN
 from occupancy.service import OccupancyService
 
 
-async def optional_user(
-    request: Request, token: Annotated[str | None, Depends(bearer_scheme)]
-) -> Principal | None:
-    """The caller when a token is given (it must be valid); None for anonymous callers."""
-    return await current_user(request, token) if token else None
-
-
-async def _occupancy_service(session: DbSession) -> OccupancyService:
-    return OccupancyService(session)
+async def _occupancy_service(transaction: DbTransaction) -> OccupancyService:
+    return OccupancyService(transaction)
 
 
 Occupancy = Annotated[OccupancyService, Depends(_occupancy_service)]
-OptionalUser = Annotated[Principal | None, Depends(optional_user)]
-"""The caller when a token is given; None for anonymous callers."""
 Staff = Annotated[Principal, Depends(require_roles("staff", "admin"))]
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
 RoomSlug = Annotated[

@@ -16,8 +16,7 @@ import asyncpg
 from pydantic import ValidationError
 
 from common.database import Database
-from occupancy.models import Room
-from occupancy.repository import EVENTS_CHANNEL
+from occupancy.repository import EVENTS_CHANNEL, RoomRow
 from occupancy.schemas import OccupancyEvent
 from occupancy.service import OccupancyService
 
@@ -141,7 +140,7 @@ async def running_hub(dsn: str, *, queue_size: int) -> AsyncIterator[EventHub]:
 
 
 async def room_events(
-    hub: EventHub, database: Database, room: Room, after: int
+    hub: EventHub, database: Database, room: RoomRow, after: int
 ) -> AsyncIterator[OccupancyEvent]:
     """The room's events logged after event ``after``, in order, without end."""
     with hub.subscribe(room.slug) as subscription:
@@ -156,8 +155,8 @@ async def room_events(
                     yield queued
 
 
-async def _backlog(database: Database, room: Room, after: int) -> AsyncIterator[OccupancyEvent]:
-    """What the log holds after ``after``, read in batches with a short session each."""
+async def _backlog(database: Database, room: RoomRow, after: int) -> AsyncIterator[OccupancyEvent]:
+    """What the log holds after ``after``, read in batches with a short transaction each."""
     while True:
         # Shielded: a client leaving mid-read must not cancel a query half-way (its pooled
         # connection could then wait forever for an answer).
@@ -169,6 +168,6 @@ async def _backlog(database: Database, room: Room, after: int) -> AsyncIterator[
         after = batch[-1].id
 
 
-async def _events_after(database: Database, room: Room, after: int) -> list[OccupancyEvent]:
-    async with database.sessions() as session:
-        return await OccupancyService(session).events_after(room, after, limit=BACKLOG_BATCH)
+async def _events_after(database: Database, room: RoomRow, after: int) -> list[OccupancyEvent]:
+    async with database.driver.transaction() as transaction:
+        return await OccupancyService(transaction).events_after(room, after, limit=BACKLOG_BATCH)

@@ -4,9 +4,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from common.auth import OptionalUser
 from common.errors import BadRequest
 from common.problems import documented_problem
-from occupancy.dependencies import Occupancy, OptionalUser, Staff
+from occupancy.dependencies import Occupancy, Staff
 from occupancy.models import DEFAULT_ROOM
 from occupancy.routes import NOT_VISIBLE, STAFF_ONLY
 from occupancy.schemas import LegacyChange, LegacyPersonIn, LegacyStatus

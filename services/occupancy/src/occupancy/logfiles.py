@@ -5,15 +5,27 @@ import datetime as dt
 import io
 import re
 from collections.abc import Iterable
+from typing import Protocol
 from zoneinfo import ZoneInfo
-
-from occupancy.models import Action
 
 HEADER = ("Date", "Time", "Name", "Action")
 # A cell starting with = + - or @ is a formula to a spreadsheet (CSV injection). A spreadsheet
 # may guess any of , ; or tab as the delimiter, and a naive one ignores quotes, so a cell can
 # start at the name's start or after any of them (past spaces and quotes): a ' goes there.
 _FORMULA_CELL = re.compile(r"(^|[,;\t])([\s\"]*[=+\-@])")
+
+
+class LoggedAction(Protocol):
+    """What a file's line shows of a logged action (``repository.ActionRow``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def action(self) -> str: ...
+
+    @property
+    def occurred_at(self) -> dt.datetime | None: ...
 
 
 def object_key(prefix: str, room: str, day: dt.date) -> str:
@@ -38,7 +50,7 @@ def _safe_cell(text: str) -> str:
     return _FORMULA_CELL.sub(r"\1'\2", text)
 
 
-def render_day(actions: Iterable[Action], time_zone: str) -> bytes:
+def render_day(actions: Iterable[LoggedAction], time_zone: str) -> bytes:
     """``Date,Time,Name,Action`` then one row per action, dates and times in the room's zone.
 
     RFC 4180: CRLF line ends, fields quoted when they hold a comma or a quote; UTF-8.

@@ -28,8 +28,8 @@ CONSTRAINT_PROBLEMS = {
 
 
 async def ensure_default_room(database: Database) -> None:
-    async with database.sessions() as session, session.begin():
-        await OccupancyService(session).ensure_default_room()
+    async with database.driver.transaction() as transaction:
+        await OccupancyService(transaction).ensure_default_room()
 
 
 def listen_dsn(database: Database) -> str:

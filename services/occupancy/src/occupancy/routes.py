@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from common.auth import CurrentUser
+from common.auth import CurrentUser, OptionalUser
 from common.dependencies import AppDatabase
 from common.problems import documented_problem
 from common.schemas import Page, PageQuery
@@ -15,7 +15,6 @@ from occupancy.dependencies import (
     Events,
     Occupancy,
     OccupancySettings,
-    OptionalUser,
     RoomSlug,
     Staff,
 )
@@ -185,9 +184,10 @@ async def events(
         int | None, Header(ge=0, le=2**63 - 1, description="Resume after this event id")
     ] = None,
 ) -> EventSourceResponse:
-    # A short session of its own: the stream must not hold a pooled connection while it lasts.
-    async with database.sessions() as session:
-        occupancy = OccupancyService(session)
+    # A short transaction of its own: the stream must not hold a pooled connection while it
+    # lasts.
+    async with database.driver.transaction() as transaction:
+        occupancy = OccupancyService(transaction)
         visible = await occupancy.room(room, caller)
         # Without Last-Event-ID: what is logged from now on, "now" being before the response.
         after = await occupancy.last_event_id(visible) if last_event_id is None else last_event_id

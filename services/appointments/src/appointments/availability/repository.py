@@ -1,99 +1,135 @@
-"""All SQL about doctors' schedules: time zone, working hours and time off."""
+"""All SQL about doctors' schedules (time zone, working hours, time off), sent straight to the
+driver (``common.sql``)."""
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, time
 
-from sqlalchemy import delete, func
-from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from common.sql import Sql, Transaction
 
-from appointments.availability.models import DoctorSchedule, TimeOff, WorkingHours
+_LOCK_FOR_CHANGE = Sql.of(
+    "SELECT doctor_id FROM doctor_schedules WHERE doctor_id = :doctor_id FOR UPDATE"
+)
+_WEEK = (
+    "SELECT doctor_schedules.timezone, working_hours.weekday, working_hours.start_time, "
+    "working_hours.end_time FROM doctor_schedules LEFT OUTER JOIN working_hours "
+    "ON working_hours.doctor_id = doctor_schedules.doctor_id "
+    "WHERE doctor_schedules.doctor_id = :doctor_id "
+    "ORDER BY working_hours.weekday, working_hours.start_time"
+)
+_READ_WEEK = Sql.of(_WEEK)
+_SHARE_WEEK = Sql.of(f"{_WEEK} FOR SHARE OF doctor_schedules")
+_HOURS = Sql.of(
+    "SELECT weekday, start_time, end_time FROM working_hours WHERE doctor_id = :doctor_id "
+    "ORDER BY weekday, start_time"
+)
+_SET_TIMEZONE = Sql.of(
+    "INSERT INTO doctor_schedules (doctor_id, timezone) VALUES (:doctor_id, :timezone) "
+    "ON CONFLICT (doctor_id) DO UPDATE SET timezone = excluded.timezone, updated_at = now() "
+    "RETURNING timezone"
+)
+_FORGET_HOURS = Sql.of("DELETE FROM working_hours WHERE doctor_id = :doctor_id")
+_ADD_HOURS = Sql.of(
+    "INSERT INTO working_hours (doctor_id, weekday, start_time, end_time) "
+    "SELECT :doctor_id, hours.weekday, hours.start_time, hours.end_time "
+    "FROM unnest(CAST(:weekdays AS smallint[]), CAST(:starts AS time[]), CAST(:ends AS time[])) "
+    "AS hours(weekday, start_time, end_time)"
+)
+_TIME_OFF = "SELECT id, doctor_id, starts_at, ends_at, reason FROM time_off"
+_TIME_OFF_BETWEEN = Sql.of(
+    f"{_TIME_OFF} WHERE doctor_id = :doctor_id AND starts_at < :end AND ends_at > :start "
+    "ORDER BY starts_at"
+)
+_TIME_OFF_BY_ID = Sql.of(f"{_TIME_OFF} WHERE id = :id AND doctor_id = :doctor_id")
+_ADD_TIME_OFF = Sql.of(
+    "INSERT INTO time_off (doctor_id, starts_at, ends_at, reason) "
+    "VALUES (:doctor_id, :starts_at, :ends_at, :reason) "
+    "RETURNING id, doctor_id, starts_at, ends_at, reason"
+)
+_REMOVE_TIME_OFF = Sql.of("DELETE FROM time_off WHERE id = :id")
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """One working interval of a weekday, in the doctor's local time (0 = Monday)."""
+
+    weekday: int
+    start_time: time
+    end_time: time
+
+
+@dataclass(frozen=True, slots=True)
+class TimeOffRow:
+    id: uuid.UUID
+    doctor_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str | None
 
 
 class ScheduleRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, transaction: Transaction) -> None:
+        self.transaction = transaction
 
     async def lock_for_change(self, doctor_id: int) -> None:
         """Hold the doctor's schedule row FOR UPDATE: bookings (FOR SHARE) wait for the change."""
-        statement = (
-            select(DoctorSchedule.doctor_id)
-            .where(DoctorSchedule.doctor_id == doctor_id)
-            .with_for_update()
-        )
-        await self.session.exec(statement)
+        await self.transaction.execute(_LOCK_FOR_CHANGE, doctor_id=doctor_id)
 
     async def week(
         self, doctor_id: int, *, share_lock: bool = False
-    ) -> tuple[str, list[WorkingHours]] | None:
+    ) -> tuple[str, list[Interval]] | None:
         """The doctor's time zone and working intervals in one query (None without a schedule);
         ``share_lock`` holds the schedule row FOR SHARE, as a booking does."""
-        statement = (
-            select(DoctorSchedule.timezone, WorkingHours)
-            .select_from(DoctorSchedule)
-            .outerjoin(WorkingHours, col(WorkingHours.doctor_id) == col(DoctorSchedule.doctor_id))
-            .where(DoctorSchedule.doctor_id == doctor_id)
-            .order_by(col(WorkingHours.weekday), col(WorkingHours.start_time))
-        )
-        if share_lock:
-            statement = statement.with_for_update(read=True, of=DoctorSchedule)
-        rows = (await self.session.exec(statement)).all()
+        statement = _SHARE_WEEK if share_lock else _READ_WEEK
+        rows = await self.transaction.fetch(statement, doctor_id=doctor_id)
         if not rows:
             return None
-        return rows[0][0], [hours for _, hours in rows if hours is not None]
+        intervals = [Interval(row[1], row[2], row[3]) for row in rows if row[1] is not None]
+        return rows[0][0], intervals
 
-    async def hours(self, doctor_id: int) -> list[WorkingHours]:
-        statement = (
-            select(WorkingHours)
-            .where(WorkingHours.doctor_id == doctor_id)
-            .order_by(col(WorkingHours.weekday), col(WorkingHours.start_time))
-        )
-        return list(await self.session.exec(statement))
+    async def hours(self, doctor_id: int) -> list[Interval]:
+        rows = await self.transaction.fetch(_HOURS, doctor_id=doctor_id)
+        return [Interval(*row) for row in rows]
 
-    async def replace_hours(
-        self, doctor_id: int, timezone: str, hours: Sequence[WorkingHours]
-    ) -> DoctorSchedule:
-        """Set the time zone and replace every interval (the schedule row stays locked)."""
-        new = insert(DoctorSchedule).values(doctor_id=doctor_id, timezone=timezone)
-        upsert = new.on_conflict_do_update(
-            index_elements=[col(DoctorSchedule.doctor_id)],
-            set_={"timezone": new.excluded.timezone, "updated_at": func.now()},
-        ).returning(DoctorSchedule)
-        upsert = upsert.execution_options(populate_existing=True)  # the session may hold it
-        schedule: DoctorSchedule = (await self.session.exec(upsert)).scalars().one()
-        await self.session.exec(
-            delete(WorkingHours).where(col(WorkingHours.doctor_id) == doctor_id)
+    async def replace_hours(self, doctor_id: int, timezone: str, hours: Sequence[Interval]) -> str:
+        """Set the time zone and replace every interval (the schedule row stays locked); the
+        time zone stored."""
+        stored: str = await self.transaction.fetchval(
+            _SET_TIMEZONE, doctor_id=doctor_id, timezone=timezone
         )
-        self.session.add_all(hours)
-        await self.session.flush()
-        return schedule
+        await self.transaction.execute(_FORGET_HOURS, doctor_id=doctor_id)
+        if hours:
+            await self.transaction.execute(
+                _ADD_HOURS,
+                doctor_id=doctor_id,
+                weekdays=[interval.weekday for interval in hours],
+                starts=[interval.start_time for interval in hours],
+                ends=[interval.end_time for interval in hours],
+            )
+        return stored
 
     async def time_off_between(
         self, doctor_id: int, start: datetime, end: datetime
-    ) -> list[TimeOff]:
+    ) -> list[TimeOffRow]:
         """The doctor's time off overlapping [start, end), earliest first."""
-        statement = (
-            select(TimeOff)
-            .where(
-                TimeOff.doctor_id == doctor_id,
-                col(TimeOff.starts_at) < end,
-                col(TimeOff.ends_at) > start,
-            )
-            .order_by(col(TimeOff.starts_at))
+        rows = await self.transaction.fetch(
+            _TIME_OFF_BETWEEN, doctor_id=doctor_id, start=start, end=end
         )
-        return list(await self.session.exec(statement))
+        return [TimeOffRow(**row) for row in rows]
 
-    async def add_time_off(self, time_off: TimeOff) -> TimeOff:
-        self.session.add(time_off)
-        await self.session.flush()
-        return time_off
+    async def add_time_off(
+        self, doctor_id: int, starts_at: datetime, ends_at: datetime, reason: str | None
+    ) -> TimeOffRow:
+        row = await self.transaction.fetchrow(
+            _ADD_TIME_OFF, doctor_id=doctor_id, starts_at=starts_at, ends_at=ends_at, reason=reason
+        )
+        assert row is not None
+        return TimeOffRow(**row)
 
-    async def time_off(self, doctor_id: int, time_off_id: uuid.UUID) -> TimeOff | None:
-        statement = select(TimeOff).where(TimeOff.id == time_off_id, TimeOff.doctor_id == doctor_id)
-        return (await self.session.exec(statement)).first()
+    async def time_off(self, doctor_id: int, time_off_id: uuid.UUID) -> TimeOffRow | None:
+        row = await self.transaction.fetchrow(_TIME_OFF_BY_ID, id=time_off_id, doctor_id=doctor_id)
+        return TimeOffRow(**row) if row else None
 
-    async def remove_time_off(self, time_off: TimeOff) -> None:
-        await self.session.delete(time_off)
-        await self.session.flush()
+    async def remove_time_off(self, time_off: TimeOffRow) -> None:
+        await self.transaction.execute(_REMOVE_TIME_OFF, id=time_off.id)

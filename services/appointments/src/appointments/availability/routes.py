@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from appointments.availability.models import TimeOff
+from appointments.availability.repository import TimeOffRow
 from appointments.availability.schemas import (
     AvailabilityOut,
     AvailabilityQuery,
@@ -20,7 +20,7 @@ from appointments.availability.schemas import (
 from appointments.availability.service import WeeklyHours
 from appointments.dependencies import Availability, CurrentCaller, ScheduleKeeper
 from appointments.fields import PersonName
-from appointments.people.models import Participant
+from appointments.people.repository import Person
 from common.auth import CurrentUser
 from common.problems import documented_problem
 
@@ -37,7 +37,7 @@ CHANGE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def working_hours_out(doctor: Participant, hours: WeeklyHours) -> WorkingHoursOut:
+def working_hours_out(doctor: Person, hours: WeeklyHours) -> WorkingHoursOut:
     return WorkingHoursOut(
         doctor=doctor.subject,
         timezone=hours.timezone,
@@ -48,7 +48,7 @@ def working_hours_out(doctor: Participant, hours: WeeklyHours) -> WorkingHoursOu
     )
 
 
-def time_off_out(doctor: Participant, time_off: TimeOff) -> TimeOffOut:
+def time_off_out(doctor: Person, time_off: TimeOffRow) -> TimeOffOut:
     return TimeOffOut(
         id=time_off.id,
         doctor=doctor.subject,

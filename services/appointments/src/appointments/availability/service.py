@@ -6,16 +6,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from appointments.availability.models import TimeOff, WorkingHours
-from appointments.availability.repository import ScheduleRepository
+from appointments.availability.repository import Interval, ScheduleRepository, TimeOffRow
 from appointments.availability.schemas import AvailabilityQuery, TimeOffIn, WorkingHoursIn
 from appointments.bookings.repository import AppointmentRepository
-from appointments.people.models import Participant
-from appointments.people.service import Caller, Directory, participant_id
+from appointments.people.repository import Person
+from appointments.people.service import Caller, Directory
 from common.errors import Conflict, Forbidden, NotFound
 from common.schemas import field_error
+from common.sql import Transaction
 
 Span = tuple[datetime, datetime]
 
@@ -25,7 +23,7 @@ class WeeklyHours:
     """A doctor's time zone and working intervals, as stored."""
 
     timezone: str
-    intervals: Sequence[WorkingHours]
+    intervals: Sequence[Interval]
 
     def windows(self, start: datetime, end: datetime) -> Iterator[Span]:
         """The working intervals of every local day touching [start, end), in UTC.
@@ -76,75 +74,73 @@ def now() -> datetime:
 
 class AvailabilityService:
     def __init__(
-        self, session: AsyncSession, directory: Directory, *, slot_minutes: int, max_days: int
+        self,
+        transaction: Transaction,
+        directory: Directory,
+        *,
+        slot_minutes: int,
+        max_days: int,
     ) -> None:
-        self.schedules = ScheduleRepository(session)
-        self.appointments = AppointmentRepository(session)
+        self.schedules = ScheduleRepository(transaction)
+        self.appointments = AppointmentRepository(transaction)
         self.directory = directory
         self.slot_length = timedelta(minutes=slot_minutes)
         self.max_window = timedelta(days=max_days)
 
-    async def doctor(self, name: str) -> Participant:
+    async def doctor(self, name: str) -> Person:
         """The doctor named by email or subject id (customers is asked about unknown emails)."""
         return await self.directory.resolve(name, "doctor", field="doctor")
 
     async def set_working_hours(
         self, name: str, data: WorkingHoursIn, caller: Caller
-    ) -> tuple[Participant, WeeklyHours]:
+    ) -> tuple[Person, WeeklyHours]:
         """Replace the doctor's week; the doctor themself, a receptionist or an admin."""
         doctor = await self._changeable(name, caller)
-        doctor_id = participant_id(doctor)
-        await self.schedules.lock_for_change(doctor_id)
-        rows = [
-            WorkingHours(
-                doctor_id=doctor_id, weekday=item.weekday, start_time=item.start, end_time=item.end
-            )
-            for item in data.hours
-        ]
-        schedule = await self.schedules.replace_hours(doctor_id, data.timezone, rows)
-        return doctor, WeeklyHours(schedule.timezone, await self.schedules.hours(doctor_id))
+        await self.schedules.lock_for_change(doctor.id)
+        rows = [Interval(item.weekday, item.start, item.end) for item in data.hours]
+        timezone = await self.schedules.replace_hours(doctor.id, data.timezone, rows)
+        return doctor, WeeklyHours(timezone, await self.schedules.hours(doctor.id))
 
-    async def working_hours(self, name: str) -> tuple[Participant, WeeklyHours]:
+    async def working_hours(self, name: str) -> tuple[Person, WeeklyHours]:
         doctor = await self.doctor(name)
-        week = await self.schedules.week(participant_id(doctor))
+        week = await self.schedules.week(doctor.id)
         if week is None:
             raise NotFound("This doctor has no working hours yet")
         return doctor, WeeklyHours(*week)
 
     async def add_time_off(
         self, name: str, data: TimeOffIn, caller: Caller
-    ) -> tuple[Participant, TimeOff]:
+    ) -> tuple[Person, TimeOffRow]:
         """Time off; refused while occupying appointments fall inside it (move them first)."""
         doctor = await self._changeable(name, caller)
-        doctor_id = participant_id(doctor)
-        await self.schedules.lock_for_change(doctor_id)
-        if await self.appointments.occupied(doctor_id, data.starts_at, data.ends_at):
+        await self.schedules.lock_for_change(doctor.id)
+        if await self.appointments.occupied(doctor.id, data.starts_at, data.ends_at):
             raise Conflict("Appointments are booked in this time; cancel or move them first")
-        time_off = TimeOff(
-            doctor_id=doctor_id, starts_at=data.starts_at, ends_at=data.ends_at, reason=data.reason
+        time_off = await self.schedules.add_time_off(
+            doctor.id, data.starts_at, data.ends_at, data.reason
         )
-        return doctor, await self.schedules.add_time_off(time_off)
+        return doctor, time_off
 
     async def time_off(
         self, name: str, start: datetime, end: datetime
-    ) -> tuple[Participant, list[TimeOff]]:
+    ) -> tuple[Person, list[TimeOffRow]]:
         doctor = await self.doctor(name)
-        return doctor, await self.schedules.time_off_between(participant_id(doctor), start, end)
+        return doctor, await self.schedules.time_off_between(doctor.id, start, end)
 
     async def remove_time_off(self, name: str, time_off_id: uuid.UUID, caller: Caller) -> None:
         doctor = await self._changeable(name, caller)
-        await self.schedules.lock_for_change(participant_id(doctor))
-        time_off = await self.schedules.time_off(participant_id(doctor), time_off_id)
+        await self.schedules.lock_for_change(doctor.id)
+        time_off = await self.schedules.time_off(doctor.id, time_off_id)
         if time_off is None:
             raise NotFound("This doctor has no such time off")
         await self.schedules.remove_time_off(time_off)
 
-    async def free(self, query: AvailabilityQuery) -> tuple[Participant, str, list[Span]]:
+    async def free(self, query: AvailabilityQuery) -> tuple[Person, str, list[Span]]:
         """The doctor's time zone and free slots between ``from`` and ``to`` (none in the past)."""
         if query.to - query.from_ > self.max_window:
             raise field_error("to", f"The window is longer than {self.max_window.days} days")
         doctor = await self.doctor(query.doctor)
-        doctor_id = participant_id(doctor)
+        doctor_id = doctor.id
         week = await self.schedules.week(doctor_id)
         if week is None:
             return doctor, "UTC", []
@@ -175,7 +171,7 @@ class AvailabilityService:
                 "starts_at", "The doctor is off at this time", error_type="not_bookable"
             )
 
-    async def _changeable(self, name: str, caller: Caller) -> Participant:
+    async def _changeable(self, name: str, caller: Caller) -> Person:
         doctor = await self.doctor(name)
         if not caller.is_staff() and doctor.id != caller.id:
             raise Forbidden("A doctor changes only their own schedule")

@@ -1,17 +1,70 @@
-"""All SQL about appointments."""
+"""All SQL about appointments, sent straight to the driver (``common.sql``)."""
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypedDict, Unpack
+from functools import cache
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, func, literal, or_, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from appointments.bookings.models import OCCUPYING_SQL
+from common.pagination import paginate_sql
+from common.sql import Record, Sql, Transaction
 
-from appointments.bookings.models import OCCUPYING, Appointment
-from common.pagination import paginate
+# Every column, in AppointmentRow's order; the statements below join constants only (S608).
+_COLUMNS = (
+    "id, verification_number, patient_id, doctor_id, booked_by_id, starts_at, ends_at, status, "
+    "reason, cancellation_reason, created_at, updated_at"
+)
+_INSERT = Sql.of(
+    "INSERT INTO appointments (verification_number, patient_id, doctor_id, booked_by_id, "  # noqa: S608
+    "starts_at, ends_at, reason) "
+    "VALUES (:verification_number, :patient_id, :doctor_id, :booked_by_id, :starts_at, "
+    f":ends_at, :reason) RETURNING {_COLUMNS}"
+)
+_BY_ID = Sql.of(f"SELECT {_COLUMNS} FROM appointments WHERE id = :id")  # noqa: S608
+_BY_ID_FOR_UPDATE = Sql.of(f"SELECT {_COLUMNS} FROM appointments WHERE id = :id FOR UPDATE")  # noqa: S608
+_MOVE = Sql.of(
+    "UPDATE appointments SET starts_at = :starts_at, ends_at = :ends_at, "  # noqa: S608
+    "reason = coalesce(CAST(:reason AS text), reason), updated_at = now() "
+    f"WHERE id = :id RETURNING {_COLUMNS}"
+)
+_CANCEL = Sql.of(
+    "UPDATE appointments SET status = 'cancelled', cancellation_reason = :reason, "  # noqa: S608
+    f"updated_at = now() WHERE id = :id RETURNING {_COLUMNS}"
+)
+_SET_STATUS = Sql.of(
+    "UPDATE appointments SET status = :status, updated_at = now() "  # noqa: S608
+    f"WHERE id = :id RETURNING {_COLUMNS}"
+)
+# The doctor as a one-point int8range and the times as a half-open tstzrange: the forms the
+# no-overlap constraint's gist index serves.
+_OCCUPIED = Sql.of(
+    "SELECT starts_at, ends_at FROM appointments "  # noqa: S608
+    "WHERE int8range(doctor_id, doctor_id, '[]') = int8range(:doctor_id, :doctor_id, '[]') "
+    "AND tstzrange(starts_at, ends_at, '[)') && tstzrange(:start, :end, '[)') "
+    f"AND {OCCUPYING_SQL} ORDER BY starts_at"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AppointmentRow:
+    """An appointment as stored."""
+
+    id: uuid.UUID
+    verification_number: str
+    patient_id: int
+    doctor_id: int
+    booked_by_id: int
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    reason: str | None
+    cancellation_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def _appointment(row: Record) -> AppointmentRow:
+    return AppointmentRow(**row)
 
 
 @dataclass(frozen=True)
@@ -26,116 +79,111 @@ class AppointmentFilter:
     starts_from: datetime | None = None
     starts_before: datetime | None = None
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        conditions: list[ColumnElement[bool]] = []
-        if self.involving is not None:
-            conditions.append(
-                or_(
-                    col(Appointment.patient_id) == self.involving,
-                    col(Appointment.doctor_id) == self.involving,
-                    col(Appointment.booked_by_id) == self.involving,
-                )
-            )
-        if self.doctor_id is not None:
-            conditions.append(col(Appointment.doctor_id) == self.doctor_id)
-        if self.patient_id is not None:
-            conditions.append(col(Appointment.patient_id) == self.patient_id)
-        if self.status is not None:
-            conditions.append(col(Appointment.status) == self.status)
-        if self.starts_from is not None:
-            conditions.append(col(Appointment.starts_at) >= self.starts_from)
-        if self.starts_before is not None:
-            conditions.append(col(Appointment.starts_at) < self.starts_before)
-        return conditions
+    def given(self) -> dict[str, object]:
+        """The conditions set, by name (those of ``_CONDITIONS``)."""
+        conditions = {
+            "involving": self.involving,
+            "doctor_id": self.doctor_id,
+            "patient_id": self.patient_id,
+            "status": self.status,
+            "starts_from": self.starts_from,
+            "starts_before": self.starts_before,
+        }
+        return {name: value for name, value in conditions.items() if value is not None}
 
 
-class NewAppointment(TypedDict):
-    verification_number: str
-    patient_id: int
-    doctor_id: int
-    booked_by_id: int
-    starts_at: datetime
-    ends_at: datetime
-    reason: str | None
+_CONDITIONS = {
+    "involving": "(patient_id = :involving OR doctor_id = :involving OR booked_by_id = :involving)",
+    "doctor_id": "doctor_id = :doctor_id",
+    "patient_id": "patient_id = :patient_id",
+    "status": "status = :status",
+    "starts_from": "starts_at >= :starts_from",
+    "starts_before": "starts_at < :starts_before",
+}
 
 
-class AppointmentChanges(TypedDict, total=False):
-    """What a change of an appointment may set."""
-
-    starts_at: datetime
-    ends_at: datetime
-    reason: str
-    status: str
-    cancellation_reason: str
-
-
-def _person_range(column: SQLColumnExpression[int], person_id: int) -> ColumnElement[bool]:
-    """``int8range(column) = int8range(person)``: the form the no-overlap gist index serves."""
-    closed = literal("[]")
-    return func.int8range(column, column, closed) == func.int8range(person_id, person_id, closed)
-
-
-def _time_range(
-    start: SQLColumnExpression[datetime] | datetime, end: SQLColumnExpression[datetime] | datetime
-) -> ColumnElement[object]:
-    return func.tstzrange(start, end, literal("[)"))
+@cache
+def _listing(conditions: tuple[str, ...]) -> tuple[Sql, Sql]:
+    """The page and count statements of a listing with these conditions (each set of them
+    compiled once)."""
+    where = " AND ".join(_CONDITIONS[name] for name in conditions)
+    where = f" WHERE {where}" if where else ""
+    page = Sql.of(
+        f"SELECT {_COLUMNS} FROM appointments{where} "  # noqa: S608
+        "ORDER BY starts_at, id LIMIT :limit OFFSET :offset"
+    )
+    return page, Sql.of(f"SELECT count(*) FROM appointments{where}")  # noqa: S608
 
 
 class AppointmentRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, transaction: Transaction) -> None:
+        self.transaction = transaction
 
-    async def insert(self, **values: Unpack[NewAppointment]) -> Appointment:
-        """Insert now, so a no-overlap violation surfaces here as an IntegrityError."""
-        statement = insert(Appointment).values(**values).returning(Appointment)
-        appointment: Appointment = (await self.session.exec(statement)).scalars().one()
-        return appointment
+    async def insert(
+        self,
+        *,
+        verification_number: str,
+        patient_id: int,
+        doctor_id: int,
+        booked_by_id: int,
+        starts_at: datetime,
+        ends_at: datetime,
+        reason: str | None,
+    ) -> AppointmentRow:
+        """Insert now, so a no-overlap violation surfaces here (as the registered problem)."""
+        row = await self.transaction.fetchrow(
+            _INSERT,
+            verification_number=verification_number,
+            patient_id=patient_id,
+            doctor_id=doctor_id,
+            booked_by_id=booked_by_id,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            reason=reason,
+        )
+        assert row is not None
+        return _appointment(row)
 
     async def by_id(
         self, appointment_id: uuid.UUID, *, for_update: bool = False
-    ) -> Appointment | None:
-        statement = select(Appointment).where(Appointment.id == appointment_id)
-        if for_update:
-            statement = statement.with_for_update()
-        return (await self.session.exec(statement)).first()
+    ) -> AppointmentRow | None:
+        statement = _BY_ID_FOR_UPDATE if for_update else _BY_ID
+        row = await self.transaction.fetchrow(statement, id=appointment_id)
+        return _appointment(row) if row else None
 
-    async def update(
-        self, appointment_id: uuid.UUID, **values: Unpack[AppointmentChanges]
-    ) -> Appointment:
-        statement = (
-            update(Appointment)
-            .where(col(Appointment.id) == appointment_id)
-            .values(**values, updated_at=func.now())
-            .returning(Appointment)
-            .execution_options(populate_existing=True)
+    async def move(
+        self, appointment_id: uuid.UUID, starts_at: datetime, ends_at: datetime, reason: str | None
+    ) -> AppointmentRow:
+        """New times, and a new reason unless ``reason`` is None."""
+        return await self._changed(
+            _MOVE, id=appointment_id, starts_at=starts_at, ends_at=ends_at, reason=reason
         )
-        appointment: Appointment = (await self.session.exec(statement)).scalars().one()
-        return appointment
+
+    async def cancel(self, appointment_id: uuid.UUID, reason: str) -> AppointmentRow:
+        return await self._changed(_CANCEL, id=appointment_id, reason=reason)
+
+    async def set_status(self, appointment_id: uuid.UUID, status: str) -> AppointmentRow:
+        return await self._changed(_SET_STATUS, id=appointment_id, status=status)
+
+    async def _changed(self, statement: Sql, **parameters: object) -> AppointmentRow:
+        row = await self.transaction.fetchrow(statement, **parameters)
+        assert row is not None
+        return _appointment(row)
 
     async def page(
         self, where: AppointmentFilter, *, limit: int, offset: int
-    ) -> tuple[list[Appointment], int]:
+    ) -> tuple[list[AppointmentRow], int]:
         """One page ordered by start, and how many match in all."""
-        statement = (
-            select(Appointment)
-            .where(*where.conditions())
-            .order_by(col(Appointment.starts_at), col(Appointment.id))
+        given = where.given()
+        page, count = _listing(tuple(given))
+        rows, total = await paginate_sql(
+            self.transaction, page, count, limit=limit, offset=offset, **given
         )
-        return await paginate(self.session, statement, limit=limit, offset=offset)
+        return [_appointment(row) for row in rows], total
 
     async def occupied(
         self, doctor_id: int, start: datetime, end: datetime
     ) -> list[tuple[datetime, datetime]]:
         """(starts_at, ends_at) of the doctor's occupying appointments overlapping [start, end)."""
-        statement = (
-            select(col(Appointment.starts_at), col(Appointment.ends_at))
-            .where(
-                _person_range(col(Appointment.doctor_id), doctor_id),
-                _time_range(col(Appointment.starts_at), col(Appointment.ends_at)).op("&&")(
-                    _time_range(start, end)
-                ),
-                col(Appointment.status).in_(OCCUPYING),
-            )
-            .order_by(col(Appointment.starts_at))
-        )
-        return [(starts, ends) for starts, ends in await self.session.exec(statement)]
+        rows = await self.transaction.fetch(_OCCUPIED, doctor_id=doctor_id, start=start, end=end)
+        return [(row[0], row[1]) for row in rows]

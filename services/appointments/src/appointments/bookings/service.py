@@ -10,20 +10,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from appointments.availability.service import AvailabilityService, now
-from appointments.bookings.models import VERIFICATION_ALPHABET, Appointment
+from appointments.bookings.models import VERIFICATION_ALPHABET
 from appointments.bookings.repository import (
-    AppointmentChanges,
     AppointmentFilter,
     AppointmentRepository,
+    AppointmentRow,
 )
 from appointments.bookings.schemas import AppointmentQuery, BookingIn, RescheduleIn
-from appointments.people.models import Participant
-from appointments.people.service import Caller, Directory, participant_id
+from appointments.people.repository import Person
+from appointments.people.service import Caller, Directory
 from common.errors import Conflict, Forbidden, NotFound
 from common.schemas import field_error
+from common.sql import Transaction
 
 # Status -> the statuses it may change to with POST /appointments/{id}/status.
 NEXT_STATUSES = {
@@ -47,13 +46,13 @@ class BookingRules:
 class AppointmentView:
     """An appointment with the people it names."""
 
-    appointment: Appointment
-    patient: Participant
-    doctor: Participant
-    booked_by: Participant
+    appointment: AppointmentRow
+    patient: Person
+    doctor: Person
+    booked_by: Person
 
     @property
-    def receptionist(self) -> Participant | None:
+    def receptionist(self) -> Person | None:
         """Who booked it, unless the patient booked it themself."""
         return None if self.booked_by.id == self.patient.id else self.booked_by
 
@@ -67,12 +66,12 @@ def new_verification_number() -> str:
 class BookingService:
     def __init__(
         self,
-        session: AsyncSession,
+        transaction: Transaction,
         directory: Directory,
         availability: AvailabilityService,
         rules: BookingRules,
     ) -> None:
-        self.appointments = AppointmentRepository(session)
+        self.appointments = AppointmentRepository(transaction)
         self.directory = directory
         self.availability = availability
         self.rules = rules
@@ -86,12 +85,11 @@ class BookingService:
         if doctor.id == patient.id:
             raise field_error("doctor", "A doctor cannot be their own patient")
         starts_at, ends_at = self._span(data.starts_at, data.ends_at)
-        doctor_id = participant_id(doctor)
-        await self.availability.require_bookable(doctor_id, starts_at, ends_at)
+        await self.availability.require_bookable(doctor.id, starts_at, ends_at)
         appointment = await self.appointments.insert(
             verification_number=new_verification_number(),
-            patient_id=participant_id(patient),
-            doctor_id=doctor_id,
+            patient_id=patient.id,
+            doctor_id=doctor.id,
             booked_by_id=caller.id,
             starts_at=starts_at,
             ends_at=ends_at,
@@ -113,12 +111,12 @@ class BookingService:
             doctor = await self.directory.known(query.doctor)
             if doctor is None:
                 return [], 0  # nobody by that name has an appointment
-            where = replace(where, doctor_id=participant_id(doctor))
+            where = replace(where, doctor_id=doctor.id)
         if query.patient is not None:
             patient = await self.directory.known(query.patient)
             if patient is None:
                 return [], 0
-            where = replace(where, patient_id=participant_id(patient))
+            where = replace(where, patient_id=patient.id)
         items, total = await self.appointments.page(where, limit=query.limit, offset=query.offset)
         return await self._views(items), total
 
@@ -144,10 +142,7 @@ class BookingService:
         length = appointment.ends_at - appointment.starts_at
         starts_at, ends_at = self._span(data.starts_at, data.ends_at or data.starts_at + length)
         await self.availability.require_bookable(appointment.doctor_id, starts_at, ends_at)
-        changes: AppointmentChanges = {"starts_at": starts_at, "ends_at": ends_at}
-        if data.reason is not None:
-            changes["reason"] = data.reason
-        updated = await self.appointments.update(appointment_id, **changes)
+        updated = await self.appointments.move(appointment_id, starts_at, ends_at, data.reason)
         return (await self._views([updated]))[0]
 
     async def cancel(
@@ -157,9 +152,7 @@ class BookingService:
         appointment = await self._visible(appointment_id, caller, for_update=True)
         self._require_booked(appointment)
         self._require_before_patient_cutoff(appointment, caller)
-        updated = await self.appointments.update(
-            appointment_id, status="cancelled", cancellation_reason=reason
-        )
+        updated = await self.appointments.cancel(appointment_id, reason)
         return (await self._views([updated]))[0]
 
     async def change_status(
@@ -174,7 +167,7 @@ class BookingService:
             raise Conflict(f"An appointment {appointment.status} cannot become {status}")
         if status in AFTER_START_ONLY and now() < appointment.starts_at:
             raise Conflict(f"An appointment cannot be {status} before it starts")
-        updated = await self.appointments.update(appointment_id, status=status)
+        updated = await self.appointments.set_status(appointment_id, status)
         return (await self._views([updated]))[0]
 
     def _span(self, starts_at: datetime, ends_at: datetime | None) -> tuple[datetime, datetime]:
@@ -199,7 +192,7 @@ class BookingService:
 
     async def _visible(
         self, appointment_id: uuid.UUID, caller: Caller, *, for_update: bool = False
-    ) -> Appointment:
+    ) -> AppointmentRow:
         """The appointment when the caller is staff or one of its people; NotFound otherwise."""
         appointment = await self.appointments.by_id(appointment_id, for_update=for_update)
         if appointment is None or not (
@@ -211,11 +204,11 @@ class BookingService:
         return appointment
 
     @staticmethod
-    def _require_booked(appointment: Appointment) -> None:
+    def _require_booked(appointment: AppointmentRow) -> None:
         if appointment.status != "booked":
             raise Conflict(f"The appointment is {appointment.status}, no longer booked")
 
-    def _require_before_patient_cutoff(self, appointment: Appointment, caller: Caller) -> None:
+    def _require_before_patient_cutoff(self, appointment: AppointmentRow, caller: Caller) -> None:
         if caller.is_staff() or appointment.doctor_id == caller.id:
             return
         if now() > appointment.starts_at - self.rules.patient_cutoff:
@@ -224,7 +217,7 @@ class BookingService:
                 f"Patients change appointments up to {hours:g} hours before; call the practice"
             )
 
-    async def _views(self, appointments: Sequence[Appointment]) -> list[AppointmentView]:
+    async def _views(self, appointments: Sequence[AppointmentRow]) -> list[AppointmentView]:
         people = await self.directory.by_ids(
             person
             for appointment in appointments

@@ -3,14 +3,12 @@
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from appointments.people.client import CustomersClient, CustomersUnavailable
-from appointments.people.models import Participant
-from appointments.people.repository import ParticipantRepository
+from appointments.people.repository import ParticipantRepository, Person
 from common.auth import Principal
 from common.errors import NotFound, ServiceUnavailable
 from common.schemas import field_error
+from common.sql import Transaction
 
 STAFF_ROLES = ("receptionist", "admin")
 
@@ -19,22 +17,15 @@ STAFF_ROLES = ("receptionist", "admin")
 class Caller:
     """The caller's directory entry and the roles of the token they called with."""
 
-    participant: Participant
+    participant: Person
     roles: frozenset[str]
 
     @property
     def id(self) -> int:
-        assert self.participant.id is not None
         return self.participant.id
 
     def is_staff(self) -> bool:
         return not self.roles.isdisjoint(STAFF_ROLES)
-
-
-def participant_id(person: Participant) -> int:
-    """The directory id of a stored participant."""
-    assert person.id is not None
-    return person.id
 
 
 def is_email(name: str) -> bool:
@@ -45,8 +36,10 @@ def is_email(name: str) -> bool:
 class Directory:
     """The participants directory, refreshed from tokens and, for emails, from customers."""
 
-    def __init__(self, session: AsyncSession, customers: CustomersClient) -> None:
-        self.participants = ParticipantRepository(session)
+    def __init__(self, transaction: Transaction, customers: CustomersClient) -> None:
+        self.transaction = transaction
+        """The request's unit of work, which the other areas' services share."""
+        self.participants = ParticipantRepository(transaction)
         self.customers = customers
 
     async def caller(self, principal: Principal) -> Caller:
@@ -57,17 +50,17 @@ class Directory:
             known = await self.participants.remember(principal.subject, email, principal.roles)
         return Caller(known, principal.roles)
 
-    async def known(self, name: str) -> Participant | None:
+    async def known(self, name: str) -> Person | None:
         """The participant named by email or subject id, as far as the directory knows."""
         if is_email(name):
             return await self.participants.by_email(name.lower())
         return await self.participants.by_subject(name)
 
-    async def by_ids(self, ids: Iterable[int]) -> dict[int, Participant]:
+    async def by_ids(self, ids: Iterable[int]) -> dict[int, Person]:
         """Participants by their directory id (for naming the people of appointments)."""
         return await self.participants.by_ids(ids)
 
-    async def resolve(self, name: str, role: str, *, field: str) -> Participant:
+    async def resolve(self, name: str, role: str, *, field: str) -> Person:
         """The participant named ``name`` holding ``role``; customers is asked about an email
         the directory does not know with that role (NotFound when it has no such customer)."""
         known = await self.known(name)
@@ -82,7 +75,7 @@ class Directory:
             raise field_error(field, f"This person is not a {role}", error_type="wrong_role")
         return participant
 
-    async def _fetch(self, email: str, role: str) -> Participant:
+    async def _fetch(self, email: str, role: str) -> Person:
         try:
             customer = await self.customers.by_email(email)
         except CustomersUnavailable as exc:

@@ -8,8 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from common.auth import CurrentUser, Principal, require_roles
-from common.database import DbSession
 from common.errors import UnsupportedMediaType
+from common.sql import DbTransaction
 from customers.auth.client_address import client_address
 from customers.auth.oauth import FORM, JSON
 from customers.auth.password_resets import PasswordResetRequests
@@ -19,8 +19,8 @@ from customers.dependencies import CustomersSettings
 from customers.keys import Keyring
 
 
-async def auth_service(request: Request, session: DbSession) -> AuthService:
-    return AuthService(session, request.app.state.auth)
+async def auth_service(request: Request, transaction: DbTransaction) -> AuthService:
+    return AuthService(transaction, request.app.state.auth, request.app.state.db.driver)
 
 
 Auth = Annotated[AuthService, Depends(auth_service)]

@@ -11,8 +11,8 @@ from customers.config import Settings
 
 def housekeeping(database: Database, settings: Settings) -> AbstractAsyncContextManager[None]:
     async def purge() -> None:
-        async with database.sessions.begin() as session:
-            await purge_expired(session, settings)
+        async with database.driver.transaction() as transaction:
+            await purge_expired(transaction, settings)
 
     return periodically(
         settings.housekeeping_interval_seconds, purge, name="housekeeping", exclusive=database

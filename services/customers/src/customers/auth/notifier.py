@@ -5,8 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
+from common.sql import Transaction
 from customers.auth.repository import AuthRepository
 
 logger = logging.getLogger(__name__)
@@ -22,8 +21,8 @@ class PasswordResetMessage:
 
 
 class Notifier(Protocol):
-    async def password_reset(self, session: AsyncSession, message: PasswordResetMessage) -> None:
-        """Send (or queue, in ``session``'s transaction) the reset token to the customer."""
+    async def password_reset(self, transaction: Transaction, message: PasswordResetMessage) -> None:
+        """Send (or queue, in ``transaction``) the reset token to the customer."""
         ...
 
 
@@ -42,9 +41,9 @@ class OutboxNotifier:
     def __init__(self, *, reveal_tokens: bool) -> None:
         self.reveal_tokens = reveal_tokens
 
-    async def password_reset(self, session: AsyncSession, message: PasswordResetMessage) -> None:
+    async def password_reset(self, transaction: Transaction, message: PasswordResetMessage) -> None:
         payload = {"token": message.token, "expires_at": message.expires_at.isoformat()}
-        await AuthRepository(session).add_outbox_message(
+        await AuthRepository(transaction).add_outbox_message(
             message.customer_id, "password_reset", message.email, payload
         )
         logger.log(

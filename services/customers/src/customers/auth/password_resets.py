@@ -51,8 +51,9 @@ class PasswordResetRequests:
         while True:
             email = await self._queue.get()
             try:
-                async with database.sessions.begin() as session:
-                    await AuthService(session, components).request_password_reset(email)
+                async with database.driver.transaction() as transaction:
+                    service = AuthService(transaction, components, database.driver)
+                    await service.request_password_reset(email)
             except Exception:
                 logger.exception("password reset request failed")  # no email: personal data
             finally:

@@ -4,24 +4,22 @@ import logging
 import math
 import re
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from common.auth import Principal
-from common.database import end_transaction_early
 from common.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests, Unauthorized
-from customers.auth.models import OutboxMessage
+from common.sql import DriverPool, Transaction
 from customers.auth.notifier import Notifier, OutboxNotifier, PasswordResetMessage
-from customers.auth.repository import AuthRepository
+from customers.auth.repository import AuthRepository, OutboxRow
 from customers.auth.schemas import SignupRequest
 from customers.auth.tokens import AccessToken, TokenIssuer, digest, new_opaque_token
 from customers.config import Settings
 from customers.keys import load_keyring
 from customers.passwords import PasswordHasher, PasswordPolicy
-from customers.records.models import Customer
-from customers.records.repository import CustomerRepository
+from customers.records.repository import CustomerRepository, CustomerRow
 from customers.records.service import new_customer_id, require_offered_language
 
 SERVICE_SUBJECT_PREFIX = "client:"  # ':' never occurs in a customer id, so subjects cannot clash
@@ -72,19 +70,39 @@ def personal_words(email: str) -> list[str]:
     return [email, local_part, *re.split(r"[._+-]+", local_part)]
 
 
+@dataclass(frozen=True)
+class _Step:
+    """The repositories of a step committed on its own (``AuthService._step``)."""
+
+    auth: AuthRepository
+    customers: CustomerRepository
+
+
 class AuthService:
-    def __init__(self, session: AsyncSession, components: AuthComponents) -> None:
-        self.session = session
+    """``transaction``: the unit of work of the request (or command), committed when it ends.
+
+    A use case that must keep a change although it then fails (a login attempt, a revoked
+    family), or must not hold a pooled connection while a password hashes, runs the statements
+    before that point as steps of their own (``_step``, a transaction on ``driver`` committed
+    when its block ends) and the rest in ``transaction``, begun only then.
+    """
+
+    def __init__(
+        self, transaction: Transaction, components: AuthComponents, driver: DriverPool
+    ) -> None:
+        self.transaction = transaction
+        self.driver = driver
         self.components = components
         self.settings = components.settings
-        self.auth = AuthRepository(session)
-        self.customers = CustomerRepository(session)
+        self.auth = AuthRepository(transaction)
+        self.customers = CustomerRepository(transaction)
 
-    async def signup(self, data: SignupRequest) -> Customer:
+    async def signup(self, data: SignupRequest) -> CustomerRow:
         require_offered_language(data.language, self.settings.allowed_languages)
-        if await self.customers.by_email(data.email):
+        async with self._step() as step:  # ended before the password hashes
+            taken = await step.customers.by_email(data.email)
+        if taken:
             raise _email_taken()
-        await self._release_connection()
         await self.components.policy.check(
             data.password, personal=personal_words(data.email), field="password"
         )
@@ -102,8 +120,8 @@ class AuthService:
     async def login(self, email: str, password: str, client_address: str) -> TokenPair:
         """Tokens for a right password; the same 401, in the same time, for any wrong pair."""
         await self._admit_attempt(email, client_address)
-        account = await self.auth.account(email)
-        await self._release_connection()
+        async with self._step() as step:  # ended before the password hashes
+            account = await step.auth.account(email)
         customer, password_hash = account or (None, None)
         matches = await self.components.hasher.verify(password, password_hash)
         if customer is None or password_hash is None or not matches:
@@ -122,14 +140,15 @@ class AuthService:
         stored, expired = found
         if stored.used_at is not None:
             await self.auth.revoke_family(stored.family_id)
-            await end_transaction_early(self.session)  # the revocation stays: the request fails
+            # The revocation stays although the request fails: its unit of work is committed
+            # and ended here (common refuses any statement after this).
+            await self.transaction.end(commit=True)
             logger.warning("refresh token reused", extra={"customer_id": stored.customer_id})
             raise _invalid_refresh_token()
         if stored.revoked_at is not None or expired:
             raise _invalid_refresh_token()
         customer = await self.customers.by_id(stored.customer_id)
         assert customer is not None  # the foreign key guarantees it
-        assert stored.id is not None
         await self.auth.mark_refresh_token_used(stored.id)
         return await self._issue(customer, family_id=stored.family_id)
 
@@ -151,11 +170,8 @@ class AuthService:
         customer = await self.customers.by_id(caller.subject)
         return replace(caller, roles=frozenset(customer.roles if customer else ()))
 
-    async def me(self, caller: Principal) -> Customer:
-        customer = await self.customers.by_id(caller.subject)
-        if customer is None:
-            raise NotFound("The token's subject is not a customer")
-        return customer
+    async def me(self, caller: Principal) -> CustomerRow:
+        return _the_callers(await self.customers.by_id(caller.subject))
 
     async def request_password_reset(self, email: str) -> None:
         """Send a reset token when the email is known (the caller cannot tell whether it was)."""
@@ -170,21 +186,21 @@ class AuthService:
         ttl = timedelta(seconds=self.settings.password_reset_ttl_seconds)
         expires_at = await self.auth.add_reset_token(customer.customer_id, digest(token), ttl)
         message = PasswordResetMessage(customer.customer_id, customer.email, token, expires_at)
-        await self.components.notifier.password_reset(self.session, message)
+        await self.components.notifier.password_reset(self.transaction, message)
 
     async def confirm_password_reset(self, token: str, new_password: str) -> None:
         """Set the password, spend the token and end every session of the account."""
-        stored = await self.auth.usable_reset_token(digest(token))
-        customer = await self.customers.by_id(stored.customer_id) if stored else None
+        async with self._step() as step:  # ended before the password hashes
+            stored = await step.auth.usable_reset_token(digest(token))
+            customer = await step.customers.by_id(stored.customer_id) if stored else None
         if customer is None:
             raise _invalid_reset_token()
-        await self._release_connection()
         await self.components.policy.check(
             new_password, personal=personal_words(customer.email), field="new_password"
         )
         new_hash = await self.components.hasher.hash(new_password)
         stored = await self.auth.usable_reset_token(digest(token), for_update=True)
-        if stored is None or stored.id is None:  # spent by a concurrent confirmation meanwhile
+        if stored is None:  # spent by a concurrent confirmation meanwhile
             raise _invalid_reset_token()
         await self._set_password(customer, new_hash)
         await self.auth.mark_reset_token_used(stored.id)
@@ -194,13 +210,14 @@ class AuthService:
         self, caller: Principal, current_password: str, new_password: str, client_address: str
     ) -> None:
         """Like a login (throttled), then set the new password and end every session."""
-        customer = await self.me(caller)
+        async with self._step() as step:
+            customer = _the_callers(await step.customers.by_id(caller.subject))
         await self.components.policy.check(
             new_password, personal=personal_words(customer.email), field="new_password"
         )
         await self._admit_attempt(customer.email, client_address)
-        current_hash = await self.auth.password_hash(customer.customer_id)
-        await self._release_connection()
+        async with self._step() as step:  # ended before the password hashes
+            current_hash = await step.auth.password_hash(customer.customer_id)
         if not await self.components.hasher.verify(current_password, current_hash):
             raise Forbidden("The current password is wrong")
         new_hash = await self.components.hasher.hash(new_password)
@@ -254,11 +271,11 @@ class AuthService:
             done.append("set the password")
         return " and ".join(done) or "nothing to do: already an admin with this password"
 
-    async def outbox(self, limit: int) -> list[OutboxMessage]:
+    async def outbox(self, limit: int) -> list[OutboxRow]:
         """The newest messages waiting in (or sent from) the outbox, newest first."""
         return await self.auth.outbox_messages(limit)
 
-    async def _issue(self, customer: Customer, *, family_id: uuid.UUID) -> TokenPair:
+    async def _issue(self, customer: CustomerRow, *, family_id: uuid.UUID) -> TokenPair:
         refresh_token = new_opaque_token()
         ttl = timedelta(seconds=self.settings.refresh_token_ttl_seconds)
         await self.auth.add_refresh_token(
@@ -269,14 +286,18 @@ class AuthService:
         )
         return TokenPair(access, refresh_token)
 
-    async def _set_password(self, customer: Customer, password_hash: str) -> None:
+    async def _set_password(self, customer: CustomerRow, password_hash: str) -> None:
         """Store the new hash and revoke every refresh token of the account."""
         await self.auth.set_password_hash(customer.customer_id, password_hash)
         await self.auth.revoke_sessions(customer.customer_id)
 
-    async def _release_connection(self) -> None:
-        """End the transaction so far: no pooled connection waits while a password hashes."""
-        await end_transaction_early(self.session)
+    @asynccontextmanager
+    async def _step(self) -> AsyncIterator[_Step]:
+        """A transaction of its own, committed when the block ends (rolled back when it
+        raises), its connection back in the pool then: what ``end_transaction_early`` did for
+        the work before it. Only before the request's own statements (``self.transaction``)."""
+        async with self.driver.transaction() as transaction:
+            yield _Step(AuthRepository(transaction), CustomerRepository(transaction))
 
     async def _admit_attempt(self, email: str, client_address: str) -> None:
         """Record the attempt (committed at once, so other processes count it), then check.
@@ -284,30 +305,37 @@ class AuthService:
         An attempt stays recorded unless it succeeds, so failures and attempts still in flight
         both count: a burst of parallel guesses cannot slip past the limit.
         """
-        attempt_id = await self.auth.record_attempt(email, client_address)
-        await end_transaction_early(self.session)
-        wait = await self.auth.wait_before_attempt(
-            email=email,
-            client_address=client_address,
-            attempt_id=attempt_id,
-            limit_per_email=self.settings.login_max_failures_per_email,
-            limit_per_address=self.settings.login_max_failures_per_address,
-            window=timedelta(seconds=self.settings.login_throttle_window_seconds),
-        )
+        async with self._step() as step:
+            attempt_id = await step.auth.record_attempt(email, client_address)
+        async with self._step() as step:
+            wait = await step.auth.wait_before_attempt(
+                email=email,
+                client_address=client_address,
+                attempt_id=attempt_id,
+                limit_per_email=self.settings.login_max_failures_per_email,
+                limit_per_address=self.settings.login_max_failures_per_address,
+                window=timedelta(seconds=self.settings.login_throttle_window_seconds),
+            )
+            if wait is not None:
+                await step.auth.forget_attempt(attempt_id)  # forgotten although the request fails
         if wait is None:
             return
-        await self.auth.forget_attempt(attempt_id)
-        await end_transaction_early(self.session)  # forgotten although the request fails
         raise TooManyRequests(
             "Too many failed logins; try again later",
             retry_after=math.ceil(wait.total_seconds()),
         )
 
 
-async def purge_expired(session: AsyncSession, settings: Settings) -> None:
+async def purge_expired(transaction: Transaction, settings: Settings) -> None:
     """Housekeeping: drop login attempts and tokens nothing can use any more."""
     window = timedelta(seconds=settings.login_throttle_window_seconds)
-    await AuthRepository(session).purge_expired(window)
+    await AuthRepository(transaction).purge_expired(window)
+
+
+def _the_callers(customer: CustomerRow | None) -> CustomerRow:
+    if customer is None:
+        raise NotFound("The token's subject is not a customer")
+    return customer
 
 
 def _email_taken() -> Conflict:

@@ -1,18 +1,63 @@
-"""All SQL about customer records."""
+"""All SQL about customer records, sent straight to the driver (``common.sql``)."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Boolean, func, literal_column, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
-from sqlmodel import col, delete, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from common.pagination import paginate_sql
+from common.sql import Record, Sql, Transaction
 
-from common.database import core_execute, entity
-from common.pagination import paginate
-from customers.records.models import Customer
+COLUMNS = "customer_id, email, country, language, roles, created_at, updated_at"
+"""The columns of a ``CustomerRow``, for the statements built per shape."""
+UPDATABLE = frozenset({"email", "country", "language", "roles"})
+_CUSTOMER_BY_EMAIL = Sql.of(
+    "SELECT customer_id, email, country, language, roles, created_at, updated_at "
+    "FROM customers WHERE email = :email"
+)
+_CUSTOMER_BY_EMAIL_FOR_UPDATE = Sql.of(
+    "SELECT customer_id, email, country, language, roles, created_at, updated_at "
+    "FROM customers WHERE email = :email FOR UPDATE"
+)
+_CUSTOMER_BY_ID = Sql.of(
+    "SELECT customer_id, email, country, language, roles, created_at, updated_at "
+    "FROM customers WHERE customer_id = :customer_id"
+)
+_INSERT = Sql.of(
+    "INSERT INTO customers (customer_id, email, country, language, roles) "
+    "VALUES (:customer_id, :email, :country, :language, :roles) "
+    "RETURNING customer_id, email, country, language, roles, created_at, updated_at"
+)
+_DELETE = Sql.of("DELETE FROM customers WHERE customer_id = :customer_id")
+_OWNERS_OF = Sql.of(
+    "SELECT email, customer_id FROM customers WHERE email = ANY(CAST(:emails AS text[]))"
+)
+# Existing customers keep their roles; identical rows are left alone (and not returned).
+_UPSERT_MANY = Sql.of(
+    "INSERT INTO customers (customer_id, email, country, language) "
+    "SELECT * FROM unnest(CAST(:customer_ids AS text[]), CAST(:emails AS text[]), "
+    "  CAST(:countries AS text[]), CAST(:languages AS text[])) "
+    "ON CONFLICT (customer_id) DO UPDATE SET email = excluded.email, "
+    "country = excluded.country, language = excluded.language, updated_at = now() "
+    "WHERE customers.email IS DISTINCT FROM excluded.email "
+    "OR customers.country IS DISTINCT FROM excluded.country "
+    "OR customers.language IS DISTINCT FROM excluded.language "
+    "RETURNING customer_id, xmax = 0 AS created"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRow:
+    """A customer's record as the database holds it (``records.models.Customer``'s row)."""
+
+    customer_id: str
+    email: str
+    country: str | None
+    language: str | None
+    roles: list[str]
+    created_at: datetime
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -32,21 +77,51 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def customer(row: Record) -> CustomerRow:
+    return CustomerRow(**row)
+
+
+@cache
+def _update_statement(columns: tuple[str, ...]) -> Sql:
+    """``UPDATE`` of these columns (and ``updated_at``), compiled once per set of columns (of
+    ``UPDATABLE``: no name from outside reaches the text, every value is bound)."""
+    assert UPDATABLE.issuperset(columns), columns
+    assignments = "".join(f"{column} = :{column}, " for column in columns)
+    return Sql.of(
+        f"UPDATE customers SET {assignments}updated_at = now() "  # noqa: S608 (see above)
+        f"WHERE customer_id = :customer_id RETURNING {COLUMNS}"
+    )
+
+
+@cache
+def _page_statements(country: bool, language: bool, email_prefix: bool) -> tuple[Sql, Sql]:
+    """The page (by email) and its count, for the filters given, compiled once per combination
+    (the conditions are fixed text, every value is bound)."""
+    conditions = [
+        *(["country = :country"] if country else []),
+        *(["language = :language"] if language else []),
+        *(["email LIKE :email_prefix ESCAPE '\\'"] if email_prefix else []),
+    ]
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    page = Sql.of(
+        f"SELECT {COLUMNS} FROM customers{where} "  # noqa: S608 (see above)
+        "ORDER BY email LIMIT :limit OFFSET :offset"
+    )
+    return page, Sql.of(f"SELECT count(*) FROM customers{where}")  # noqa: S608
+
+
 class CustomerRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, transaction: Transaction) -> None:
+        self.transaction = transaction
 
-    async def by_email(self, email: str, *, for_update: bool = False) -> Customer | None:
-        statement = select(Customer).where(Customer.email == email)
-        if for_update:
-            statement = statement.with_for_update()
-        return (await self.session.exec(statement)).first()
+    async def by_email(self, email: str, *, for_update: bool = False) -> CustomerRow | None:
+        statement = _CUSTOMER_BY_EMAIL_FOR_UPDATE if for_update else _CUSTOMER_BY_EMAIL
+        row = await self.transaction.fetchrow(statement, email=email)
+        return customer(row) if row else None
 
-    async def by_id(self, customer_id: str) -> Customer | None:
-        """The customer's row, past the ORM (read-only: nothing tracks changes to it)."""
-        statement = select(Customer).where(col(Customer.customer_id) == customer_id)
-        row = (await core_execute(self.session, statement)).first()
-        return entity(Customer, row) if row else None
+    async def by_id(self, customer_id: str) -> CustomerRow | None:
+        row = await self.transaction.fetchrow(_CUSTOMER_BY_ID, customer_id=customer_id)
+        return customer(row) if row else None
 
     async def insert(
         self,
@@ -56,80 +131,65 @@ class CustomerRepository:
         country: str | None,
         language: str | None,
         roles: Sequence[str] = ("customer",),
-    ) -> Customer:
+    ) -> CustomerRow:
         """Insert the customer (a taken email or id: its unique constraint refuses it)."""
-        statement = (
-            insert(Customer)
-            .values(
-                customer_id=customer_id,
-                email=email,
-                country=country,
-                language=language,
-                roles=list(roles),
-            )
-            .returning(Customer)
+        row = await self.transaction.fetchrow(
+            _INSERT,
+            customer_id=customer_id,
+            email=email,
+            country=country,
+            language=language,
+            roles=list(roles),
         )
-        return await self._one(statement)
+        assert row is not None
+        return customer(row)
 
-    async def _one(
-        self, statement: ReturningInsert[Customer] | ReturningUpdate[Customer]
-    ) -> Customer:
-        customer: Customer = (await self.session.exec(statement)).scalars().one()
-        return customer
-
-    async def update(self, customer_id: str, **values: Any) -> Customer:
-        statement = (
-            update(Customer)
-            .where(col(Customer.customer_id) == customer_id)
-            .values(**values, updated_at=func.now())
-            .returning(Customer)
-        )
-        return await self._one(statement)
+    async def update(self, customer_id: str, **values: Any) -> CustomerRow:
+        statement = _update_statement(tuple(sorted(values)))
+        row = await self.transaction.fetchrow(statement, customer_id=customer_id, **values)
+        assert row is not None
+        return customer(row)
 
     async def delete(self, customer_id: str) -> None:
         """Delete the customer; the foreign keys cascade to credentials, tokens and messages."""
-        await self.session.exec(delete(Customer).where(col(Customer.customer_id) == customer_id))
+        await self.transaction.execute(_DELETE, customer_id=customer_id)
 
     async def page(
         self, where: CustomerFilter, *, limit: int, offset: int
-    ) -> tuple[list[Customer], int]:
+    ) -> tuple[list[CustomerRow], int]:
         """One page ordered by email, and the number of customers matching in all."""
-        conditions = []
+        filters: dict[str, str] = {}
         if where.country:
-            conditions.append(col(Customer.country) == where.country)
+            filters["country"] = where.country
         if where.language:
-            conditions.append(col(Customer.language) == where.language)
+            filters["language"] = where.language
         if where.email_prefix:
-            prefix = _escape_like(where.email_prefix) + "%"
-            conditions.append(col(Customer.email).like(prefix, escape="\\"))
-        statement = select(Customer).where(*conditions).order_by(Customer.email)
-        return await paginate(self.session, statement, limit=limit, offset=offset)
+            filters["email_prefix"] = _escape_like(where.email_prefix) + "%"
+        page, count = _page_statements(
+            "country" in filters, "language" in filters, "email_prefix" in filters
+        )
+        rows, total = await paginate_sql(
+            self.transaction, page, count, limit=limit, offset=offset, **filters
+        )
+        return [customer(row) for row in rows], total
 
     async def owners_of(self, emails: Sequence[str]) -> dict[str, str]:
         """email -> customer_id for those of ``emails`` that are taken."""
-        rows = await self.session.exec(
-            select(Customer.email, Customer.customer_id).where(col(Customer.email).in_(emails))
-        )
-        return dict(rows.all())
+        rows = await self.transaction.fetch(_OWNERS_OF, emails=list(emails))
+        return {row["email"]: row["customer_id"] for row in rows}
 
     async def upsert_many(self, rows: Sequence[dict[str, Any]]) -> list[UpsertOutcome]:
         """Insert new customers and update changed ones (identical ones are left alone and not
         returned); existing customers keep their roles."""
-        new = insert(Customer).values(list(rows))
-        changed = (
-            col(Customer.email).is_distinct_from(new.excluded.email)
-            | col(Customer.country).is_distinct_from(new.excluded.country)
-            | col(Customer.language).is_distinct_from(new.excluded.language)
+        outcomes = await self.transaction.fetch(
+            _UPSERT_MANY,
+            customer_ids=_column(rows, "customer_id"),
+            emails=_column(rows, "email"),
+            countries=_column(rows, "country"),
+            languages=_column(rows, "language"),
         )
-        statement = new.on_conflict_do_update(
-            index_elements=[Customer.customer_id],
-            set_={
-                "email": new.excluded.email,
-                "country": new.excluded.country,
-                "language": new.excluded.language,
-                "updated_at": func.now(),
-            },
-            where=changed,
-        ).returning(col(Customer.customer_id), literal_column("xmax = 0", Boolean))
-        result = await self.session.exec(statement)
-        return [UpsertOutcome(customer_id, created) for customer_id, created in result.all()]
+        return [UpsertOutcome(row["customer_id"], row["created"]) for row in outcomes]
+
+
+def _column(rows: Iterable[dict[str, Any]], name: str) -> list[Any]:
+    return [row[name] for row in rows]

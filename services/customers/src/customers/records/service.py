@@ -7,13 +7,12 @@ from itertools import islice
 from typing import Any
 
 from pydantic import ValidationError
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.auth import Principal
 from common.errors import NotFound, Unprocessable
 from common.schemas import error_summary, field_error
-from customers.records.models import Customer
-from customers.records.repository import CustomerFilter, CustomerRepository
+from common.sql import Transaction
+from customers.records.repository import CustomerFilter, CustomerRepository, CustomerRow
 from customers.records.schemas import CustomerCreate, CustomerImportRow, CustomerQuery
 
 READ_ANY = ("admin", "service")
@@ -33,16 +32,15 @@ def new_customer_id() -> str:
 
 
 class CustomerService:
-    def __init__(self, session: AsyncSession, *, offered_languages: Sequence[str]) -> None:
-        self.session = session
-        self.customers = CustomerRepository(session)
+    def __init__(self, transaction: Transaction, *, offered_languages: Sequence[str]) -> None:
+        self.customers = CustomerRepository(transaction)
         self.offered_languages = offered_languages
 
-    async def page(self, query: CustomerQuery) -> tuple[list[Customer], int]:
+    async def page(self, query: CustomerQuery) -> tuple[list[CustomerRow], int]:
         where = CustomerFilter(query.country, query.language, query.email_prefix or None)
         return await self.customers.page(where, limit=query.limit, offset=query.offset)
 
-    async def create(self, data: CustomerCreate) -> Customer:
+    async def create(self, data: CustomerCreate) -> CustomerRow:
         """A record without a password; a taken email or id is refused by the database."""
         require_offered_language(data.language, self.offered_languages)
         return await self.customers.insert(
@@ -52,11 +50,11 @@ class CustomerService:
             language=data.language,
         )
 
-    async def visible(self, email: str, caller: Principal) -> Customer:
+    async def visible(self, email: str, caller: Principal) -> CustomerRow:
         """The customer, when ``caller`` may read it; NotFound otherwise, as if absent."""
         return await self._addressed(email, caller, READ_ANY)
 
-    async def update(self, email: str, changes: dict[str, Any], caller: Principal) -> Customer:
+    async def update(self, email: str, changes: dict[str, Any], caller: Principal) -> CustomerRow:
         customer = await self._addressed(email, caller, CHANGE_ANY)
         require_offered_language(changes.get("language"), self.offered_languages)
         if changes:
@@ -67,13 +65,13 @@ class CustomerService:
         customer = await self._addressed(email, caller, CHANGE_ANY)
         await self.customers.delete(customer.customer_id)
 
-    async def set_roles(self, email: str, roles: Sequence[str]) -> Customer:
+    async def set_roles(self, email: str, roles: Sequence[str]) -> CustomerRow:
         customer = await self.customers.by_email(email.lower())
         if customer is None:
             raise NotFound("No customer has this email")
         return await self.customers.update(customer.customer_id, roles=sorted(set(roles)))
 
-    async def _addressed(self, email: str, caller: Principal, any_of: Sequence[str]) -> Customer:
+    async def _addressed(self, email: str, caller: Principal, any_of: Sequence[str]) -> CustomerRow:
         customer = await self.customers.by_email(email.lower())
         if customer is None or not (
             caller.has_any_role(*any_of) or caller.subject == customer.customer_id
