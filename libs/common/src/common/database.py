@@ -1,19 +1,19 @@
-"""Async engine, the request's unit of work, and what a database error means.
+"""The service's database: its driver pool (``common.sql``, what requests run on), the ORM's engine
+and session (matching's uploads and organizations), and what a database error means.
 
-A request's session is one unit of work: it commits when the endpoint returns and rolls back when
-anything raises. Services and repositories ``flush()``; they never ``commit()``.
+The ORM's session is one unit of work too: it commits when the endpoint returns and rolls back
+when anything raises. Repositories ``flush()``; they never ``commit()``.
 """
 
 import asyncio
 import traceback
-from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Annotated, Any, TypeVar, cast
+from collections.abc import AsyncIterator, Iterator
+from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import Executable, Result, Row, event, text
+from sqlalchemy import event, text
 from sqlalchemy.ext import asyncio as sqlalchemy_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from common.context import note_commit
@@ -21,7 +21,6 @@ from common.embedded import embedded_database_url
 from common.settings import CommonSettings
 from common.sql import DriverPool
 
-ModelT = TypeVar("ModelT", bound=SQLModel)
 UNIQUE_VIOLATION = "23505"
 EXCLUSION_VIOLATION = "23P01"
 RETRYABLE_STATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
@@ -109,22 +108,6 @@ async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
 
 DbSession = Annotated[AsyncSession, Depends(_unit_of_work, scope="function")]
 """The request's unit of work; ``scope="function"`` commits before the response is sent."""
-
-
-async def core_execute(
-    session: AsyncSession, statement: Executable, parameters: Mapping[str, Any] | None = None
-) -> Result[Any]:
-    """Run a Core statement on the session's connection, in its transaction, past the ORM: no
-    ORM compilation, no identity map. For hot paths that read or write rows, not entities; a
-    statement built once with ``bindparam``s and given ``parameters`` is not rebuilt either."""
-    connection = await session.connection()
-    return await connection.execute(statement, parameters)
-
-
-def entity(model: type[ModelT], row: Row[Any]) -> ModelT:
-    """A table model holding a row read by ``core_execute``: not validated (the database's own
-    row) and not in the session (nothing tracks its changes)."""
-    return cast(ModelT, model.model_construct(**row._mapping))
 
 
 async def end_transaction_early(session: AsyncSession) -> None:
