@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from common.context import note_commit
 from common.embedded import embedded_database_url
 from common.settings import CommonSettings
-from common.sql import DriverPool
+from common.sql import DriverPool, Sql
 
 UNIQUE_VIOLATION = "23505"
 EXCLUSION_VIOLATION = "23P01"
@@ -86,12 +86,15 @@ class Database:
 
     async def ping(self, within_seconds: float = 2.0) -> None:
         """Raise unless the database answers ``SELECT 1`` in time."""
-        async with asyncio.timeout(within_seconds), self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        async with asyncio.timeout(within_seconds), self.driver.transaction() as transaction:
+            await transaction.fetchval(_PING)
 
     async def dispose(self) -> None:
         await self.driver.close()
         await self.engine.dispose()
+
+
+_PING = Sql.of("SELECT 1")
 
 
 def _note_commit(_connection: object) -> None:

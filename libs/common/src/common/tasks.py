@@ -11,19 +11,18 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from sqlalchemy import func, select
-
 from common.database import Database
+from common.sql import Sql
 
 logger = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[object]]
+_TRY_LOCK = Sql.of("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
 
 
 async def run_exclusively(database: Database, name: str, job: Job) -> bool:
     """Run ``job`` unless another process runs the same job now; whether it ran."""
-    key = func.hashtextextended(f"{database.schema}.{name}", 0)
-    async with database.engine.connect() as connection, connection.begin():
-        if not await connection.scalar(select(func.pg_try_advisory_xact_lock(key))):
+    async with database.driver.transaction() as transaction:
+        if not await transaction.fetchval(_TRY_LOCK, name=f"{database.schema}.{name}"):
             logger.debug("background job skipped: another process runs it", extra={"job": name})
             return False
         await job()
