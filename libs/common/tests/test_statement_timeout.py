@@ -13,27 +13,27 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Message
 
 from common.app import create_service_app
-from common.database import DbSession, allow_bulk_statements
 from common.middleware import CancelOnDisconnect
 from common.settings import CommonSettings
+from common.sql import DbTransaction, Sql
 from common.testing.plugin import ServiceUnderTest
 
 TIMEOUT_MS = 300
 BULK_TIMEOUT_MS = 20_000
 SLEEP_MARK = "slow-probe"
+SLEEP = Sql.of(f"SELECT pg_sleep(:seconds) /* {SLEEP_MARK} */")
 
 
 def slow_router() -> APIRouter:
     router = APIRouter(prefix="/slow")
 
     @router.post("/sleep")
-    async def sleep(seconds: float, session: DbSession, bulk: bool = False) -> dict[str, Any]:
+    async def sleep(
+        seconds: float, transaction: DbTransaction, bulk: bool = False
+    ) -> dict[str, Any]:
         if bulk:
-            await allow_bulk_statements(session)
-        connection = await session.connection()
-        await connection.execute(
-            text(f"SELECT pg_sleep(:seconds) /* {SLEEP_MARK} */"), {"seconds": seconds}
-        )
+            await transaction.allow_bulk_statements()
+        await transaction.execute(SLEEP, seconds=seconds)
         return {"slept": seconds}
 
     return router

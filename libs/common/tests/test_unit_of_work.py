@@ -1,16 +1,15 @@
-"""The two units of work and database-error mapping, against real PostgreSQL constraints.
+"""The unit of work and database-error mapping, against real PostgreSQL constraints.
 
 A probe service ("uow") owns a schema with a unique, an exclusion, a check and a foreign-key
-constraint. Its routes are served twice: under ``/uow`` through the ORM's session
-(``DbSession``) and under ``/uow/driver`` through the driver's transaction (``DbTransaction``);
-every test runs against both (``uow`` is parametrized), so the two behave alike: commit,
-rollback, problems, retries, a dead pooled connection, an unreachable database.
+constraint; its routes write through the request's driver transaction (``DbTransaction``) as
+services do: commit, rollback, problems, retries, a dead pooled connection, an unreachable
+database.
 """
 
 import asyncio
 import json
 from datetime import datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 import httpx
 import pytest
@@ -20,7 +19,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from common.app import create_service_app
-from common.database import DbSession, end_transaction_early
 from common.errors import NotFound, Unprocessable
 from common.schemas import PageQuery, RequestBody
 from common.settings import CommonSettings
@@ -57,6 +55,7 @@ CONSTRAINT_PROBLEMS = {
     "bookings_no_overlap": Unprocessable("The owner has another booking then"),
 }
 attempts: dict[str, int] = {}
+PREFIX = "/uow"
 
 
 class Item(RequestBody):
@@ -71,22 +70,9 @@ class Booking(RequestBody):
     ends_at: datetime
 
 
-class Statements(Protocol):
-    """What a probe route runs its SQL with: the ORM's session or the driver's transaction."""
+class Statements:
+    """SQL text run on the request's transaction (a probe's statements, compiled per call)."""
 
-    async def rows(self, sql: str, **parameters: Any) -> list[Any]: ...
-
-
-class SessionStatements:
-    def __init__(self, session: DbSession) -> None:
-        self.session = session
-
-    async def rows(self, sql: str, **parameters: Any) -> list[Any]:
-        result = await self.session.execute(text(sql), parameters)
-        return list(result.all()) if result.returns_rows else []
-
-
-class DriverStatements:
     def __init__(self, transaction: DbTransaction) -> None:
         self.transaction = transaction
 
@@ -94,17 +80,15 @@ class DriverStatements:
         return list(await self.transaction.fetch(Sql.of(sql), **parameters))
 
 
-async def _session_statements(session: DbSession) -> Statements:
-    return SessionStatements(session)
+async def _statements(transaction: DbTransaction) -> Statements:
+    return Statements(transaction)
 
 
-async def _driver_statements(transaction: DbTransaction) -> Statements:
-    return DriverStatements(transaction)
+Run = Annotated[Statements, Depends(_statements)]
 
 
-def uow_router(prefix: str, statements: Any) -> APIRouter:
-    router = APIRouter(prefix=prefix, tags=[prefix.strip("/").replace("/", " ")])
-    Run = Annotated[Statements, Depends(statements)]  # noqa: N806 (a type, named as one)
+def uow_router() -> APIRouter:
+    router = APIRouter(prefix=PREFIX)
 
     @router.post("/items", status_code=201)
     async def add_item(item: Item, run: Run) -> dict[str, Any]:
@@ -191,19 +175,6 @@ def uow_router(prefix: str, statements: Any) -> APIRouter:
     return router
 
 
-def kept_router() -> APIRouter:
-    """What only the ORM's unit of work offers: ending the transaction early."""
-    router = APIRouter(prefix="/uow")
-
-    @router.post("/items/kept-then-fail")
-    async def add_item_keep_it_then_fail(item: Item, session: DbSession) -> None:
-        await session.execute(text("INSERT INTO items (name) VALUES (:name)"), {"name": item.name})
-        await end_transaction_early(session)
-        raise Unprocessable("Refused after the insert was committed")
-
-    return router
-
-
 class Rendezvous:
     """Holds each arriving request until ``expected`` have arrived (a test sets it)."""
 
@@ -230,13 +201,9 @@ def create_uow_app(settings: CommonSettings) -> FastAPI:
     return create_service_app(
         name="uow",
         settings=settings,
-        routers=[
-            kept_router(),
-            uow_router("/uow/driver", _driver_statements),
-            uow_router("/uow", _session_statements),
-        ],
+        routers=[uow_router()],
         constraint_problems=CONSTRAINT_PROBLEMS,
-        body_limits={"/uow/fails/": 4 * 1024 * 1024, "/uow/driver/fails/": 4 * 1024 * 1024},
+        body_limits={"/uow/fails/": 4 * 1024 * 1024},
     )
 
 
@@ -253,17 +220,11 @@ async def uow_schema(admin_engine: AsyncEngine) -> None:
                 await connection.execute(text(statement))
 
 
-@pytest.fixture(params=["/uow", "/uow/driver"], ids=["session", "driver"])
-def prefix(request: pytest.FixtureRequest) -> str:
-    """Where the routes of one unit of work are served."""
-    return str(request.param)
-
-
 @pytest.fixture
-def uow(uow_schema: None, client: httpx.AsyncClient, prefix: str) -> httpx.AsyncClient:
-    """A client of one unit of work's routes: paths are relative to its prefix."""
+def uow(uow_schema: None, client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """A client of the probe's routes: paths are relative to its prefix."""
     attempts.clear()
-    client.base_url = httpx.URL(f"http://testserver{prefix}/")
+    client.base_url = httpx.URL(f"http://testserver{PREFIX}/")
     return client
 
 
@@ -282,20 +243,13 @@ async def test_a_failing_request_rolls_back(uow: httpx.AsyncClient, admin_engine
     assert await rows(admin_engine, "SELECT name FROM uow.items") == []
 
 
-async def test_the_driver_transaction_rolls_back_an_error_it_answers_without_raising(
-    uow_schema: None, client: httpx.AsyncClient, admin_engine: AsyncEngine
+async def test_an_error_answered_without_raising_rolls_back(
+    uow: httpx.AsyncClient, admin_engine: AsyncEngine
 ) -> None:
-    """It ends with the answer: a success commits, an answer of 400 or more rolls back."""
-    response = await client.post("/uow/driver/items/answer-409", json={"name": "pen"})
+    """The transaction ends with the answer: a success commits, 400 or more rolls back."""
+    response = await uow.post("/items/answer-409", json={"name": "pen"})
     assert response.status_code == 409
     assert await rows(admin_engine, "SELECT name FROM uow.items") == []
-
-
-async def test_a_transaction_ended_early_keeps_its_work(
-    uow_schema: None, client: httpx.AsyncClient, admin_engine: AsyncEngine
-) -> None:
-    assert_problem(await client.post("/uow/items/kept-then-fail", json={"name": "pen"}), 422)
-    assert await rows(admin_engine, "SELECT name FROM uow.items") == [("pen",)]
 
 
 async def test_a_unique_violation_is_a_conflict_without_the_values(
@@ -361,7 +315,7 @@ async def test_an_unregistered_check_violation_is_a_500_logged_without_values(
 
 @pytest.mark.parametrize("state", ["40001", "40P01"])
 async def test_a_serialization_failure_or_deadlock_runs_the_request_again(
-    uow: httpx.AsyncClient, admin_engine: AsyncEngine, state: str, prefix: str
+    uow: httpx.AsyncClient, admin_engine: AsyncEngine, state: str
 ) -> None:
     response = await uow.post(f"/fails/{state}/2", json={"name": "pen", "quantity": 3})
     assert response.status_code == 200, response.text
@@ -369,7 +323,7 @@ async def test_a_serialization_failure_or_deadlock_runs_the_request_again(
     assert await rows(admin_engine, "SELECT name FROM uow.items") == [("pen",)]
     metrics = (await uow.get("http://testserver/uow/metrics")).text
     assert (
-        f'db_transaction_retries_total{{route="{prefix}/fails/{{sqlstate}}/{{times}}"}} 2.0'
+        f'db_transaction_retries_total{{route="{PREFIX}/fails/{{sqlstate}}/{{times}}"}} 2.0'
         in metrics
     )
 
@@ -453,15 +407,13 @@ async def test_a_connection_lost_mid_request_runs_the_request_again(
     assert await rows(admin_engine, "SELECT name FROM uow.items") == [("pen",)]
 
 
-async def test_an_unreachable_database_is_a_503(
-    uow_schema: None, settings: CommonSettings, prefix: str
-) -> None:
+async def test_an_unreachable_database_is_a_503(uow_schema: None, settings: CommonSettings) -> None:
     down = settings.model_copy(update={"database_url": "postgresql://nobody@127.0.0.1:9/none"})
     application = create_uow_app(down)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            response = await client.get(f"{prefix}/items/pen")
+            response = await client.get(f"{PREFIX}/items/pen")
     assert_problem(response, 503)
     assert response.headers["retry-after"] == "1"
 
@@ -493,11 +445,10 @@ async def test_responses_name_their_route_and_authenticated_ones_are_not_cached(
     uow: httpx.AsyncClient,
     token_factory: TokenFactory,
     capsys: pytest.CaptureFixture[str],
-    prefix: str,
 ) -> None:
     await uow.post("/items", json={"name": "someone@example.com"})
     response = await uow.get("/items/someone@example.com", headers=token_factory.auth())
-    assert response.headers["x-route"] == f"{prefix}/items/{{name}}"
+    assert response.headers["x-route"] == f"{PREFIX}/items/{{name}}"
     assert response.headers["cache-control"] == "no-store"
     assert "cache-control" not in (await uow.get("/items/someone@example.com")).headers
     deleted = await uow.delete("/items/someone@example.com")

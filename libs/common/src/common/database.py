@@ -1,22 +1,10 @@
-"""The service's database: its driver pool (``common.sql``, what requests run on), the ORM's engine
-and session (matching's uploads and organizations), and what a database error means.
-
-The ORM's session is one unit of work too: it commits when the endpoint returns and rolls back
-when anything raises. Repositories ``flush()``; they never ``commit()``.
-"""
+"""The service's database (its driver pool, ``common.sql``), where its URL comes from, and what a
+database error means (SQLSTATEs, constraint names, a dead connection)."""
 
 import asyncio
 import traceback
-from collections.abc import AsyncIterator, Iterator
-from typing import Annotated
+from collections.abc import Iterator
 
-from fastapi import Depends, Request
-from sqlalchemy import event, text
-from sqlalchemy.ext import asyncio as sqlalchemy_asyncio
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from common.context import note_commit
 from common.embedded import embedded_database_url
 from common.settings import CommonSettings
 from common.sql import DriverPool, Sql
@@ -26,7 +14,6 @@ EXCLUSION_VIOLATION = "23P01"
 RETRYABLE_STATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 UNAVAILABLE_STATES = frozenset({"57P01", "57P02", "57P03"})  # shutting down, starting up
 QUERY_CANCELED = "57014"  # statement_timeout reached, or a cancel request
-BULK_TIMEOUT = "bulk_statement_timeout_ms"
 
 
 def async_url(url: str) -> str:
@@ -43,13 +30,13 @@ def resolve_database_url(settings: CommonSettings) -> str:
 
 
 class Database:
-    """One engine per service; every connection's search_path is the service's schema.
+    """A service's database: its driver pool, every connection's search_path the service's
+    schema and its statement_timeout the configured bound (``common.sql``'s transactions).
 
-    ``hide_parameters``: an error's text never carries the statement's values (emails, names).
     No ping on checkout (it would cost every request round trips of its own): a pooled
-    connection that died (the server restarted) fails its first statement, SQLAlchemy then
-    invalidates the whole pool, and the middleware runs the request again unless that attempt
-    had committed something (``is_stale_connection``).
+    connection that died (the server restarted) fails its first statement, and the middleware
+    runs the request again unless that attempt had committed something
+    (``is_stale_connection``).
     """
 
     def __init__(
@@ -62,27 +49,12 @@ class Database:
         bulk_statement_timeout_ms: int = 0,
     ) -> None:
         """``statement_timeout_ms`` bounds every statement (0: no bound); a unit of work that
-        calls ``allow_bulk_statements`` gets ``bulk_statement_timeout_ms`` instead."""
+        calls ``allow_bulk_statements`` gets ``bulk_statement_timeout_ms`` instead. The pool
+        holds up to ``2 x pool_size`` connections, opened as needed."""
         self.schema = schema
         server_settings = {"search_path": schema, "statement_timeout": str(statement_timeout_ms)}
-        # Looked up on the module at call time: when traces are on, OpenTelemetry wraps it there.
-        self.engine: AsyncEngine = sqlalchemy_asyncio.create_async_engine(
-            async_url(url),
-            pool_size=pool_size,
-            max_overflow=pool_size,
-            hide_parameters=True,
-            connect_args={"server_settings": server_settings, "timeout": 5},
-        )
-        self.sessions = async_sessionmaker(
-            self.engine,
-            class_=AsyncSession,
-            expire_on_commit=False,
-            info={BULK_TIMEOUT: bulk_statement_timeout_ms},
-        )
-        event.listen(self.engine.sync_engine, "commit", _note_commit)
         self.bulk_statement_timeout_ms = bulk_statement_timeout_ms
         self.driver = DriverPool(url, server_settings, size=pool_size * 2)
-        """The same database without the ORM: ``common.sql``'s transactions."""
 
     async def ping(self, within_seconds: float = 2.0) -> None:
         """Raise unless the database answers ``SELECT 1`` in time."""
@@ -91,50 +63,13 @@ class Database:
 
     async def dispose(self) -> None:
         await self.driver.close()
-        await self.engine.dispose()
 
 
 _PING = Sql.of("SELECT 1")
 
 
-def _note_commit(_connection: object) -> None:
-    note_commit()
-
-
-async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request's session: committed when the endpoint returns, rolled back if it raises."""
-    database: Database = request.app.state.db
-    async with database.sessions() as session:
-        yield session
-        await session.commit()
-
-
-DbSession = Annotated[AsyncSession, Depends(_unit_of_work, scope="function")]
-"""The request's unit of work; ``scope="function"`` commits before the response is sent."""
-
-
-async def end_transaction_early(session: AsyncSession) -> None:
-    """Commit what the unit of work holds now and give its connection back to the pool.
-
-    Only for a use case that must keep a change although the request then fails, or must not
-    hold a pooled connection while it waits on something slow; the caller says which.
-    """
-    await session.commit()
-
-
-async def allow_bulk_statements(session: AsyncSession) -> None:
-    """Give the rest of this unit of work the longer bulk statement timeout (``SET LOCAL``: it
-    ends with the transaction), for a use case that is bulk work by design (an upload, a batch)."""
-    timeout_ms = session.info.get(BULK_TIMEOUT, 0)
-    connection = await session.connection()
-    await connection.execute(
-        text("SELECT set_config('statement_timeout', :timeout, true)"),
-        {"timeout": str(timeout_ms)},
-    )
-
-
 def _causes(error: BaseException) -> Iterator[BaseException]:
-    """The error, the driver error SQLAlchemy wraps (``orig``) and their causes."""
+    """The error and its causes (``raise ... from``)."""
     seen: set[int] = set()
     pending: list[BaseException | None] = [error]
     while pending:
@@ -143,7 +78,7 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
             continue
         seen.add(id(current))
         yield current
-        pending += [getattr(current, "orig", None), current.__cause__]
+        pending.append(current.__cause__)
 
 
 def sqlstate(error: BaseException) -> str | None:
@@ -175,7 +110,7 @@ def is_timed_out(error: BaseException) -> bool:
 
 
 def is_stale_connection(error: BaseException) -> bool:
-    """A pooled connection turned out dead (SQLAlchemy invalidated it, and the pool)."""
+    """A pooled connection turned out dead (``common.sql.StaleConnection``)."""
     return any(getattr(cause, "connection_invalidated", False) for cause in _causes(error))
 
 

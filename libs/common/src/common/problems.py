@@ -10,7 +10,6 @@ from asyncpg import IntegrityConstraintViolationError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common.context import current_request
@@ -160,9 +159,9 @@ def install_problem_handlers(
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
-    on_integrity_error = _integrity_handler(constraint_problems or {})
-    app.add_exception_handler(IntegrityError, on_integrity_error)  # the ORM's
-    app.add_exception_handler(IntegrityConstraintViolationError, on_integrity_error)  # the driver's
+    app.add_exception_handler(
+        IntegrityConstraintViolationError, _integrity_handler(constraint_problems or {})
+    )
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {

@@ -1,19 +1,17 @@
-"""The request's transaction on a driver connection: SQL straight to asyncpg, for hot paths.
+"""The request's unit of work on a driver connection: SQL straight to asyncpg.
 
-A route that needs no ORM entity takes ``DbTransaction`` instead of ``DbSession``: its
-statements go to an asyncpg connection with no ORM, no SQLAlchemy execution layer and no
-greenlet in between (the ORM's session costs a request about as much as its whole database
-work). The unit of work is the same: begun at the first statement, committed before the
-response is sent, rolled back when anything raises; nothing is sent for a request that runs no
-statement. Unlike the session, it ends with the answer, which common's middleware sees: a
-success (status below 400) commits, an error answer rolls back even when the endpoint returned
-it rather than raised it. A route uses one of the two, never both (two transactions).
+Every route's database work is a ``DbTransaction``: its statements go to an asyncpg connection
+with no ORM, no SQLAlchemy execution layer and no greenlet in between (SQLModel's session cost a
+request about as much as its whole database work; SQLModel still defines the tables and the
+migrations). It begins at the first statement (nothing is sent for a request that runs none),
+and ends with the answer, which common's middleware sees: a success (status below 400) commits
+before the response is sent, an error answer or an exception rolls back.
 
 Statements are ``Sql`` constants: SQL with ``:name`` parameters, compiled once into asyncpg's
 ``$n`` form by SQLAlchemy's compiler. Errors keep PostgreSQL's SQLSTATE and constraint name, so
-``common.database``'s predicates, the middleware's retries and the constraint problems read them
-as they read the ORM's. A pooled connection found dead is ``StaleConnection``: the middleware
-runs the request again, unless its COMMIT had been sent.
+``common.database``'s predicates, the middleware's retries and the constraint problems read
+them. A pooled connection found dead is ``StaleConnection``: the middleware runs the request
+again, unless its COMMIT had been sent.
 """
 
 import asyncio
@@ -73,7 +71,8 @@ class DriverPool:
     """The asyncpg pool of one service: opened at first use, the schema as search_path."""
 
     def __init__(self, url: str, server_settings: Mapping[str, str], size: int) -> None:
-        self._dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
+        self.dsn = make_url(url).set(drivername="postgresql").render_as_string(False)
+        """The database's plain asyncpg URL, for a connection of its own (occupancy's LISTEN)."""
         self._server_settings = dict(server_settings)
         self._size = size
         self._pool: asyncpg.Pool | None = None
@@ -84,7 +83,7 @@ class DriverPool:
             async with self._opening:
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
-                        self._dsn,
+                        self.dsn,
                         min_size=0,
                         max_size=self._size,
                         server_settings=self._server_settings,

@@ -1,8 +1,8 @@
 """OpenTelemetry traces: off unless ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, and then nothing of
 OpenTelemetry is imported (a request pays nothing for traces nobody collects).
 
-When on, each app's requests, its SQL (the ORM's through SQLAlchemy's instrumentation, the
-driver's through ``common.sql``) and its outgoing calls (httpx) become spans
+When on, each app's requests, its SQL (``common.sql``'s statements) and its outgoing calls (httpx)
+become spans
 exported over OTLP/HTTP; a W3C ``traceparent`` received is continued and one sent is injected, so
 a booking's trace shows appointments, its call to customers and both services' SQL. Spans carry
 route templates, never raw paths, queries or full URLs: those hold emails (``/customers/{email}``).
@@ -33,7 +33,7 @@ def tracing_enabled() -> bool:
 
 
 def instrument_app(app: FastAPI, service: str) -> None:
-    """Trace ``app`` (and, once per process, SQLAlchemy and httpx) when tracing is enabled."""
+    """Trace ``app`` (and, once per process, its SQL and httpx) when tracing is enabled."""
     if not tracing_enabled():
         return
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -48,19 +48,15 @@ def instrument_app(app: FastAPI, service: str) -> None:
 
 
 def _start_process_tracing(service: str) -> None:
-    """The process's tracer provider and its SQLAlchemy and httpx instrumentation, set up once.
+    """The process's tracer provider, its statement spans and httpx instrumentation, set up once.
 
     A provider already installed (by an OpenTelemetry distribution, or by a test) is kept.
     """
     from opentelemetry import trace
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
     if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
         trace.set_tracer_provider(_otlp_provider(service))
-    if not SQLAlchemyInstrumentor().is_instrumented_by_opentelemetry:
-        # Its declared range ends before SQLAlchemy 2.1, whose engine events it uses unchanged.
-        SQLAlchemyInstrumentor().instrument(skip_dep_check=True)
     if not HTTPXClientInstrumentor().is_instrumented_by_opentelemetry:
         HTTPXClientInstrumentor().instrument(async_request_hook=_redact_client_span)
     json_logging.trace_ids = _current_trace_id
@@ -96,7 +92,7 @@ async def _redact_client_span(span: "Span", request: Any) -> None:
 
 @contextmanager
 def _statement_span(statement: str) -> Iterator[None]:
-    """A driver statement as SQLAlchemy's instrumentation records one: a client span named by
+    """A driver statement as OpenTelemetry's database conventions have it: a client span named by
     its first word, with ``db.system`` and the statement's text, never its values; an error by
     its type only (its text may quote a value a constraint refused)."""
     from opentelemetry import trace

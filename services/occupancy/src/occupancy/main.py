@@ -32,12 +32,6 @@ async def ensure_default_room(database: Database) -> None:
         await OccupancyService(transaction).ensure_default_room()
 
 
-def listen_dsn(database: Database) -> str:
-    """The service's database URL for a plain asyncpg connection (LISTEN)."""
-    url = database.engine.url.set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -46,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database: Database = app.state.db
         await ensure_default_room(database)
         async with (
-            running_hub(listen_dsn(database), queue_size=settings.events_queue_size) as hub,
+            running_hub(database.driver.dsn, queue_size=settings.events_queue_size) as hub,
             running_exporter(database, settings) as exporter,
         ):
             app.state.events = hub
