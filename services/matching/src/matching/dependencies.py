@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends
 
 from common.auth import Principal, require_roles
-from common.database import DbSession
 from common.dependencies import settings_dependency
+from common.sql import DbTransaction
 from matching.config import Settings
 from matching.organizations.service import ActingOrganization, OrganizationService
 from matching.probes.service import utc_now
@@ -21,8 +21,8 @@ Asker = Annotated[Principal, Depends(require_roles("utility", "admin"))]
 """Who may ask for matches and reports."""
 
 
-async def _organization_service(session: DbSession) -> OrganizationService:
-    return OrganizationService(session)
+async def _organization_service(transaction: DbTransaction) -> OrganizationService:
+    return OrganizationService(transaction)
 
 
 Organizations = Annotated[OrganizationService, Depends(_organization_service)]

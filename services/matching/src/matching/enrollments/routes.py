@@ -1,6 +1,6 @@
 """The /matching/enrollments endpoints: a provider uploads, reads and deletes its own."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
 
@@ -10,7 +10,7 @@ from common.problems import documented_problem
 from common.schemas import Page
 from matching.dependencies import MatchingSettings, ProvidersOrganization
 from matching.enrollments.dependencies import Enrollments
-from matching.enrollments.models import Enrollment
+from matching.enrollments.repository import StoredEnrollment
 from matching.enrollments.schemas import (
     DeletedCount,
     EnrollmentOut,
@@ -42,30 +42,25 @@ UPLOAD_PROBLEMS: Responses = {
 EnrollmentIdPath = Annotated[HmisId, Path()]
 
 
-def enrollment_out(enrollment: Enrollment, organization: str) -> EnrollmentOut:
-    recorded: Literal["full", "last4"] | None = None
-    if enrollment.ssn_hash is not None:
-        recorded = "full"
-    elif enrollment.ssn_last4_hash is not None:
-        recorded = "last4"
+def enrollment_out(enrollment: StoredEnrollment, organization: str) -> EnrollmentOut:
     return EnrollmentOut(
         organization=organization,
-        ssn_recorded=recorded,
+        client_id=enrollment.client_id,
+        enrollment_id=enrollment.enrollment_id,
+        first_name=enrollment.first_name,
+        last_name=enrollment.last_name,
+        dob=enrollment.dob,
+        ssn_recorded=enrollment.ssn_recorded,
+        name_data_quality=enrollment.name_data_quality,
+        ssn_data_quality=enrollment.ssn_data_quality,
+        dob_data_quality=enrollment.dob_data_quality,
+        entry_date=enrollment.entry_date,
+        exit_date=enrollment.exit_date,
+        income_at_entry=enrollment.income_at_entry,
+        income_at_exit=enrollment.income_at_exit,
         exit_destination=DestinationOut.of(enrollment.exit_destination),
-        **enrollment.model_dump(
-            exclude={
-                "id",
-                "organization_id",
-                "first_key",
-                "last_key",
-                "first_code",
-                "last_code",
-                "ssn_hash",
-                "ssn_last4_hash",
-                "ssn_masked_hashes",
-                "exit_destination",
-            }
-        ),
+        created_at=enrollment.created_at,
+        updated_at=enrollment.updated_at,
     )
 
 

@@ -5,14 +5,15 @@ from collections.abc import AsyncIterable, AsyncIterator, Collection, Iterable, 
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from common.database import allow_bulk_statements
 from common.errors import Conflict, NotFound, Unprocessable
 from common.schemas import field_error
+from common.sql import Transaction
 from matching.enrollments.csv_rows import CsvProblem, MalformedRecord, csv_rows
-from matching.enrollments.models import Enrollment
-from matching.enrollments.repository import EnrollmentColumns, EnrollmentRepository
+from matching.enrollments.repository import (
+    EnrollmentColumns,
+    EnrollmentRepository,
+    StoredEnrollment,
+)
 from matching.enrollments.schemas import EnrollmentIn
 from matching.fields import IDENTIFIERS, MIN_IDENTIFIERS
 from matching.lenient import validate_leniently
@@ -123,9 +124,9 @@ async def _batches(rows: AsyncIterable[NumberedRow], size: int) -> AsyncIterator
 
 
 class EnrollmentService:
-    def __init__(self, session: AsyncSession, hasher: SsnHasher, limits: UploadLimits) -> None:
-        self.session = session
-        self.enrollments = EnrollmentRepository(session)
+    def __init__(self, transaction: Transaction, hasher: SsnHasher, limits: UploadLimits) -> None:
+        self.transaction = transaction
+        self.enrollments = EnrollmentRepository(transaction)
         self.hasher = hasher
         self.limits = limits
 
@@ -140,7 +141,7 @@ class EnrollmentService:
         """Upsert the storable rows in batches; with ``reject_request`` any rejection raises
         Unprocessable, and the unit of work stores nothing; so does a request past the row cap
         or past the organization's quota. Uploads of one organization run one at a time."""
-        await allow_bulk_statements(self.session)
+        await self.transaction.allow_bulk_statements()
         stored = await self.enrollments.lock_organization(organization_id)
         report = Upload()
         row_of_id: dict[str, int] = {}
@@ -227,11 +228,11 @@ class EnrollmentService:
 
     async def page(
         self, organization_id: int | None, client_id: str | None, *, limit: int, offset: int
-    ) -> tuple[list[tuple[Enrollment, str]], int]:
+    ) -> tuple[list[tuple[StoredEnrollment, str]], int]:
         """A page of enrollments, each with its organization's name, and the total."""
         return await self.enrollments.page(organization_id, client_id, limit=limit, offset=offset)
 
-    async def one(self, organization_id: int, enrollment_id: str) -> Enrollment:
+    async def one(self, organization_id: int, enrollment_id: str) -> StoredEnrollment:
         enrollment = await self.enrollments.one(organization_id, enrollment_id)
         if enrollment is None:
             raise NotFound("Your organization has no enrollment with this id")

@@ -144,7 +144,7 @@ class JobService:
 
 
 async def stream_results(database: Database, job_id: uuid.UUID) -> AsyncIterator[JobResult]:
-    """Every result of a job in order, from one snapshot in a session of its own: the stream
+    """Every result of a job in order, from one snapshot in a transaction of its own: the stream
     outlives the request's unit of work, and a job deleted meanwhile is still read whole."""
     async with database.driver.transaction() as transaction:
         jobs = JobRepository(transaction)
