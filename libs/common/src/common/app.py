@@ -112,7 +112,7 @@ def create_service_app(
 ) -> FastAPI:
     """A FastAPI app serving every route under ``/<name>/`` (docs, health, metrics included).
 
-    The lifespan opens the database engine, an httpx client and the token verifier; ``lifespan``
+    The lifespan opens the database pool, an httpx client and the token verifier; ``lifespan``
     adds the service's own resources inside that; ``key_source`` replaces the configured keys
     (customers verifies with the keys it signs with). ``constraint_problems`` names the problem
     each database constraint's refusal answers; ``body_limits`` gives bulk routes (a path, or a
