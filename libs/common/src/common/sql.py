@@ -16,7 +16,7 @@ again, unless its COMMIT had been sent.
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeAlias
@@ -59,6 +59,31 @@ class Sql:
         """The values in ``$n`` order; a missing one is a KeyError naming it."""
         given = {**self.defaults, **parameters}
         return [given[name] for name in self.names]
+
+
+class RowUpdate:
+    """``UPDATE`` statements of a table's row, one compiled per set of columns it changes (and
+    ``updated_at``): column names come from ``columns`` only, never from outside, and every
+    value is bound."""
+
+    def __init__(self, table: str, *, key: str, columns: Iterable[str], returning: str) -> None:
+        self.table, self.key, self.returning = table, key, returning
+        self.columns = frozenset(columns)
+        self._compiled: dict[tuple[str, ...], Sql] = {}
+
+    def of(self, changed: Iterable[str]) -> Sql:
+        """The statement setting ``changed`` (parameters: those columns and ``key``)."""
+        chosen = tuple(sorted(changed))
+        statement = self._compiled.get(chosen)
+        if statement is None:
+            if not self.columns.issuperset(chosen):
+                raise ValueError(f"{self.table} cannot update {sorted(set(chosen) - self.columns)}")
+            assignments = "".join(f"{column} = :{column}, " for column in chosen)
+            statement = self._compiled[chosen] = Sql.of(
+                f"UPDATE {self.table} SET {assignments}updated_at = now() "  # noqa: S608 (names are ours)
+                f"WHERE {self.key} = :{self.key} RETURNING {self.returning}"
+            )
+        return statement
 
 
 class StaleConnection(Exception):

@@ -7,11 +7,10 @@ exporter's connection, where each commits on its own (``Statements``: see ``expo
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, Protocol
 
 from common.pagination import paginate_sql
-from common.sql import Record, Sql, Transaction
+from common.sql import Record, RowUpdate, Sql, Transaction
 from occupancy.models import DEFAULT_ROOM
 
 EVENTS_CHANNEL = "occupancy_events"
@@ -23,7 +22,9 @@ ROOM_COLUMNS = (
     "created_at, updated_at"
 )
 """The columns of a ``RoomRow``, for the statements built per shape."""
-UPDATABLE = frozenset({"title", "capacity", "public"})
+_UPDATE = RowUpdate(
+    "rooms", key="room_id", columns={"title", "capacity", "public"}, returning=ROOM_COLUMNS
+)
 _ROOM = Sql.of(
     "SELECT room_id, slug, title, capacity, time_zone, public, occupant_count, last_update, "
     "created_at, updated_at FROM rooms WHERE slug = :slug"
@@ -145,18 +146,6 @@ class PendingDay:
     last_action: int
 
 
-@cache
-def _update_statement(columns: tuple[str, ...]) -> Sql:
-    """``UPDATE`` of these columns (and ``updated_at``), compiled once per set of columns (of
-    ``UPDATABLE``: no name from outside reaches the text, every value is bound)."""
-    assert UPDATABLE.issuperset(columns), columns
-    assignments = "".join(f"{column} = :{column}, " for column in columns)
-    return Sql.of(
-        f"UPDATE rooms SET {assignments}updated_at = now() "  # noqa: S608 (see above)
-        f"WHERE room_id = :room_id RETURNING {ROOM_COLUMNS}"
-    )
-
-
 class RoomRepository:
     def __init__(self, transaction: Transaction) -> None:
         self.transaction = transaction
@@ -185,7 +174,7 @@ class RoomRepository:
         return RoomRow(**row)
 
     async def update(self, room_id: int, **values: Any) -> RoomRow:
-        statement = _update_statement(tuple(sorted(values)))
+        statement = _UPDATE.of(values)
         row = await self.transaction.fetchrow(statement, room_id=room_id, **values)
         assert row is not None
         return RoomRow(**row)

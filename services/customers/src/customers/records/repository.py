@@ -7,11 +7,16 @@ from functools import cache
 from typing import Any
 
 from common.pagination import paginate_sql
-from common.sql import Record, Sql, Transaction
+from common.sql import Record, RowUpdate, Sql, Transaction
 
 COLUMNS = "customer_id, email, country, language, roles, created_at, updated_at"
 """The columns of a ``CustomerRow``, for the statements built per shape."""
-UPDATABLE = frozenset({"email", "country", "language", "roles"})
+_UPDATE = RowUpdate(
+    "customers",
+    key="customer_id",
+    columns={"email", "country", "language", "roles"},
+    returning=COLUMNS,
+)
 _CUSTOMER_BY_EMAIL = Sql.of(
     "SELECT customer_id, email, country, language, roles, created_at, updated_at "
     "FROM customers WHERE email = :email"
@@ -82,18 +87,6 @@ def customer(row: Record) -> CustomerRow:
 
 
 @cache
-def _update_statement(columns: tuple[str, ...]) -> Sql:
-    """``UPDATE`` of these columns (and ``updated_at``), compiled once per set of columns (of
-    ``UPDATABLE``: no name from outside reaches the text, every value is bound)."""
-    assert UPDATABLE.issuperset(columns), columns
-    assignments = "".join(f"{column} = :{column}, " for column in columns)
-    return Sql.of(
-        f"UPDATE customers SET {assignments}updated_at = now() "  # noqa: S608 (see above)
-        f"WHERE customer_id = :customer_id RETURNING {COLUMNS}"
-    )
-
-
-@cache
 def _page_statements(country: bool, language: bool, email_prefix: bool) -> tuple[Sql, Sql]:
     """The page (by email) and its count, for the filters given, compiled once per combination
     (the conditions are fixed text, every value is bound)."""
@@ -145,7 +138,7 @@ class CustomerRepository:
         return customer(row)
 
     async def update(self, customer_id: str, **values: Any) -> CustomerRow:
-        statement = _update_statement(tuple(sorted(values)))
+        statement = _UPDATE.of(values)
         row = await self.transaction.fetchrow(statement, customer_id=customer_id, **values)
         assert row is not None
         return customer(row)
