@@ -279,6 +279,10 @@ async def test_an_exclusion_violation_answers_the_registered_problem(
 async def test_concurrent_overlapping_bookings_let_exactly_one_through(
     uow: httpx.AsyncClient, admin_engine: AsyncEngine
 ) -> None:
+    """Inserts that conflict on an exclusion constraint while none has committed can deadlock
+    in PostgreSQL (each waits for the other's row); the middleware runs the loser again, and
+    after its last attempt answers 503 with Retry-After (seen on a loaded machine). Whatever
+    the timing: one booking lands, every other answer is the registered 422 or that 503."""
     async with admin_engine.begin() as connection:
         await connection.execute(text("INSERT INTO uow.owners VALUES (1)"))
     slots = [
@@ -286,7 +290,14 @@ async def test_concurrent_overlapping_bookings_let_exactly_one_through(
         for minute in range(10)
     ]
     answers = await asyncio.gather(*(uow.post("/bookings", json=slot) for slot in slots))
-    assert sorted(answer.status_code for answer in answers) == [201] + [422] * 9
+    assert [answer.status_code for answer in answers].count(201) == 1
+    refused = [answer for answer in answers if answer.status_code != 201]
+    for answer in refused:
+        detail = assert_problem(answer, answer.status_code)["detail"]
+        if answer.status_code == 503:
+            assert answer.headers["retry-after"] == "1"
+        else:
+            assert (answer.status_code, detail) == (422, "The owner has another booking then")
     assert len(await rows(admin_engine, "SELECT id FROM uow.bookings")) == 1
 
 
