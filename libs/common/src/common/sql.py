@@ -124,6 +124,18 @@ class DriverPool:
             self._pool = None
 
     @asynccontextmanager
+    async def connection(self) -> AsyncIterator["OwnStatements"]:
+        """One pooled connection for statements that each commit on their own; a connection
+        that fails while held is closed, not pooled again (it may hold a session lock)."""
+        pool = await self.pool()
+        async with pool.acquire() as connection:
+            try:
+                yield OwnStatements(connection)
+            except BaseException:
+                connection.terminate()
+                raise
+
+    @asynccontextmanager
     async def transaction(self, bulk_timeout_ms: int = 0) -> AsyncIterator["Transaction"]:
         """A unit of work: committed when the block ends, rolled back when it raises."""
         transaction = Transaction(self, bulk_timeout_ms)
@@ -150,16 +162,9 @@ async def _no_reset_query(_connection: asyncpg.Connection) -> None:
     would be one more round trip per request for nothing."""
 
 
-class Transaction:
-    """One unit of work on one pooled driver connection, taken at its first statement."""
-
-    def __init__(self, pool: DriverPool, bulk_timeout_ms: int) -> None:
-        self._pool = pool
-        self._bulk_timeout_ms = bulk_timeout_ms
-        self._connection: Connection | None = None
-        self._transaction: Any = None  # asyncpg's Transaction, once begun
-        self._from: asyncpg.Pool | None = None
-        self._ended = False
+class Statements:
+    """The ways to run an ``Sql`` statement, on the connection a subclass provides; each
+    statement a span of its own when traces are on."""
 
     async def fetch(self, statement: Sql, **parameters: Any) -> list[Record]:
         rows: list[Record] = await self._run("fetch", statement, parameters)
@@ -167,6 +172,13 @@ class Transaction:
 
     async def fetchrow(self, statement: Sql, **parameters: Any) -> Record | None:
         row: Record | None = await self._run("fetchrow", statement, parameters)
+        return row
+
+    async def fetchone(self, statement: Sql, **parameters: Any) -> Record:
+        """The row of a statement that always returns one (an INSERT ... RETURNING, say)."""
+        row = await self.fetchrow(statement, **parameters)
+        if row is None:
+            raise LookupError("the statement returned no row")
         return row
 
     async def fetchval(self, statement: Sql, **parameters: Any) -> Any:
@@ -179,19 +191,48 @@ class Transaction:
         return status
 
     async def _run(self, method: str, statement: Sql, parameters: Mapping[str, Any]) -> Any:
-        """``connection.<method>`` of the statement, in a span of its own when traces are on."""
-        connection = await self._begun()
+        connection = await self._connection_for_statement()
         call = getattr(connection, method)(statement.text, *statement.arguments(parameters))
         if statement_spans is None:
             return await self._guarded(call)
         with statement_spans(statement.text):
             return await self._guarded(call)
 
+    async def _connection_for_statement(self) -> Connection:
+        raise NotImplementedError
+
+    async def _guarded(self, operation: Any) -> Any:
+        return await operation
+
+
+class OwnStatements(Statements):
+    """Statements on one pooled connection held for a while, in no transaction: each commits
+    on its own, and a session advisory lock stays with the connection until it is let go
+    (occupancy's exporter). ``DriverPool.connection()`` gives one."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    async def _connection_for_statement(self) -> Connection:
+        return self.connection
+
+
+class Transaction(Statements):
+    """One unit of work on one pooled driver connection, taken at its first statement."""
+
+    def __init__(self, pool: DriverPool, bulk_timeout_ms: int) -> None:
+        self._pool = pool
+        self._bulk_timeout_ms = bulk_timeout_ms
+        self._connection: Connection | None = None
+        self._transaction: Any = None  # asyncpg's Transaction, once begun
+        self._from: asyncpg.Pool | None = None
+        self._ended = False
+
     async def allow_bulk_statements(self) -> None:
         """The bulk statement timeout for the rest of this unit of work (``SET LOCAL``)."""
         await self.execute(_BULK_TIMEOUT, timeout=str(self._bulk_timeout_ms))
 
-    async def _begun(self) -> Connection:
+    async def _connection_for_statement(self) -> Connection:
         if self._ended:  # a statement after the answer started (a streamed body, say)
             raise RuntimeError("this unit of work has ended; nothing would commit it")
         if self._connection is None:

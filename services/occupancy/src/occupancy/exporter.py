@@ -20,7 +20,6 @@ import aioboto3
 from aiobotocore.config import AioConfig  # type: ignore[import-untyped]
 
 from common.database import Database
-from common.sql import Connection, Record, Sql
 from occupancy.config import Settings
 from occupancy.logfiles import day_bounds, object_key, render_day
 from occupancy.repository import ActionLog
@@ -100,26 +99,6 @@ async def log_target(settings: Settings) -> AsyncIterator[LogTarget]:
         yield S3Target(client, settings.s3_bucket)
 
 
-class OwnStatements:
-    """Statements on one pooled driver connection and in no transaction: each commits on its
-    own, and a session advisory lock stays with the connection until it is let go."""
-
-    def __init__(self, connection: Connection) -> None:
-        self.connection = connection
-
-    async def fetch(self, statement: Sql, **parameters: Any) -> list[Record]:
-        return await self.connection.fetch(statement.text, *statement.arguments(parameters))
-
-    async def fetchrow(self, statement: Sql, **parameters: Any) -> Record | None:
-        return await self.connection.fetchrow(statement.text, *statement.arguments(parameters))
-
-    async def fetchval(self, statement: Sql, **parameters: Any) -> Any:
-        return await self.connection.fetchval(statement.text, *statement.arguments(parameters))
-
-    async def execute(self, statement: Sql, **parameters: Any) -> str:
-        return await self.connection.execute(statement.text, *statement.arguments(parameters))
-
-
 class LogExporter:
     def __init__(self, database: Database, target: LogTarget, *, prefix: str = "") -> None:
         self.database = database
@@ -133,20 +112,15 @@ class LogExporter:
         slow or unreachable target never holds up a request. A day counts as exported once its
         file is written; a failure leaves the rest pending for the next round.
         """
-        pool = await self.database.driver.pool()
-        async with pool.acquire() as connection:
-            log = ActionLog(OwnStatements(connection))
+        async with self.database.driver.connection() as statements:
+            log = ActionLog(statements)
             if not await log.take_exporter_lock():
                 return None
             try:
                 return await self._write_pending(log)
             finally:
-                try:
-                    await log.release_exporter_lock()
-                except BaseException:
-                    # The pool sends no reset query: never back in it holding the lock.
-                    connection.terminate()
-                    raise
+                # the pool sends no reset query: a failed release closes the connection
+                await log.release_exporter_lock()
 
     async def _write_pending(self, log: ActionLog) -> int:
         pending = await log.pending_days(limit=DAYS_PER_ROUND)

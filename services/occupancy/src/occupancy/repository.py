@@ -2,15 +2,15 @@
 sent straight to the driver (``common.sql``).
 
 A request's statements run in its unit of work (``Transaction``); the action log's also on the
-exporter's connection, where each commits on its own (``Statements``: see ``exporter.py``).
+exporter's connection, where each commits on its own (``common.sql.OwnStatements``).
 """
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from common.pagination import paginate_sql
-from common.sql import Record, RowUpdate, Sql, Transaction
+from common.sql import RowUpdate, Sql, Statements, Transaction
 from occupancy.models import DEFAULT_ROOM
 
 EVENTS_CHANNEL = "occupancy_events"
@@ -95,19 +95,6 @@ _MARK_EXPORTED = Sql.of(
 )
 
 
-class Statements(Protocol):
-    """Where the action log's statements run: the request's ``common.sql.Transaction``, or the
-    exporter's connection."""
-
-    async def fetch(self, statement: Sql, **parameters: Any) -> list[Record]: ...
-
-    async def fetchrow(self, statement: Sql, **parameters: Any) -> Record | None: ...
-
-    async def fetchval(self, statement: Sql, **parameters: Any) -> Any: ...
-
-    async def execute(self, statement: Sql, **parameters: Any) -> str: ...
-
-
 @dataclass(frozen=True, slots=True)
 class RoomRow:
     """A room as the database holds it (``models.Room``'s row)."""
@@ -162,7 +149,7 @@ class RoomRepository:
         self, *, slug: str, title: str, capacity: int | None, time_zone: str, public: bool
     ) -> RoomRow:
         """Insert the room (a taken slug: ``rooms_slug_unique`` refuses it)."""
-        row = await self.transaction.fetchrow(
+        row = await self.transaction.fetchone(
             _INSERT_ROOM,
             slug=slug,
             title=title,
@@ -170,13 +157,11 @@ class RoomRepository:
             time_zone=time_zone,
             public=public,
         )
-        assert row is not None
         return RoomRow(**row)
 
     async def update(self, room_id: int, **values: Any) -> RoomRow:
         statement = _UPDATE.of(values)
-        row = await self.transaction.fetchrow(statement, room_id=room_id, **values)
-        assert row is not None
+        row = await self.transaction.fetchone(statement, room_id=room_id, **values)
         return RoomRow(**row)
 
     async def delete(self, room_id: int) -> None:
@@ -196,8 +181,7 @@ class RoomRepository:
 
     async def set_count(self, room_id: int, count: int) -> RoomRow:
         """Store the number inside; the check constraint refuses more than the capacity."""
-        row = await self.transaction.fetchrow(_SET_COUNT, room_id=room_id, count=count)
-        assert row is not None
+        row = await self.transaction.fetchone(_SET_COUNT, room_id=room_id, count=count)
         return RoomRow(**row)
 
 
@@ -227,7 +211,7 @@ class ActionLog:
     async def append(
         self, *, room_id: int, name: str, action: str, count_after: int, actor: str
     ) -> ActionRow:
-        row = await self.statements.fetchrow(
+        row = await self.statements.fetchone(
             _APPEND,
             room_id=room_id,
             name=name,
@@ -235,7 +219,6 @@ class ActionLog:
             count_after=count_after,
             actor=actor,
         )
-        assert row is not None
         return ActionRow(**row)
 
     async def mark_day_changed(self, room_id: int, day: dt.date, action_id: int) -> None:

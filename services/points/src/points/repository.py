@@ -178,10 +178,9 @@ class LedgerRepository:
         self, account_id: str, payer: str, points: int, timestamp: datetime
     ) -> TransactionRow:
         """Store a credit and add it to the payer's balance (creating the payer)."""
-        row = await self.transaction.fetchrow(
+        row = await self.transaction.fetchone(
             _ADD_CREDIT, account_id=account_id, payer=payer, points=points, timestamp=timestamp
         )
-        assert row is not None
         return TransactionRow(**row)
 
     async def add_debit(

@@ -121,10 +121,9 @@ class ScheduleRepository:
     async def add_time_off(
         self, doctor_id: int, starts_at: datetime, ends_at: datetime, reason: str | None
     ) -> TimeOffRow:
-        row = await self.transaction.fetchrow(
+        row = await self.transaction.fetchone(
             _ADD_TIME_OFF, doctor_id=doctor_id, starts_at=starts_at, ends_at=ends_at, reason=reason
         )
-        assert row is not None
         return TimeOffRow(**row)
 
     async def time_off(self, doctor_id: int, time_off_id: uuid.UUID) -> TimeOffRow | None:

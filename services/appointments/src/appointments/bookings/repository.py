@@ -131,7 +131,7 @@ class AppointmentRepository:
         reason: str | None,
     ) -> AppointmentRow:
         """Insert now, so a no-overlap violation surfaces here (as the registered problem)."""
-        row = await self.transaction.fetchrow(
+        row = await self.transaction.fetchone(
             _INSERT,
             verification_number=verification_number,
             patient_id=patient_id,
@@ -141,7 +141,6 @@ class AppointmentRepository:
             ends_at=ends_at,
             reason=reason,
         )
-        assert row is not None
         return _appointment(row)
 
     async def by_id(
@@ -166,8 +165,7 @@ class AppointmentRepository:
         return await self._changed(_SET_STATUS, id=appointment_id, status=status)
 
     async def _changed(self, statement: Sql, **parameters: object) -> AppointmentRow:
-        row = await self.transaction.fetchrow(statement, **parameters)
-        assert row is not None
+        row = await self.transaction.fetchone(statement, **parameters)
         return _appointment(row)
 
     async def page(

@@ -60,8 +60,7 @@ class ParticipantRepository:
         """Insert or update the participant; an email moves to ``subject`` from whoever had it."""
         if email is not None:
             await self.transaction.execute(_TAKE_EMAIL, email=email, subject=subject)
-        row = await self.transaction.fetchrow(
+        row = await self.transaction.fetchone(
             _REMEMBER, subject=subject, email=email, roles=sorted(roles)
         )
-        assert row is not None
         return _person(row)

@@ -126,7 +126,7 @@ class CustomerRepository:
         roles: Sequence[str] = ("customer",),
     ) -> CustomerRow:
         """Insert the customer (a taken email or id: its unique constraint refuses it)."""
-        row = await self.transaction.fetchrow(
+        row = await self.transaction.fetchone(
             _INSERT,
             customer_id=customer_id,
             email=email,
@@ -134,13 +134,11 @@ class CustomerRepository:
             language=language,
             roles=list(roles),
         )
-        assert row is not None
         return customer(row)
 
     async def update(self, customer_id: str, **values: Any) -> CustomerRow:
         statement = _UPDATE.of(values)
-        row = await self.transaction.fetchrow(statement, customer_id=customer_id, **values)
-        assert row is not None
+        row = await self.transaction.fetchone(statement, customer_id=customer_id, **values)
         return customer(row)
 
     async def delete(self, customer_id: str) -> None:

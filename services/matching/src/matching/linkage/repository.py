@@ -147,8 +147,7 @@ class LinkageRepository:
 
     async def counts(self) -> tuple[int, int]:
         """The enrollments and the people (organization and client) held."""
-        row = await self.transaction.fetchrow(_PEOPLE_SQL)
-        assert row is not None
+        row = await self.transaction.fetchone(_PEOPLE_SQL)
         return int(row["enrollments"]), int(row["people"])
 
     async def add(self, enrollments: int, people: int, parameters: dict[str, Any]) -> int:
@@ -169,8 +168,7 @@ class LinkageRepository:
 
     async def ssn_pairs(self) -> SsnPairs:
         """How many pairs of people the held SSNs make, and how many agree at each level."""
-        row = await self.transaction.fetchrow(_SSN_PAIRS_SQL, size=MASKED_HASH_BYTES)
-        assert row is not None
+        row = await self.transaction.fetchone(_SSN_PAIRS_SQL, size=MASKED_HASH_BYTES)
         return SsnPairs(
             full_people=row["full_people"],
             last4_people=row["last4_people"],

@@ -61,8 +61,7 @@ class OrganizationRepository:
     async def insert(self, name: str) -> OrganizationRow:
         """The new organization; a taken name escapes as the driver's UniqueViolationError
         (409 from common)."""
-        row = await self.transaction.fetchrow(_INSERT, name=name)
-        assert row is not None
+        row = await self.transaction.fetchone(_INSERT, name=name)
         return OrganizationRow.of(row)
 
     async def get(self, organization_id: int) -> OrganizationRow | None:

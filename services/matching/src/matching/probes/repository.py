@@ -119,7 +119,7 @@ class ProbeRepository:
         """Record the caller's request of ``people`` at ``at`` when the people it asked after
         ``hour_since`` and after ``day_since`` leave room for it under ``per_hour`` and
         ``per_day``; what it found either way."""
-        row = await self.transaction.fetchrow(
+        row = await self.transaction.fetchone(
             _CHARGE,
             subject=subject,
             people=people,
@@ -129,7 +129,6 @@ class ProbeRepository:
             per_hour=per_hour,
             per_day=per_day,
         )
-        assert row is not None
         return Charge(int(row["hour"]), int(row["day"]), int(row["total"] or 0), row["recorded"])
 
     async def reaching(self, subject: str, since: datetime, total: int) -> datetime | None:
